@@ -1,0 +1,147 @@
+"""`geoai-ref`: the reference implementation's command line.
+
+Library errors become exit codes here, and only here: 0 success, 1 a check found
+problems, 2 bad usage or missing input, 3 Earth Engine unavailable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_UNAVAILABLE = 0, 1, 2, 3
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _fixtures(args: argparse.Namespace) -> int:
+    from geoai_ref.synth.build import PUBLIC_SCENE, build_fixtures, build_tiny
+    from geoai_ref.synth.verify import compare_generations, compare_week3_models, manifest_problems
+
+    out = Path(args.out)
+    if args.check:
+        problems = manifest_problems(out)
+        with tempfile.TemporaryDirectory() as tmp:
+            _say(f"regenerating into {tmp} to compare with {out}")
+            build_fixtures(Path(tmp), seed=args.seed, train_model=not args.no_model, progress=_say)
+            problems += compare_generations(out, Path(tmp))
+            if not args.no_model:
+                problems += compare_week3_models(out, Path(tmp))
+        for p in problems:
+            print(f"DIFFERS: {p}")
+        print("fixtures reproduce" if not problems else f"{len(problems)} difference(s)")
+        return EXIT_PROBLEMS if problems else EXIT_OK
+    paths = build_fixtures(out, seed=args.seed, train_model=not args.no_model, progress=_say)
+    if args.seed == PUBLIC_SCENE.seed:
+        paths += build_tiny(out / "tiny")
+    for p in paths:
+        print(p)
+    return EXIT_OK
+
+
+def _pipeline(args: argparse.Namespace) -> int:
+    from geoai_ref.pipeline import run_data_pipeline
+
+    result = run_data_pipeline(Path(args.data), Path(args.out))
+    report = result.report
+    _say("")
+    for a in report["alignment"]:
+        _say(("ok    " if a["passed"] else "FAIL  ") + a["message"])
+    qc = report["quality_control"]
+    _say(f"{'ok    ' if qc['ok'] else 'FAIL  '}quality control of the 8-band stack "
+         f"({qc['nodata_pixels']} nodata pixels under cloud)")
+    for name, s in report["splits"].items():
+        _say(("ok    " if s["ok"] else "FLAG  ") + f"split {name}" + ("" if s["ok"] else ": " + s["problems"][0]))
+    _say("\nwritten:")
+    for p in result.files:
+        print(p)
+    failed = not all(a["passed"] for a in report["alignment"]) or not qc["ok"]
+    return EXIT_PROBLEMS if failed else EXIT_OK
+
+
+def _earthengine(args: argparse.Namespace) -> int:
+    from geoai_ref.grids import Grid
+    from geoai_ref.sources.earthengine import download_sources
+    from rasterio.crs import CRS
+    from affine import Affine
+
+    aoi = json.loads(Path(args.aoi).read_text())
+    grid_spec = aoi["features"][0]["properties"]["s2_grid"]
+    grid = Grid(CRS.from_user_input(grid_spec["crs"]), Affine(*grid_spec["transform"]), grid_spec["height"],
+                grid_spec["width"])
+    for p in download_sources(Path(args.out), aoi, grid, project=args.project, start=args.start, end=args.end,
+                              timeout_s=args.timeout):
+        print(p)
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from geoai_ref.bands import COMPOSITE_END, COMPOSITE_START
+    from geoai_ref.synth.build import PUBLIC_SCENE
+
+    parser = argparse.ArgumentParser(
+        prog="geoai-ref",
+        description="Reference implementation of the GeoAI Week 4 exercise (transfer learning and "
+        "Sentinel-2 / MODIS / SRTM fusion, Los Lagos). Instructor-side: never give it to students.",
+        epilog="Exit codes: 0 ok, 1 a check found problems, 2 bad usage or missing input, 3 Earth Engine unavailable.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("fixtures", help="generate (or --check) the offline Los Lagos data set",
+                       description="Generate the synthetic Los Lagos scene in each sensor's native grid, the 126 "
+                       "training polygons, the Week 3 dataset (300 + 75 patches) and the Week 3 SimpleCNN. "
+                       "With the default seed the result equals the committed fixtures/.")
+    p.add_argument("--out", required=True, help="folder to write (e.g. fixtures)")
+    p.add_argument("--seed", type=int, default=PUBLIC_SCENE.seed, help="scene seed (default: %(default)s)")
+    p.add_argument("--no-model", action="store_true", help="skip training the Week 3 model (saves ~15 s)")
+    p.add_argument("--check", action="store_true",
+                   help="do not write: regenerate in a temporary folder and compare with --out")
+    p.set_defaults(func=_fixtures)
+
+    p = sub.add_parser("pipeline", help="align, QC and extract the fused 8-band dataset from a data folder",
+                       description="Run the Phase 4B data pipeline: align MODIS NDVI and SRTM onto the Sentinel-2 "
+                       "10 m grid (bilinear), verify the alignment, run QC, extract 8x8x8 patches at the Week 3 "
+                       "sample locations and check the splits. Writes X_train_fused.npy / X_val_fused.npy, a JSON "
+                       "report and an overview figure.")
+    p.add_argument("--data", default="fixtures", help="data folder: fixtures or an Earth Engine download "
+                   "(default: %(default)s)")
+    p.add_argument("--out", required=True, help="output folder (e.g. runs/demo)")
+    p.set_defaults(func=_pipeline)
+
+    p = sub.add_parser("earthengine", help="download the three source rasters from Earth Engine",
+                       description="Download the Sentinel-2 L2A median composite, the MOD13Q1 NDVI composite and "
+                       "SRTM GL1 elevation on the grids of an AOI file, as the same files the fixtures hold. "
+                       "Needs `earthengine authenticate` and network; fails at once without credentials.")
+    p.add_argument("--out", required=True, help="output data folder")
+    p.add_argument("--aoi", default="fixtures/data/external/aoi.geojson",
+                   help="AOI GeoJSON with an s2_grid property (default: %(default)s)")
+    p.add_argument("--project", default=None, help="Google Cloud project registered for Earth Engine")
+    p.add_argument("--start", default=COMPOSITE_START, help="composite start date (default: %(default)s)")
+    p.add_argument("--end", default=COMPOSITE_END, help="composite end date, exclusive (default: %(default)s)")
+    p.add_argument("--timeout", type=float, default=20.0, help="seconds to wait for Earth Engine to answer")
+    p.set_defaults(func=_earthengine)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from geoai_ref.qc import QualityError
+    from geoai_ref.sources.earthengine import EarthEngineUnavailable
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except EarthEngineUnavailable as exc:
+        _say(f"geoai-ref: {exc}")
+        return EXIT_UNAVAILABLE
+    except (FileNotFoundError, KeyError, ValueError) as exc:
+        _say(f"geoai-ref: {exc}")
+        return EXIT_PROBLEMS if isinstance(exc, QualityError) else EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

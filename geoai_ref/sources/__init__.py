@@ -1,0 +1,1 @@
+"""Where the source rasters come from: local GeoTIFFs (the fixtures) or Earth Engine."""
