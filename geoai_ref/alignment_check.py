@@ -78,7 +78,8 @@ class AlignmentReport:
             return f"{self.band}: not on the Sentinel-2 grid: " + "; ".join(self.grid_problems)
         verdict = "aligned" if self.passed else "NOT aligned with its source"
         text = (f"{self.band}: {verdict}: at {self.n_samples} sampled pixel centres the 95th-percentile error is "
-                f"{self.error_p95:.3f} of the local source step (tolerance {self.tolerance:g}, max {self.error_max:.3f})")
+                f"{self.error_p95:.3f} of the local source step "
+                f"(tolerance {self.tolerance:g}, max {self.error_max:.3f})")
         return text + (f"; the values look like {self.diagnosis}" if self.diagnosis else "")
 
 

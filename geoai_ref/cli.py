@@ -65,10 +65,11 @@ def _pipeline(args: argparse.Namespace) -> int:
 
 
 def _earthengine(args: argparse.Namespace) -> int:
+    from affine import Affine
+    from rasterio.crs import CRS
+
     from geoai_ref.grids import Grid
     from geoai_ref.sources.earthengine import download_sources
-    from rasterio.crs import CRS
-    from affine import Affine
 
     aoi = json.loads(Path(args.aoi).read_text())
     grid_spec = aoi["features"][0]["properties"]["s2_grid"]

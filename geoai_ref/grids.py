@@ -54,12 +54,12 @@ class Grid:
 
     def pixel_centres(self, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Map coordinates of the centres of pixels (rows, cols)."""
-        xs, ys = self.transform * (np.asarray(cols, dtype=float) + 0.5, np.asarray(rows, dtype=float) + 0.5)
+        xs, ys = self.transform @ (np.asarray(cols, dtype=float) + 0.5, np.asarray(rows, dtype=float) + 0.5)
         return np.asarray(xs), np.asarray(ys)
 
     def fractional_index(self, xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Fractional (row, col) of map points, with pixel centres at whole numbers."""
-        cols, rows = ~self.transform * (np.asarray(xs, dtype=float), np.asarray(ys, dtype=float))
+        cols, rows = ~self.transform @ (np.asarray(xs, dtype=float), np.asarray(ys, dtype=float))
         return np.asarray(rows) - 0.5, np.asarray(cols) - 0.5
 
     def same_as(self, other: Grid, atol: float = 1e-9) -> bool:
@@ -67,7 +67,7 @@ class Grid:
         return (
             self.crs == other.crs
             and self.shape == other.shape
-            and all(math.isclose(a, b, abs_tol=atol) for a, b in zip(self.transform, other.transform))
+            and all(math.isclose(a, b, abs_tol=atol) for a, b in zip(self.transform, other.transform, strict=True))
         )
 
     def describe(self) -> str:

@@ -10,6 +10,7 @@ polygons reaches both sides.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -49,7 +50,13 @@ def stratified_group_split(y: np.ndarray, groups: np.ndarray, val_fraction: floa
     def covers(train: np.ndarray, val: np.ndarray) -> bool:
         return all(c in y[val] and c in y[train] for c in splittable)
 
-    folds = list(StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed).split(y, y, groups))
+    if np.unique(y, return_counts=True)[1].max() < n_splits:
+        raise ValueError(f"every class has fewer than {n_splits} samples: too few to stratify a "
+                         f"{val_fraction:g} validation split; label more samples")
+    with warnings.catch_warnings():  # small classes are expected; `covers` below handles them
+        warnings.simplefilter("ignore", UserWarning)
+        splitter = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+        folds = list(splitter.split(y, y, groups))
     folds.sort(key=lambda f: abs(len(f[1]) / len(y) - val_fraction))
     for train, val in folds:
         if covers(train, val):

@@ -12,11 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-import geoai_ref.models  # noqa: F401  (quiet TensorFlow before it loads)
-import keras
-import tensorflow as tf
-
 from geoai_ref.classes import NUM_CLASSES
+from geoai_ref.models import keras, tf
 
 LEARNING_RATE = 1e-3
 BATCH_SIZE = 32

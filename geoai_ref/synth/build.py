@@ -132,7 +132,7 @@ def write_sample_index(path: Path, samples: list[Sample], grid: Grid) -> Path:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(SAMPLE_INDEX_COLUMNS)
     for s in samples:
-        x, y = grid.transform * (s.col, s.row)
+        x, y = grid.transform @ (s.col, s.row)
         writer.writerow([s.sample_id, s.polygon_id, s.class_id, CLASS_NAMES[s.class_id], s.row, s.col,
                          f"{x:.1f}", f"{y:.1f}", s.split, position.get(s.split, 0)])
         position[s.split] = position.get(s.split, 0) + 1
@@ -199,7 +199,8 @@ def train_week3_model(root: Path, seed: int) -> list[Path]:
         result.model.save(model_path)
     record = {
         "model": "SimpleCNN (geoai_ref.models.simple_cnn.build_simple_cnn)",
-        "input": "8x8x6 patches, Sentinel-2 B2 B3 B4 B8 B11 B12 reflectance 0-1; per-band normalisation inside the model",
+        "input": "8x8x6 patches, Sentinel-2 B2 B3 B4 B8 B11 B12 reflectance 0-1; "
+        "per-band normalisation inside the model",
         "val_accuracy": round(result.val_accuracy, 4),
         "best_epoch": result.best_epoch,
         "epochs_run": len(result.history["loss"]),

@@ -15,8 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from rasterio.features import rasterize
 from numpy.lib.stride_tricks import sliding_window_view
+from rasterio.features import rasterize
 from scipy.ndimage import uniform_filter
 
 from geoai_ref.classes import CLASS_NAMES, NUM_CLASSES
@@ -66,8 +66,8 @@ def _polygon_ring(grid: Grid, r0: int, c0: int, rng: np.random.Generator) -> lis
     radius = half * rng.uniform(0.92, 1.0, size=8) / np.cos(np.deg2rad(22.5))
     rows = np.clip(cr + radius * np.sin(angles), r0, r0 + POLYGON_WINDOW)
     cols = np.clip(cc + radius * np.cos(angles), c0, c0 + POLYGON_WINDOW)
-    xs, ys = grid.transform * (cols, rows)
-    ring = [(round(float(x), 2), round(float(y), 2)) for x, y in zip(xs, ys)]
+    xs, ys = grid.transform @ (cols, rows)
+    ring = [(round(float(x), 2), round(float(y), 2)) for x, y in zip(xs, ys, strict=True)]
     return ring + ring[:1]
 
 

@@ -29,8 +29,8 @@ from geoai_ref.synth.spectra import NDVI_RANGES, REFLECTANCE_RANGES, draw_ndvi, 
 LAKE_LEVEL_M = 51.0  # Lago Llanquihue surface elevation
 TERRAIN_HALF_EXTENT_M = 2000.0  # length scale of the terrain, independent of the AOI size
 SUN_ELEVATION_DEG = 60.0  # local noon, January, 41 S
-SUN_AZIMUTH_DEG = 0.0
-HAZE_MAX = 0.04  # residual haze in B2 reflectance  # the sun stands in the north in the southern hemisphere
+SUN_AZIMUTH_DEG = 0.0  # the sun stands in the north in the southern hemisphere
+HAZE_MAX = 0.015  # residual haze left by L2A correction, B2 reflectance
 
 WATER, FOREST, AGRICULTURE, URBAN, BARE = (
     class_id("Water"), class_id("Forest"), class_id("Agriculture"), class_id("Urban"), class_id("Bare/Grassland"),
@@ -126,7 +126,7 @@ class Scene:
 def _rngs(seed: int) -> dict[str, np.random.Generator]:
     names = ("terrain", "cells", "spectra", "noise", "cloud", "modis", "srtm", "polygons", "split", "model")
     children = np.random.SeedSequence(seed).spawn(len(names))
-    return {n: np.random.default_rng(c) for n, c in zip(names, children)}
+    return {n: np.random.default_rng(c) for n, c in zip(names, children, strict=True)}
 
 
 def _terrain(centre: tuple[float, float], rng: np.random.Generator) -> Terrain:
@@ -239,9 +239,10 @@ def build_scene(spec: SceneSpec) -> Scene:
 
     land = ~wmask
     # Inside every object the cover is patchy (grazing, wet hollows, gaps in the canopy):
-    # a smooth field with ~50 m grain mixes up to 40 % of bare soil into each pixel.
+    # a smooth field with ~50 m grain mixes bare soil into each pixel, up to a share per class.
     grain = gaussian_filter(spec_rng.normal(size=x.shape), sigma=5.0)
-    soil_share = 0.4 * np.clip(0.5 + grain / (4 * grain.std()), 0.0, 1.0)
+    max_soil = np.array([0.0, 0.3, 0.4, 0.3, 0.4])[landcover]  # Water, Forest, Agriculture, Urban, Bare
+    soil_share = max_soil * np.clip(0.5 + grain / (4 * grain.std()), 0.0, 1.0)
     soil = REFLECTANCE_RANGES["bare"].mean(axis=1)[:, None]
     reflectance[:, land] = (1 - soil_share[land]) * reflectance[:, land] + soil_share[land] * soil
     ndvi[land] = (1 - soil_share[land]) * ndvi[land] + soil_share[land] * np.mean(NDVI_RANGES["bare"])

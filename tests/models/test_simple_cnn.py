@@ -1,0 +1,55 @@
+"""The Week 3 SimpleCNN and the committed Week 3 model."""
+
+import json
+
+import numpy as np
+import pytest
+
+from geoai_ref import layout
+from geoai_ref.models.simple_cnn import build_simple_cnn, keras, train_simple_cnn
+
+EXERCISE_WEEK3_REGION = (0.78, 0.93)  # the exercise reports 86.67 %
+
+
+@pytest.fixture(scope="module")
+def week3(fixtures_root):
+    return [np.load(fixtures_root / p) for p in (layout.X_TRAIN, layout.Y_TRAIN, layout.X_VAL, layout.Y_VAL)]
+
+
+def test_committed_model_scores_what_its_record_says(fixtures_root, week3):
+    _, _, x_val, y_val = week3
+    model = keras.models.load_model(fixtures_root / layout.WEEK3_MODEL, compile=False)
+    accuracy = float(np.mean(np.argmax(model.predict(x_val, verbose=0), axis=1) == y_val))
+    record = json.loads((fixtures_root / layout.WEEK3_MODEL_INFO).read_text())
+    assert accuracy == pytest.approx(record["val_accuracy"], abs=1e-3)
+    assert EXERCISE_WEEK3_REGION[0] <= accuracy <= EXERCISE_WEEK3_REGION[1]
+    assert model.input_shape == (None, 8, 8, 6) and model.output_shape == (None, 5)
+
+
+@pytest.mark.slow
+def test_simplecnn_trained_on_week3_data_lands_in_the_exercise_region(week3):
+    """A fresh, seeded SimpleCNN on the committed data: validation accuracy about 0.8-0.9, all classes predicted."""
+    result = train_simple_cnn(*week3, seed=11)
+    assert EXERCISE_WEEK3_REGION[0] <= result.val_accuracy <= EXERCISE_WEEK3_REGION[1], result.val_accuracy
+    predicted = np.argmax(result.model.predict(week3[2], verbose=0), axis=1)
+    assert set(np.unique(predicted)) == {0, 1, 2, 3, 4}
+    assert result.best_epoch <= len(result.history["loss"])
+
+
+def test_build_rejects_wrong_shapes_and_nan():
+    x = np.zeros((4, 8, 8, 6), dtype=np.float32)
+    with pytest.raises(ValueError, match=r"must be \(n, 8, 8, 8\)"):
+        build_simple_cnn(8, x)
+    x[0, 0, 0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        build_simple_cnn(6, x)
+
+
+def test_model_normalises_per_band_inside():
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.uniform(0, 0.3, (20, 8, 8, 6)), rng.uniform(0, 2000, (20, 8, 8, 1))], axis=-1)
+    model = build_simple_cnn(7, x.astype(np.float32))
+    norm = model.get_layer("per_band_normalization")
+    normalised = np.asarray(norm(x.astype(np.float32)))
+    assert np.allclose(normalised.reshape(-1, 7).mean(axis=0), 0, atol=1e-3)
+    assert np.allclose(normalised.reshape(-1, 7).std(axis=0), 1, atol=1e-2)
