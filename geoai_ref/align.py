@@ -92,7 +92,9 @@ def resample_band(source: Raster, name: str, target: Grid, resampling: Resamplin
 def fuse(sources: Sources) -> AlignedStack:
     """The 8-band stack ``[B2, B3, B4, B8, B11, B12, MODIS_NDVI, DEM]`` on the Sentinel-2 grid."""
     target = sources.s2.grid
-    layers = [sources.s2.physical(name) for name in S2_BANDS]
-    layers.append(resample_band(sources.modis, "MODIS_NDVI", target))
-    layers.append(resample_band(sources.dem, "DEM", target))
-    return AlignedStack(np.stack(layers, axis=-1), target, FUSED_BANDS)
+    data = np.empty((*target.shape, len(FUSED_BANDS)), dtype=np.float32)  # filled band by band: one copy in memory
+    for i, name in enumerate(S2_BANDS):
+        data[..., i] = sources.s2.physical(name)
+    data[..., 6] = resample_band(sources.modis, "MODIS_NDVI", target)
+    data[..., 7] = resample_band(sources.dem, "DEM", target)
+    return AlignedStack(data, target, FUSED_BANDS)
