@@ -23,7 +23,7 @@ from tqdm import tqdm
 from geoai_ref import layout
 from geoai_ref.align import AlignedStack, fuse, load_sources, resample_band
 from geoai_ref.alignment_check import AlignmentReport, check_resampled
-from geoai_ref.bands import FUSED_BANDS, S2_BANDS
+from geoai_ref.bands import FUSED_BANDS
 from geoai_ref.patches import extract_patches
 from geoai_ref.qc import check_bands
 from geoai_ref.rasterio_io import Raster, read_raster, write_raster
@@ -148,5 +148,3 @@ def run_data_pipeline(data_root: Path, out: Path, progress: Callable[[str], None
     bar.close()
     return PipelineResult(out=out, files=files, report=report)
 
-
-__all__ = ["run_data_pipeline", "check_alignment", "fused_patches", "split_reports", "S2_BANDS"]

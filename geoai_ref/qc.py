@@ -50,7 +50,7 @@ class QCReport:
             raise QualityError(self)
 
 
-def _cause(name: str, lo: float, hi: float, vmin: float, vmax: float) -> str:
+def _cause(name: str, vmin: float, vmax: float) -> str:
     if name.startswith("B") and vmax > 100:
         return " It looks like stored Sentinel-2 values: multiply by 0.0001 for reflectance."
     if name == "MODIS_NDVI" and (vmax > 100 or vmin < -100):
@@ -102,7 +102,7 @@ def check_bands(data: np.ndarray, band_names: tuple[str, ...] | list[str], allow
             vmin, vmax = float(finite.min()), float(finite.max())
             report.findings.append(Finding(name, "range", int(out.sum()),
                 f"band {name}: {int(out.sum())} of {n} values outside the valid range {lo:g}..{hi:g} {spec.unit} "
-                f"(found {vmin:g}..{vmax:g}).{_cause(name, lo, hi, vmin, vmax)}"))
+                f"(found {vmin:g}..{vmax:g}).{_cause(name, vmin, vmax)}"))
         if finite.size > 1 and float(finite.max()) == float(finite.min()):
             report.findings.append(Finding(name, "constant", n,
                 f"band {name}: every value is {float(finite.min()):g}; the band carries no information "

@@ -64,15 +64,15 @@ def stratified_group_split(y: np.ndarray, groups: np.ndarray, val_fraction: floa
     train, val = folds[0]
     in_val = np.zeros(len(y), dtype=bool)
     in_val[val] = True
+
+    def smallest_group(mask: np.ndarray) -> object:
+        return min(np.unique(groups[mask]), key=lambda g: (np.sum(groups == g), str(g)))
+
     for c in splittable:
         if c not in y[in_val]:
-            candidates = [g for g in np.unique(groups[(y == c) & ~in_val])]
-            smallest = min(candidates, key=lambda g: (np.sum(groups == g), str(g)))
-            in_val[groups == smallest] = True
+            in_val[groups == smallest_group((y == c) & ~in_val)] = True
         if c not in y[~in_val]:
-            candidates = [g for g in np.unique(groups[(y == c) & in_val])]
-            smallest = min(candidates, key=lambda g: (np.sum(groups == g), str(g)))
-            in_val[groups == smallest] = False
+            in_val[groups == smallest_group((y == c) & in_val)] = False
     return np.flatnonzero(~in_val), np.flatnonzero(in_val)
 
 

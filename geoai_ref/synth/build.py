@@ -237,8 +237,8 @@ def build_fixtures(root: Path, seed: int = PUBLIC_SCENE.seed, train_model: bool 
     paths = write_rasters(root, scene)
     progress("placing 126 training polygons and 375 samples")
     polygons, samples = place_polygons(sensors.truth(scene).data[0], ~scene.cloud, scene.s2, WEEK3_DESIGN,
-                                       scene.rngs["polygons"])
-    samples = week3_split(samples, WEEK3_DESIGN.val_fraction, scene.rngs["split"])
+                                       scene.rng("polygons"))
+    samples = week3_split(samples, WEEK3_DESIGN.val_fraction, scene.rng("split"))
     paths += [write_polygons(root / layout.POLYGONS, polygons, scene.s2), write_aoi(root / layout.AOI, scene)]
     progress("extracting the Week 3 dataset")
     paths += write_week3_dataset(root, scene, samples)
@@ -263,7 +263,7 @@ def build_hidden(root: Path, progress: Progress = _quiet) -> list[Path]:
     scene = build_scene(HIDDEN_SCENE)
     paths = write_rasters(root, scene)
     polygons, samples = place_polygons(sensors.truth(scene).data[0], ~scene.cloud, scene.s2, HIDDEN_DESIGN,
-                                       scene.rngs["polygons"])
+                                       scene.rng("polygons"))
     samples = [Sample(s.sample_id, s.polygon_id, s.class_id, s.row, s.col, "hidden") for s in samples]
     paths += [write_polygons(root / layout.POLYGONS, polygons, scene.s2), write_aoi(root / layout.AOI, scene)]
     progress("aligning the hidden rasters and cutting 8-band patches")

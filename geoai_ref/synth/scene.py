@@ -111,7 +111,11 @@ class Scene:
     reflectance: np.ndarray  # (6, H, W) float32 surface reflectance on the world grid
     ndvi: np.ndarray  # (H, W) float32 NDVI of each 10 m pixel (what MODIS averages)
     cloud: np.ndarray  # (h, w) bool, persistent cloud on the S2 grid (nodata in the composite)
-    rngs: dict[str, np.random.Generator] = field(repr=False, default_factory=dict)
+    seeds: dict[str, np.random.SeedSequence] = field(repr=False, default_factory=dict)
+
+    def rng(self, purpose: str) -> np.random.Generator:
+        """A fresh generator for ``purpose``: the same draws however often, and in whatever order, it is asked."""
+        return np.random.default_rng(self.seeds[purpose])
 
     @property
     def margin_px(self) -> int:
@@ -123,10 +127,9 @@ class Scene:
         return layer[..., m : m + self.s2.height, m : m + self.s2.width]
 
 
-def _rngs(seed: int) -> dict[str, np.random.Generator]:
+def _seeds(seed: int) -> dict[str, np.random.SeedSequence]:
     names = ("terrain", "cells", "spectra", "noise", "cloud", "modis", "srtm", "polygons", "split", "model")
-    children = np.random.SeedSequence(seed).spawn(len(names))
-    return {n: np.random.default_rng(c) for n, c in zip(names, children, strict=True)}
+    return dict(zip(names, np.random.SeedSequence(seed).spawn(len(names)), strict=True))
 
 
 def _terrain(centre: tuple[float, float], rng: np.random.Generator) -> Terrain:
@@ -170,7 +173,8 @@ def _world_margin_px(s2: Grid) -> int:
 
 def build_scene(spec: SceneSpec) -> Scene:
     """Generate the scene described by ``spec`` (deterministic for a given spec)."""
-    rngs = _rngs(spec.seed)
+    seeds = _seeds(spec.seed)
+    rngs = {name: np.random.default_rng(s) for name, s in seeds.items()}
     xs, ys = warp_transform(WGS84, S2_CRS, [spec.centre_lon], [spec.centre_lat])
     s2 = s2_grid(xs[0], ys[0], spec.size_px)
     world = s2.expand(_world_margin_px(s2))
@@ -185,8 +189,9 @@ def build_scene(spec: SceneSpec) -> Scene:
     cell_rng = rngs["cells"]
     area_km2 = world.height * world.width * 1e-4
     n_cells = int(area_km2 * 30)  # ~180 m between cell centres
-    seeds = np.column_stack([cell_rng.uniform(x.min(), x.max(), n_cells), cell_rng.uniform(y.min(), y.max(), n_cells)])
-    _, cell = cKDTree(seeds).query(np.column_stack([x.ravel(), y.ravel()]))
+    centres = np.column_stack([cell_rng.uniform(x.min(), x.max(), n_cells),
+                               cell_rng.uniform(y.min(), y.max(), n_cells)])
+    _, cell = cKDTree(centres).query(np.column_stack([x.ravel(), y.ravel()]))
     cell = cell.reshape(x.shape)
     cell_u = cell_rng.uniform(size=(n_cells, 4))  # per-cell draws: kind, state, mixing fraction, threshold jitter
 
@@ -269,4 +274,4 @@ def build_scene(spec: SceneSpec) -> Scene:
         cloud = ((rr - r0) / (0.05 * s2.height)) ** 2 + ((cc - c0) / (0.035 * s2.width)) ** 2 < 1.0
 
     return Scene(spec=spec, s2=s2, world=world, terrain=terrain, landcover=landcover,
-                 reflectance=reflectance.astype(np.float32), ndvi=ndvi.astype(np.float32), cloud=cloud, rngs=rngs)
+                 reflectance=reflectance.astype(np.float32), ndvi=ndvi.astype(np.float32), cloud=cloud, seeds=seeds)

@@ -51,7 +51,7 @@ def modis_ndvi(scene: Scene) -> Raster:
     if counts.min() < 0.9 * expected:
         raise RuntimeError("a MODIS footprint reaches past the world grid: scene._world_margin_px is too small")
     ndvi = (sums / counts).reshape(grid.shape)
-    ndvi += scene.rngs["modis"].normal(0.0, MODIS_COMPOSITE_NOISE, size=ndvi.shape)
+    ndvi += scene.rng("modis").normal(0.0, MODIS_COMPOSITE_NOISE, size=ndvi.shape)
     stored = np.clip(np.rint(ndvi / BANDS["MODIS_NDVI"].scale), -2000, 10000).astype(np.int16)
     return Raster(stored[None], grid, ("MODIS_NDVI",), nodata=BANDS["MODIS_NDVI"].nodata,
                   scale=BANDS["MODIS_NDVI"].scale)
@@ -64,7 +64,7 @@ def srtm(scene: Scene) -> Raster:
     lon, lat = grid.pixel_centres(rows, cols)
     x, y = warp_transform(grid.crs, scene.s2.crs, lon.ravel(), lat.ravel())
     z = scene.terrain.elevation(np.asarray(x), np.asarray(y)).reshape(grid.shape)
-    z += scene.rngs["srtm"].normal(0.0, SRTM_NOISE_M, size=z.shape)
+    z += scene.rng("srtm").normal(0.0, SRTM_NOISE_M, size=z.shape)
     return Raster(np.rint(z).astype(np.int16)[None], grid, ("DEM",), nodata=BANDS["DEM"].nodata, scale=1.0)
 
 
