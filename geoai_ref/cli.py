@@ -1,7 +1,8 @@
 """`geoai-ref`: the reference implementation's command line.
 
 Library errors become exit codes here, and only here: 0 success, 1 a check found
-problems, 2 bad usage or missing input, 3 Earth Engine unavailable.
+problems, 2 bad usage or missing input, 3 an outside resource is unavailable (Earth
+Engine, ImageNet weights).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import argparse
 import json
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_UNAVAILABLE = 0, 1, 2, 3
@@ -81,6 +83,75 @@ def _earthengine(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _training_command(work: Callable[[], int], weights: str | None, allow_random_init: bool) -> int:
+    """Run ``work()`` (which loads TensorFlow); missing ImageNet weights become exit code 3."""
+    import warnings
+
+    from geoai_ref.models.resnet import PretrainedWeightsUnavailable
+
+    from geoai_ref.models.resnet import resolve_imagenet_weights
+
+    if allow_random_init and weights == "imagenet":
+        try:
+            resolve_imagenet_weights()
+        except PretrainedWeightsUnavailable as exc:
+            _say(f"NOTE: training ResNet-50 from RANDOM initialisation (recorded as pretrained: false): {exc}")
+    try:
+        with warnings.catch_warnings():
+            # the random-initialisation notice is the same for every model of a run: said once above
+            warnings.filterwarnings("ignore", message=".*RANDOMLY INITIALISED.*", category=UserWarning)
+            return work()
+    except PretrainedWeightsUnavailable as exc:
+        _say(f"geoai-ref: {exc}")
+        return EXIT_UNAVAILABLE
+
+
+def _run(args: argparse.Namespace) -> int:
+    from geoai_ref.recipes import profile
+    from geoai_ref.run import PHASES, run_phases
+
+    phases = list(PHASES) if args.phase == "all" else [args.phase]
+    weights = None if args.weights == "none" else args.weights
+
+    def work() -> int:
+        for p in run_phases(Path(args.data), Path(args.out), phases, profile(args.profile), args.recipe, weights,
+                            args.allow_random_init, args.seed, progress=_say):
+            print(p)
+        return EXIT_OK
+
+    return _training_command(work, weights, args.allow_random_init)
+
+
+def _lessons(args: argparse.Namespace) -> int:
+    from geoai_ref.lessons import run_lessons
+    from geoai_ref.recipes import profile
+
+    weights = None if args.weights == "none" else args.weights
+
+    def work() -> int:
+        lessons = run_lessons(Path(args.data), Path(args.out), profile(args.profile), weights,
+                              args.allow_random_init, args.seed, progress=_say)
+        print(json.dumps(lessons, indent=1))
+        return EXIT_OK
+
+    return _training_command(work, weights, args.allow_random_init)
+
+
+def _add_training_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--profile", choices=["fast", "full"], default="fast",
+                   help="fast: 3 epochs, for tests and demos; full: the exercise's up-to-50 epochs "
+                   "(default: %(default)s)")
+    p.add_argument("--data", default="fixtures", help="data folder (default: %(default)s)")
+    p.add_argument("--out", required=True, help="output folder; deliverables land at the exercise's paths under it")
+    p.add_argument("--seed", type=int, default=42, help="seed for splits, initialisation and shuffling")
+    p.add_argument("--weights", default="imagenet",
+                   help="'imagenet' (Keras cache ~/.keras/models or $GEOAI_RESNET50_WEIGHTS), a path to the "
+                   "ResNet-50 notop weights file, or 'none' for random initialisation (default: %(default)s)")
+    p.add_argument("--allow-random-init", action="store_true",
+                   help="when ImageNet weights cannot be found, train from random initialisation instead of "
+                   "failing; recorded as pretrained: false in metrics and config.yaml")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from geoai_ref.bands import COMPOSITE_END, COMPOSITE_START
     from geoai_ref.synth.build import PUBLIC_SCENE
@@ -89,7 +160,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="geoai-ref",
         description="Reference implementation of the GeoAI Week 4 exercise (transfer learning and "
         "Sentinel-2 / MODIS / SRTM fusion, Los Lagos). Instructor-side: never give it to students.",
-        epilog="Exit codes: 0 ok, 1 a check found problems, 2 bad usage or missing input, 3 Earth Engine unavailable.",
+        epilog="Exit codes: 0 ok, 1 a check found problems, 2 bad usage or missing input, 3 an outside resource "
+        "is unavailable (Earth Engine credentials, ImageNet weights).",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -126,6 +198,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--end", default=COMPOSITE_END, help="composite end date, exclusive (default: %(default)s)")
     p.add_argument("--timeout", type=float, default=20.0, help="seconds to wait for Earth Engine to answer")
     p.set_defaults(func=_earthengine)
+
+    p = sub.add_parser("run", help="train and write every deliverable of Phases 4A, 4B and 4C",
+                       description="Run the reference solution of the exercise and write each deliverable at its "
+                       "relative path under --out (models/week4/*.h5, reports/*.json|md, figures/*.png, "
+                       "phase4c_outputs/, config.yaml). ImageNet weights cannot be downloaded here: provide them "
+                       "(--weights PATH or ~/.keras/models) or pass --allow-random-init.")
+    p.add_argument("--phase", choices=["4a", "4b", "4c", "all"], default="all", help="phase(s) to run")
+    p.add_argument("--recipe", choices=["recommended", "exercise"], default="recommended",
+                   help="ResNet-50 recipe: the kit's recommended fixes or the exercise's original settings "
+                   "(150 layers frozen, preprocess_input) (default: %(default)s)")
+    _add_training_options(p)
+    p.set_defaults(func=_run)
+
+    p = sub.add_parser("lessons", help="reproduce the exercise's lessons (collapse, one-class validation)",
+                       description="Measure the exercise's documented failures on the kit's data: the Phase 4A "
+                       "recipe vs the recommended one (collapse), and Keras validation_split on class-sorted "
+                       "samples vs the stratified, polygon-grouped split. Writes lessons.json under --out.")
+    _add_training_options(p)
+    p.set_defaults(func=_lessons)
     return parser
 
 

@@ -33,3 +33,32 @@ MANIFEST = Path("manifest.json")
 
 #: Files every source (fixtures or Earth Engine) must provide before alignment.
 SOURCE_RASTERS: tuple[Path, ...] = (S2_COMPOSITE, MODIS_NDVI, SRTM_DEM)
+
+# --- The exercise's deliverables, relative to a run folder (`geoai-ref run --out DIR`) ---
+
+PHASE4A_MODEL = Path("models/week4/phase4a_transfer_model.h5")
+PHASE4A_METRICS = Path("reports/phase4a_metrics.json")
+PHASE4A_CURVES = Path("figures/phase4a_training_curves.png")
+PHASE4A_CONFUSION = Path("figures/phase4a_confusion_matrix.png")
+PHASE4A_COMPARISON = Path("reports/phase4a_comparison.md")
+
+PHASE4B_MODEL = Path("models/week4/phase4b_fusion_model.h5")
+PHASE4B_ABLATION = Path("reports/phase4b_ablation_study.json")
+PHASE4B_SENSOR_FIGURE = Path("figures/phase4b_sensor_comparison.png")
+CONFIG = Path("config.yaml")
+BASELINE_REPORT = Path("reports/baseline_report.md")
+
+PHASE4C_MODELS = Path("phase4c_outputs/models")
+PHASE4C_RESULTS = Path("phase4c_outputs/evaluation_results.json")
+PHASE4C_CONFUSION = Path("figures/phase4c_confusion_matrices.png")
+PHASE4C_ACCURACY = Path("figures/phase4c_accuracy_comparison.png")
+PHASE4C_REPORT = Path("reports/phase4c_report.md")
+
+EXPERIMENT_LOG = Path("reports/experiment_log.md")
+
+DELIVERABLES: dict[str, tuple[Path, ...]] = {
+    "4a": (PHASE4A_MODEL, PHASE4A_METRICS, PHASE4A_CURVES, PHASE4A_CONFUSION, PHASE4A_COMPARISON),
+    "4b": (X_TRAIN_FUSED, X_VAL_FUSED, PHASE4B_MODEL, PHASE4B_ABLATION, PHASE4B_SENSOR_FIGURE, CONFIG,
+           BASELINE_REPORT),
+    "4c": (PHASE4C_RESULTS, PHASE4C_CONFUSION, PHASE4C_ACCURACY, PHASE4C_REPORT),
+}

@@ -75,3 +75,88 @@ def pipeline_overview(stack: AlignedStack, modis_nearest: np.ndarray, truth: np.
     fig.savefig(path, dpi=90)
     plt.close(fig)
     return path
+
+
+def _save(fig: plt.Figure, path: Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def training_curves(history: dict[str, list[float]], title: str, path: Path) -> Path:
+    """Loss and accuracy per epoch, training vs validation."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
+    epochs = np.arange(1, len(history.get("loss", [])) + 1)
+    for ax, key, label in ((axes[0], "loss", "loss (sparse categorical cross-entropy)"),
+                           (axes[1], "accuracy", "accuracy")):
+        for prefix, style in (("", "-o"), ("val_", "-s")):
+            if prefix + key in history:
+                ax.plot(epochs, history[prefix + key], style, ms=4,
+                        label=("validation " if prefix else "training ") + key)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    axes[1].set_ylim(0, 1.02)
+    fig.suptitle(title)
+    return _save(fig, path)
+
+
+def _confusion(ax: plt.Axes, matrix: np.ndarray, title: str) -> None:
+    matrix = np.asarray(matrix)
+    ax.imshow(matrix, cmap="Blues")
+    ticks = np.arange(len(CLASS_NAMES))
+    ax.set_xticks(ticks, CLASS_NAMES, rotation=35, ha="right")
+    ax.set_yticks(ticks, CLASS_NAMES)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    threshold = matrix.max() / 2 if matrix.size else 0
+    for (i, j), v in np.ndenumerate(matrix):
+        ax.text(j, i, str(int(v)), ha="center", va="center", color="white" if v > threshold else "black")
+    ax.set_title(title)
+
+
+def confusion_matrix_figure(matrix: list[list[int]], title: str, path: Path) -> Path:
+    """One confusion matrix with counts in the cells and class names on the axes."""
+    fig, ax = plt.subplots(figsize=(6.5, 5.5), constrained_layout=True)
+    _confusion(ax, np.asarray(matrix), title)
+    return _save(fig, path)
+
+
+def confusion_matrices_figure(matrices: dict[str, list[list[int]]], title: str, path: Path) -> Path:
+    """Several confusion matrices side by side (Phase 4C: one per band configuration)."""
+    n = len(matrices)
+    fig, axes = plt.subplots(1, n, figsize=(5.2 * n, 5.2), constrained_layout=True, squeeze=False)
+    for ax, (name, matrix) in zip(axes[0], matrices.items(), strict=True):
+        _confusion(ax, np.asarray(matrix), name)
+    fig.suptitle(title)
+    return _save(fig, path)
+
+
+def accuracy_bars(values: dict[str, float], title: str, path: Path, baseline: tuple[str, float] | None = None,
+                  secondary: dict[str, float] | None = None, secondary_label: str = "macro F1") -> Path:
+    """Accuracy per configuration with the value on each bar; an optional reference line and second metric."""
+    fig, ax = plt.subplots(figsize=(8, 4.8), constrained_layout=True)
+    names = list(values)
+    x = np.arange(len(names))
+    width = 0.38 if secondary else 0.6
+    bars = ax.bar(x - (width / 2 if secondary else 0), [100 * values[n] for n in names], width, label="accuracy",
+                  color="#2b6cb0")
+    ax.bar_label(bars, fmt="%.1f %%", fontsize=9)
+    if secondary:
+        bars2 = ax.bar(x + width / 2, [100 * secondary[n] for n in names], width, label=secondary_label,
+                       color="#dd6b20")
+        ax.bar_label(bars2, fmt="%.1f", fontsize=9)
+    if baseline:
+        ax.axhline(100 * baseline[1], color="black", ls="--", lw=1)
+        ax.text(len(names) - 0.5, 100 * baseline[1] + 1, f"{baseline[0]}: {100 * baseline[1]:.1f} %", ha="right")
+    ax.axhline(100 / len(CLASS_NAMES), color="grey", ls=":", lw=1)
+    ax.text(-0.45, 100 / len(CLASS_NAMES) + 1, "chance (20 %)", color="grey", fontsize=8)
+    ax.set_xticks(x, names)
+    ax.set_ylim(0, 105)
+    ax.set_ylabel("validation score (%)")
+    ax.set_title(title)
+    ax.legend(loc="lower right")
+    return _save(fig, path)

@@ -61,3 +61,17 @@ def test_fixtures_check_reports_reproduction_without_the_model(tmp_path):
     result = run("fixtures", "--out", "fixtures", "--check", "--no-model", timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "fixtures reproduce" in result.stdout
+
+
+def test_run_without_weights_fails_at_once_with_advice(tmp_path):
+    env = {**os.environ, "HOME": str(tmp_path), "KERAS_HOME": str(tmp_path / "keras")}
+    env.pop("GEOAI_RESNET50_WEIGHTS", None)
+    result = run("run", "--phase", "4a", "--out", str(tmp_path / "run"), env=env)
+    assert result.returncode == 3
+    assert "GEOAI_RESNET50_WEIGHTS" in result.stderr and "--allow-random-init" in result.stderr
+    assert not (tmp_path / "run" / "models").exists()
+
+
+def test_run_help_names_the_profiles_and_the_weights_limitation():
+    text = " ".join(run("run", "--help").stdout.split())
+    assert "--profile {fast,full}" in text and "--allow-random-init" in text and "cannot be downloaded" in text

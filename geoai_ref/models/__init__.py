@@ -45,3 +45,4 @@ with native_stderr_silenced():
     from absl import logging as _absl_logging
 
     _absl_logging.set_verbosity(_absl_logging.ERROR)
+    tf.get_logger().setLevel("ERROR")  # e.g. tf.function retracing notices when several models predict in turn
