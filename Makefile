@@ -13,10 +13,20 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $(STAMP)
 
+# The reference run trains ResNet-50 from random initialisation: ImageNet weights cannot be downloaded
+# here (see README). Set DEMO_RUN_ARGS="--weights /path/to/notop.h5" to use local weights instead.
+DEMO_RUN_ARGS ?= --allow-random-init
+
 demo: $(STAMP)
 	$(BIN)/geoai-ref pipeline --data fixtures --out $(DEMO_OUT)
+	$(BIN)/geoai-ref run --phase all --profile fast --data fixtures --out $(DEMO_OUT) $(DEMO_RUN_ARGS)
 	@echo
-	@echo "Demo outputs are under $(DEMO_OUT)/ (open $(DEMO_OUT)/figures/data_pipeline_overview.png)"
+	@echo "Demo outputs are under $(DEMO_OUT)/:"
+	@echo "  figures/data_pipeline_overview.png      the aligned sensors and the split checks"
+	@echo "  reports/phase4a_comparison.md           Phase 4A vs Week 3"
+	@echo "  reports/baseline_report.md              Phase 4B methods, results, failures, next steps"
+	@echo "  reports/phase4c_report.md               Phase 4C SimpleCNN ablation"
+	@echo "  config.yaml                             every parameter of the run"
 
 # pytest exits 5 when it collects no tests: a broken suite, reported as a failure.
 test: $(STAMP)
@@ -32,6 +42,7 @@ fixtures: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/align.py
+	$(BIN)/python bench/reference.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .hypothesis

@@ -87,9 +87,7 @@ def _training_command(work: Callable[[], int], weights: str | None, allow_random
     """Run ``work()`` (which loads TensorFlow); missing ImageNet weights become exit code 3."""
     import warnings
 
-    from geoai_ref.models.resnet import PretrainedWeightsUnavailable
-
-    from geoai_ref.models.resnet import resolve_imagenet_weights
+    from geoai_ref.models.resnet import PretrainedWeightsUnavailable, resolve_imagenet_weights
 
     if allow_random_init and weights == "imagenet":
         try:

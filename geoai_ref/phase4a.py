@@ -14,7 +14,7 @@ from geoai_ref.collapse import detect_collapse
 from geoai_ref.evaluation import evaluate
 from geoai_ref.experiment import Dataset, fit_and_evaluate, load_week3
 from geoai_ref.models import keras
-from geoai_ref.models.resnet import build_resnet50, freeze_backbone
+from geoai_ref.models.resnet import build_resnet50
 from geoai_ref.recipes import RECOMMENDED_RECIPE, Profile, ResNetRecipe
 from geoai_ref.schemas import Phase4AMetrics, write_json
 from geoai_ref.training import TrainConfig, predict_labels
@@ -56,7 +56,7 @@ def train_resnet(name: str, data: Dataset, recipe: ResNetRecipe, profile: Profil
     build = build_resnet50(len(data.bands), x_train, adapter=recipe.adapter, weights=weights,
                            allow_random_init=allow_random_init, normalize=recipe.input_handling == "per_band",
                            bn_inference=recipe.bn_inference, dropout=recipe.dropout, seed=seed)
-    freeze = freeze_backbone(build.base, n_layers=recipe.freeze_layers, ratio=recipe.freeze_ratio)
+    freeze = build.freeze(n_layers=recipe.freeze_layers, ratio=recipe.freeze_ratio)  # BN kept frozen if bn_inference
     config = TrainConfig.from_profile(profile, recipe.learning_rate, seed)
     result = fit_and_evaluate(name, build.model, data, config, checkpoint, x_train=x_train, x_val=x_val)
     return result, build, freeze

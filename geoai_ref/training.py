@@ -67,7 +67,8 @@ class _EpochTimer(keras.callbacks.Callback):
 
 def check_training_data(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val: np.ndarray,
                         n_classes: int) -> None:
-    """Raises: ValueError naming the problem: mismatched lengths or bands, NaN, labels out of range."""
+    """Raises: ValueError naming the problem: mismatched lengths or bands, NaN, labels out of range,
+    a single class in the training labels (a one-class *validation* set is allowed: the checker reports it)."""
     for name, x, y in (("training", x_train, y_train), ("validation", x_val, y_val)):
         if len(x) != len(y):
             raise ValueError(f"{name} set has {len(x)} patches but {len(y)} labels")
@@ -78,6 +79,10 @@ def check_training_data(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndar
         bad = np.setdiff1d(np.unique(y), np.arange(n_classes))
         if bad.size:
             raise ValueError(f"{name} labels {bad.tolist()} are outside 0..{n_classes - 1}")
+    present = np.unique(y_train)
+    if present.size < 2:
+        raise ValueError(f"training labels hold a single class ({present.tolist()}): a classifier cannot learn from "
+                         "that; check the split (stratify=y) and the labels")
     if x_train.shape[1:] != x_val.shape[1:]:
         raise ValueError(f"training patches are {x_train.shape[1:]} but validation patches {x_val.shape[1:]}")
 

@@ -63,5 +63,8 @@ def test_bad_training_data_messages(toy):
         check_training_data(x_train, np.where(y_train == 4, 7, y_train), x_val, y_val, 5)
     with pytest.raises(ValueError, match="validation patches"):
         check_training_data(x_train, y_train, x_val[..., :2], y_val, 5)
+    with pytest.raises(ValueError, match=r"training labels hold a single class \(\[2\]\)"):
+        check_training_data(x_train, np.full_like(y_train, 2), x_val, y_val, 5)
+    check_training_data(x_train, y_train, x_val, np.full_like(y_val, 4), 5)  # one-class validation: allowed
     with pytest.raises(ValueError, match="validation set is empty"):
         check_training_data(x_train, y_train, x_val[:0], y_val[:0], 5)

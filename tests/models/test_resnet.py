@@ -363,6 +363,8 @@ def test_freezing_argument_errors(plain_base, kwargs):
 
 def test_measure_frozen_counts_a_frozen_backbone_as_fully_frozen(plain_base):
     plain_base.trainable = False
+    plain_base.layers[-1].trainable = True  # Keras trains nothing in a non-trainable model all the same
+    assert plain_base.trainable_weights == []
     assert measure_frozen(plain_base).frozen_layers == 175
     report = freeze_backbone(plain_base, n_layers=150)  # re-enables the backbone itself
     assert report.frozen_layers == 150 and len(plain_base.trainable_weights) > 0
@@ -400,6 +402,9 @@ def test_bn_inference_keeps_batchnorm_on_moving_statistics_even_in_training():
     assert report.frozen_layers == 158 and report == measure_frozen(build.base)
     assert not any(layer.trainable for layer in build.base.layers if isinstance(layer, keras.layers.BatchNormalization))
     np.testing.assert_allclose(np.asarray(model(x, training=True)), np.asarray(model(x, training=False)), atol=1e-6)
+
+    base_node = next(layer for layer in model.get_config()["layers"] if layer["name"] == build.base.name)
+    assert base_node["inbound_nodes"][0]["kwargs"]["training"] is False  # the Keras guide's training=False
 
     bn, conv = build.base.get_layer("conv5_block3_3_bn"), build.base.get_layer("conv5_block3_3_conv")
     stats, kernel = bn.moving_mean.numpy().copy(), conv.kernel.numpy().copy()
