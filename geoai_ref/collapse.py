@@ -36,9 +36,10 @@ Prevalence signature: exactly one class is predicted and accuracy equals that cl
 prevalence in the truth (within 1e-9). This is the exercise's 13.33 % = 10 / 75 and always means
 *collapsed*.
 
-Verdict: "collapsed" if the share rule, the entropy rule or the prevalence signature fires;
-otherwise "partial collapse" if the zero-recall rule or the at-chance rule fires; otherwise
-"healthy".
+Verdict: "undetermined" if the truth holds a single class (every rule would fire on a correct
+model: a validation set taken from class-sorted data, the exercise's Phase 4B failure); else
+"collapsed" if the share rule, the entropy rule or the prevalence signature fires; otherwise
+"partial collapse" if the zero-recall rule or the at-chance rule fires; otherwise "healthy".
 """
 
 from __future__ import annotations
@@ -75,6 +76,9 @@ _EPS = 1e-12  # float slack so that a value exactly at a threshold counts as "at
 VERDICT_COLLAPSED = "collapsed"
 VERDICT_PARTIAL = "partial collapse"
 VERDICT_HEALTHY = "healthy"
+#: The truth holds a single class (a validation set taken from class-sorted data): predicting that
+#: one class is then right, not a collapse, and no other class can be checked.
+VERDICT_UNDETERMINED = "undetermined"
 
 
 def _pct(x: float, digits: int = 1) -> str:
@@ -149,7 +153,10 @@ def normalized_entropy(pred: np.ndarray, n_classes: int) -> float:
 def detect_collapse(y_true: Any, y_pred: Any, n_classes: int = NUM_CLASSES,
                     class_names: Sequence[str] = CLASS_NAMES,
                     thresholds: CollapseThresholds = THRESHOLDS) -> CollapseReport:
-    """Collapse signals and verdict ("collapsed" | "partial collapse" | "healthy") for predictions vs truth.
+    """Collapse signals and verdict ("collapsed" | "partial collapse" | "healthy" | "undetermined") for predictions.
+
+    "undetermined" means ``y_true`` holds a single class, so a one-class prediction cannot be told
+    from a correct one.
 
     ``y_pred`` may be integer class ids (1-D) or an (n, K) probability matrix (argmax over axis 1).
 
@@ -208,7 +215,13 @@ def detect_collapse(y_true: Any, y_pred: Any, n_classes: int = NUM_CLASSES,
         reasons.append(f"balanced accuracy {_pct(balanced, 2)} is at or below chance 1/{n_classes} = {_pct(chance, 2)} "
                        f"(margin {100 * t.balanced_accuracy_margin:g} points)")
 
-    if share_rule or entropy_rule or signature:
+    one_class_truth = int(np.count_nonzero(true_counts)) < 2
+    if one_class_truth:
+        verdict = VERDICT_UNDETERMINED
+        reasons = [f"the truth holds one class only ({names[int(np.argmax(true_counts))]}): collapse cannot be "
+                   "judged, and accuracy measures that class alone; split with stratify=y so every class is "
+                   "validated"]
+    elif share_rule or entropy_rule or signature:
         verdict = VERDICT_COLLAPSED
     elif zero_recall_rule or chance_rule:
         verdict = VERDICT_PARTIAL

@@ -20,3 +20,16 @@ def fixtures_root() -> Path:
 @pytest.fixture(scope="session")
 def tiny_root() -> Path:
     return TINY
+
+
+def assert_plain_json(value: object) -> None:
+    """Fail on any numpy scalar / array hiding in a to_dict() result."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            assert type(k) is str
+            assert_plain_json(v)
+    elif isinstance(value, list):
+        for v in value:
+            assert_plain_json(v)
+    else:
+        assert type(value) in (int, float, str, bool), f"{value!r} is {type(value)}"

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+from conftest import assert_plain_json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -35,19 +36,6 @@ def confusion_to_labels(cm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             true += [i] * int(count)
             pred += [j] * int(count)
     return np.array(true), np.array(pred)
-
-
-def assert_plain_json(value: object) -> None:
-    """Fail on any numpy scalar / array hiding in a to_dict() result."""
-    if isinstance(value, dict):
-        for k, v in value.items():
-            assert type(k) is str
-            assert_plain_json(v)
-    elif isinstance(value, list):
-        for v in value:
-            assert_plain_json(v)
-    else:
-        assert type(value) in (int, float, str, bool), f"{value!r} is {type(value)}"
 
 
 # --- the exercise --------------------------------------------------------------------------------
@@ -302,8 +290,12 @@ def test_float_labels_that_are_whole_numbers_are_accepted() -> None:
     constant=st.integers(0, NUM_CLASSES - 1),
 )
 def test_constant_predictor_is_always_collapsed(y_true: list[int], constant: int) -> None:
+    """A constant predictor is collapsed whenever the truth holds two classes or more (else: undetermined)."""
     report = detect_collapse(y_true, [constant] * len(y_true))
     prevalence = y_true.count(constant) / len(y_true)
+    if len(set(y_true)) < 2:
+        assert report.verdict == "undetermined" and not report.collapsed
+        return
     assert report.verdict == "collapsed"
     assert report.collapsed
     assert report.prevalence_signature
@@ -332,3 +324,15 @@ def test_perfect_predictor_is_never_collapsed(y_true: list[int]) -> None:
     assert report.balanced_accuracy == pytest.approx(1.0)
     assert report.accuracy == 1.0
     assert report.zero_recall_classes == []
+
+
+def test_one_class_truth_is_undetermined_not_collapsed() -> None:
+    """Keras validation_split on class-sorted data: all 75 validation samples are Bare/Grassland."""
+    y_true = np.full(75, class_id("Bare/Grassland"))
+    report = detect_collapse(y_true, y_true)  # a model right on every one of them
+    assert report.verdict == "undetermined" and not report.collapsed
+    assert report.accuracy == 1.0
+    (reason,) = report.reasons
+    assert "one class only (Bare/Grassland)" in reason and "stratify=y" in reason
+    wrong = detect_collapse(y_true, np.full(75, class_id("Water")))
+    assert wrong.verdict == "undetermined" and wrong.accuracy == 0.0  # the exercise's 0 %

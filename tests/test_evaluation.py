@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+from conftest import assert_plain_json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import classification_report
@@ -16,18 +17,6 @@ from geoai_ref.evaluation import EvaluationMetrics, as_labels, check_inputs, che
 # fixed example: 20 samples, every class present, a few confusions
 Y_TRUE = np.array([0, 0, 0, 0, 1, 1, 1, 1, 1, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4])
 Y_PRED = np.array([0, 0, 1, 0, 1, 1, 2, 1, 1, 2, 2, 4, 3, 0, 3, 3, 4, 4, 2, 4])
-
-
-def assert_plain_json(value: object) -> None:
-    if isinstance(value, dict):
-        for k, v in value.items():
-            assert type(k) is str
-            assert_plain_json(v)
-    elif isinstance(value, list):
-        for v in value:
-            assert_plain_json(v)
-    else:
-        assert type(value) in (int, float, str, bool), f"{value!r} is {type(value)}"
 
 
 def test_matches_sklearn_classification_report() -> None:
