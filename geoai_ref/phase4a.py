@@ -14,9 +14,9 @@ from geoai_ref.collapse import detect_collapse
 from geoai_ref.evaluation import evaluate
 from geoai_ref.experiment import Dataset, fit_and_evaluate, load_week3
 from geoai_ref.models import keras
-from geoai_ref.models.resnet import build_resnet50
+from geoai_ref.models.resnet import FreezeReport, ResNetBuild, build_resnet50
 from geoai_ref.recipes import RECOMMENDED_RECIPE, Profile, ResNetRecipe
-from geoai_ref.schemas import Phase4AMetrics, write_json
+from geoai_ref.schemas import ModelResult, Phase4AMetrics, write_json
 from geoai_ref.training import TrainConfig, predict_labels
 
 
@@ -50,8 +50,14 @@ def week3_baseline(data_root: Path, data: Dataset) -> dict:
 
 
 def train_resnet(name: str, data: Dataset, recipe: ResNetRecipe, profile: Profile, weights: str | Path | None,
-                 allow_random_init: bool, seed: int, checkpoint: Path | None = None):
-    """Build, freeze, train and evaluate a ResNet-50 on ``data``; returns (ModelResult, ResNetBuild, FreezeReport)."""
+                 allow_random_init: bool, seed: int,
+                 checkpoint: Path | None = None) -> tuple[ModelResult, ResNetBuild, FreezeReport]:
+    """Build, freeze, train and evaluate a ResNet-50 on ``data``.
+
+    Raises:
+        PretrainedWeightsUnavailable: if ImageNet weights are missing and ``allow_random_init`` is False.
+        ValueError: if the data do not fit the model (shapes, NaN, labels).
+    """
     x_train, x_val = prepare_inputs(recipe, data)
     build = build_resnet50(len(data.bands), x_train, adapter=recipe.adapter, weights=weights,
                            allow_random_init=allow_random_init, normalize=recipe.input_handling == "per_band",

@@ -35,6 +35,8 @@ def test_phase4a_comparison_follows_the_numbers(tmp_path):
     better = phase4a_comparison(metrics4a(0.92, pretrained=False), tmp_path / "b.md").read_text()
     assert "**improved**" in better and "5.33 percentage points" in better
     assert "Backbone not pretrained" in better and "pretrained: false" in better
+    same = phase4a_comparison(metrics4a(0.88), tmp_path / "c.md").read_text()  # one sample of 75 better
+    assert "**about the same**" in same and "+1.33 points" in same and "75 validation samples" in same
 
 
 def ablation(accuracies: dict[str, float], phase: str = "4B") -> AblationStudy:
