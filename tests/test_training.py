@@ -68,3 +68,19 @@ def test_bad_training_data_messages(toy):
     check_training_data(x_train, y_train, x_val, np.full_like(y_val, 4), 5)  # one-class validation: allowed
     with pytest.raises(ValueError, match="validation set is empty"):
         check_training_data(x_train, y_train, x_val[:0], y_val[:0], 5)
+
+
+def test_resnet_training_is_deterministic_on_cpu():
+    """Same seed, same data: the same ResNet-50 history, epoch for epoch (seeded, op determinism on)."""
+    from geoai_ref.models.resnet import build_resnet50
+
+    rng = np.random.default_rng(1)
+    y = np.repeat(np.arange(5), 8)
+    x = (rng.normal(size=(40, 8, 8, 6)) + y[:, None, None, None]).astype(np.float32)
+
+    def history() -> dict:
+        build = build_resnet50(6, x, weights=None, seed=5)
+        build.freeze(ratio=0.6)
+        return train(build.model, x, y, x[::2], y[::2], config(max_epochs=2, batch_size=16)).history
+
+    assert history() == history()
