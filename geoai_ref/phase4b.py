@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from geoai_ref import layout, plots, reports
 from geoai_ref.ablation import BAND_SUBSETS, select_bands
@@ -55,7 +56,7 @@ def run_phase4b(data_root: Path, out: Path, profile: Profile, recipe: ResNetReci
     fused = load_fused(data_root, out)
     results = []
     pretrained = None
-    for name in BAND_SUBSETS:
+    for name in tqdm(BAND_SUBSETS, desc="Phase 4B ablation", unit="model", disable=None):
         checkpoint = out / layout.PHASE4B_MODEL if name == "Full" else None
         result, build, _ = train_resnet(name, subset(fused, name), recipe, profile, weights, allow_random_init,
                                         seed, checkpoint)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tqdm import tqdm
+
 from geoai_ref import layout, plots, reports
 from geoai_ref.ablation import BAND_SUBSETS
 from geoai_ref.experiment import fit_and_evaluate
@@ -30,7 +32,7 @@ def run_phase4c(data_root: Path, out: Path, profile: Profile, seed: int = 42,
     fused = load_fused(data_root, out)
     config = TrainConfig.from_profile(profile, SIMPLE_CNN_LEARNING_RATE, seed)
     results = []
-    for name in BAND_SUBSETS:
+    for name in tqdm(BAND_SUBSETS, desc="Phase 4C ablation", unit="model", disable=None):
         data = subset(fused, name)
         set_deterministic(seed)
         model = build_simple_cnn(len(data.bands), data.x_train)

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from geoai_ref.models import keras
 from geoai_ref.models.simple_cnn import set_deterministic
@@ -53,16 +54,24 @@ class TrainingOutcome:
 
 
 class _EpochTimer(keras.callbacks.Callback):
-    def __init__(self) -> None:
+    """Times each epoch; on a terminal it also shows a progress bar (tqdm, silent when not a TTY)."""
+
+    def __init__(self, max_epochs: int, label: str) -> None:
         super().__init__()
         self.seconds: list[float] = []
         self._start = 0.0
+        self._bar = tqdm(total=max_epochs, desc=label, unit="epoch", disable=None, leave=False)
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         self._start = time.perf_counter()
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         self.seconds.append(time.perf_counter() - self._start)
+        self._bar.set_postfix(val_accuracy=f"{(logs or {}).get('val_accuracy', float('nan')):.3f}")
+        self._bar.update()
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        self._bar.close()
 
 
 def check_training_data(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val: np.ndarray,
@@ -98,7 +107,7 @@ def train(model: keras.Model, x_train: np.ndarray, y_train: np.ndarray, x_val: n
     set_deterministic(config.seed)
     model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
-    timer = _EpochTimer()
+    timer = _EpochTimer(config.max_epochs, f"training {model.name}")
     callbacks: list[keras.callbacks.Callback] = [
         keras.callbacks.EarlyStopping(monitor=config.monitor, patience=config.patience, restore_best_weights=True),
         keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=config.reduce_lr_factor,
