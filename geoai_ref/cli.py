@@ -83,6 +83,18 @@ def _earthengine(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _check(args: argparse.Namespace) -> int:
+    from geoai_ref.deliverables import check_deliverables
+    from geoai_ref.run import PHASES
+
+    phases = PHASES if args.phase == "all" else (args.phase,)
+    report = check_deliverables(Path(args.out), phases, Path(args.reference) if args.reference else None)
+    for c in report.checks:
+        print(("ok    " if c.passed else "FAIL  ") + f"{c.path}: {c.message}")
+    print(f"{len(report.checks) - len(report.failures)}/{len(report.checks)} checks passed")
+    return EXIT_OK if report.ok else EXIT_PROBLEMS
+
+
 def _training_command(work: Callable[[], int], weights: str | None, allow_random_init: bool) -> int:
     """Run ``work()`` (which loads TensorFlow); missing ImageNet weights become exit code 3."""
     import warnings
@@ -208,6 +220,16 @@ def build_parser() -> argparse.ArgumentParser:
                    "(150 layers frozen, preprocess_input) (default: %(default)s)")
     _add_training_options(p)
     p.set_defaults(func=_run)
+
+    p = sub.add_parser("check", help="check that a folder holds every deliverable, each one valid",
+                       description="Check the deliverables of a run folder (the reference's or a student's): "
+                       "presence, models (read statically, never executed), fused array shapes and value ranges, "
+                       "metrics JSON layouts, non-blank figures, report sections, config.yaml. With --reference, "
+                       "fused bands are matched to a reference run to catch a wrong band order. Exit 1 on failures.")
+    p.add_argument("--out", required=True, help="the folder to check")
+    p.add_argument("--phase", choices=["4a", "4b", "4c", "all"], default="all", help="phase(s) to check")
+    p.add_argument("--reference", default=None, help="a reference run folder to compare fused arrays with")
+    p.set_defaults(func=_check)
 
     p = sub.add_parser("lessons", help="reproduce the exercise's lessons (collapse, one-class validation)",
                        description="Measure the exercise's documented failures on the kit's data: the Phase 4A "

@@ -75,3 +75,10 @@ def test_run_without_weights_fails_at_once_with_advice(tmp_path):
 def test_run_help_names_the_profiles_and_the_weights_limitation():
     text = " ".join(run("run", "--help").stdout.split())
     assert "--profile {fast,full}" in text and "--allow-random-init" in text and "cannot be downloaded" in text
+
+
+def test_check_command_lists_failures_and_exits_1(tmp_path):
+    result = run("check", "--out", str(tmp_path), "--phase", "4a")
+    assert result.returncode == 1
+    assert "FAIL  models/week4/phase4a_transfer_model.h5: missing" in result.stdout
+    assert "0/5 checks passed" in result.stdout

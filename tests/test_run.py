@@ -104,3 +104,12 @@ def test_unknown_phase_and_recipe(fixtures_root, tmp_path):
         run_phases(fixtures_root, tmp_path, ["4d"], PROFILES["fast"])
     with pytest.raises(ValueError, match="unknown recipe"):
         run_phases(fixtures_root, tmp_path, ["4a"], PROFILES["fast"], recipe_name="best")
+
+
+def test_the_run_passes_the_deliverables_check(run):
+    from geoai_ref.deliverables import check_deliverables
+
+    out, _ = run
+    report = check_deliverables(out, reference=out)
+    assert report.ok, [f"{c.path}: {c.message}" for c in report.failures]
+    assert len(report.checks) == sum(len(v) for v in layout.DELIVERABLES.values()) + 4 + 1  # + 4C models + summary
