@@ -13,7 +13,13 @@ import pytest  # noqa: E402
 
 from geoai_ref import layout  # noqa: E402
 from geoai_ref.deliverables import (  # noqa: E402
-    DeliverablesReport, check_deliverables, check_figure, check_fused, check_json, check_model, check_text,
+    DeliverablesReport,
+    check_deliverables,
+    check_figure,
+    check_fused,
+    check_json,
+    check_model,
+    check_text,
     inspect_h5_model,
 )
 from geoai_ref.models import keras  # noqa: E402
