@@ -13,8 +13,23 @@ never shipped to students. One job per module:
 - :mod:`geoai_ref.qc`         NaN / nodata and per-band value-range checks
 - :mod:`geoai_ref.patches`    8x8 patch extraction at sample locations
 - :mod:`geoai_ref.splits`     stratified, polygon-grouped splits and the split checker
+- :mod:`geoai_ref.sample_index` the per-sample index of the Week 3 dataset
+- :mod:`geoai_ref.pipeline`   the data pipeline end to end (`geoai-ref pipeline`)
+- :mod:`geoai_ref.plots`      every figure
 - :mod:`geoai_ref.synth`      the synthetic Los Lagos scene behind the offline fixtures
-- :mod:`geoai_ref.models`     the Week 3 SimpleCNN
+- :mod:`geoai_ref.models`     the Week 3 SimpleCNN and ResNet-50 for N bands (adapters, weights, freezing)
+- :mod:`geoai_ref.recipes`    every hyperparameter: the exercise's recipe, the recommended one, profiles
+- :mod:`geoai_ref.training`   fitting with the exercise's callbacks, seeded and deterministic
+- :mod:`geoai_ref.evaluation` accuracy, per-class and macro scores, confusion matrix (scikit-learn)
+- :mod:`geoai_ref.collapse`   model-collapse detection and its thresholds
+- :mod:`geoai_ref.ablation`   band subsets by name
+- :mod:`geoai_ref.experiment` train + evaluate + collapse check, shared by the phases
+- :mod:`geoai_ref.phase4a`, :mod:`~geoai_ref.phase4b`, :mod:`~geoai_ref.phase4c` the phases' deliverables
+- :mod:`geoai_ref.schemas`    the JSON layouts of the metric files
+- :mod:`geoai_ref.reports`    Markdown reports and the experiment log
+- :mod:`geoai_ref.run`        `geoai-ref run` and config.yaml
+- :mod:`geoai_ref.lessons`    the exercise's documented failures, measured
+- :mod:`geoai_ref.deliverables` checks that a folder holds every deliverable, each valid
 """
 
 __version__ = "0.1.0"
