@@ -105,6 +105,9 @@ def baseline_report(ablation: AblationStudy, metrics4a: Phase4AMetrics | None, c
     best_gain = max(gains, key=gains.get)
     failures = [f"- {r.name}: {r.collapse['verdict']} ({'; '.join(r.collapse['reasons'][:2])})"
                 for r in ablation.configurations if r.collapse["verdict"] != "healthy"]
+    failures += [f"- {r.name}: never recognises {', '.join(r.collapse['zero_recall_classes'])} (recall 0)"
+                 for r in ablation.configurations
+                 if r.collapse["verdict"] == "healthy" and r.collapse.get("zero_recall_classes")]
     if metrics4a is not None and metrics4a.result.collapse["verdict"] != "healthy":
         failures.append(f"- Phase 4A ResNet-50: {metrics4a.result.collapse['verdict']}")
     text = f"""# Baseline pipeline report (Phases 4A-4B)
@@ -129,7 +132,7 @@ Best configuration: **{ablation.best_configuration}**. Largest gain over Sentine
 ## Per-class recall
 {_recall_table(ablation.configurations)}
 ## Failures
-{chr(10).join(failures) if failures else '- No configuration collapsed.'}
+{chr(10).join(failures) if failures else '- No configuration collapsed or missed a class entirely.'}
 
 ## Next steps
 - More labelled samples (500-1,000 for 8 bands) before judging fusion.

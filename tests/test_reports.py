@@ -12,7 +12,8 @@ def result(name: str, accuracy: float, verdict: str = "healthy") -> ModelResult:
                        accuracy=accuracy, macro_f1=accuracy - 0.05,
                        evaluation={"per_class": per_class, "confusion_matrix": [[0]]},
                        collapse={"verdict": verdict, "reasons": ["96.0 % of predictions are Agriculture"]
-                                 if verdict != "healthy" else []},
+                                 if verdict != "healthy" else [],
+                                 "zero_recall_classes": ["Agriculture"] if name == "S2+MODIS" else []},
                        training={"epochs_run": 7, "best_epoch": 4})
 
 
@@ -53,6 +54,7 @@ def test_baseline_report_has_the_required_sections_and_numbers(tmp_path):
         assert section in text
     assert "Best configuration: **S2+DEM**" in text and "+21.00 points" in text
     assert "Phase 4A ResNet-50: collapsed" in text
+    assert "- S2+MODIS: never recognises Agriculture (recall 0)" in text
     assert "| Full | 8 | 44.00 % |" in text
 
 

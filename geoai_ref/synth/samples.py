@@ -72,7 +72,15 @@ def _polygon_ring(grid: Grid, r0: int, c0: int, rng: np.random.Generator) -> lis
 
 
 def _samples_per_polygon(n_samples: int, n_polygons: int, rng: np.random.Generator) -> list[int]:
-    """Split ``n_samples`` over ``n_polygons`` unevenly (2-4 each where possible), as digitising does."""
+    """Split ``n_samples`` over ``n_polygons`` unevenly (2-4 each where possible), as digitising does.
+
+    Raises:
+        ValueError: if samples are asked of a class without polygons.
+    """
+    if n_polygons == 0:
+        if n_samples:
+            raise ValueError(f"{n_samples} samples cannot come from 0 polygons")
+        return []
     base, extra = divmod(n_samples, n_polygons)
     counts = np.array([base + 1] * extra + [base] * (n_polygons - extra))
     for _ in range(n_polygons // 2):  # move single samples between polygons

@@ -79,3 +79,14 @@ def test_subset_with_exact_sum():
     assert sum(counts[i] for i in chosen) == 7 and len(set(chosen)) == len(chosen)
     with pytest.raises(RuntimeError, match="exactly 1 samples"):
         _subset_with_sum([2, 3], 1, np.arange(2))
+
+
+def test_placement_says_which_class_lacks_room(fixtures_root):
+    from geoai_ref.synth.samples import Design, place_polygons
+
+    grid = read_raster(fixtures_root / layout.LANDCOVER_TRUTH).grid
+    truth = np.zeros((60, 60), dtype=np.uint8)  # all Water
+    truth[:20, :20] = 3  # a small town: room for one polygon, not five
+    design = Design(polygons=(1, 0, 0, 5, 0), samples=(2, 0, 0, 10, 0))
+    with pytest.raises(RuntimeError, match="no room for another Urban polygon"):
+        place_polygons(truth, np.ones_like(truth, dtype=bool), grid, design, np.random.default_rng(0))
