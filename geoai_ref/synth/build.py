@@ -14,7 +14,7 @@ import hashlib
 import io
 import json
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +27,7 @@ from geoai_ref.classes import CLASS_NAMES
 from geoai_ref.grids import Grid
 from geoai_ref.patches import extract_patches
 from geoai_ref.qc import check_bands
-from geoai_ref.rasterio_io import write_raster
+from geoai_ref.rasterio_io import Raster, write_raster
 from geoai_ref.synth import sensors
 from geoai_ref.synth.samples import WEEK3_DESIGN, Design, Sample, TrainingPolygon, place_polygons, week3_split
 from geoai_ref.synth.scene import Scene, SceneSpec, build_scene
@@ -141,19 +141,36 @@ def write_sample_index(path: Path, samples: list[Sample], grid: Grid) -> Path:
     return path
 
 
-def write_rasters(root: Path, scene: Scene) -> list[Path]:
+@dataclass(frozen=True, eq=False)
+class SceneRasters:
+    """A scene rendered once as each sensor delivers it (see :mod:`geoai_ref.synth.sensors`)."""
+
+    s2: Raster
+    modis: Raster
+    dem: Raster
+    truth: Raster
+
+
+def render(scene: Scene) -> SceneRasters:
+    return SceneRasters(sensors.sentinel2(scene), sensors.modis_ndvi(scene), sensors.srtm(scene),
+                        sensors.truth(scene))
+
+
+def write_rasters(root: Path, rasters: SceneRasters) -> list[Path]:
     """The four rasters of a scene on their native grids."""
     return [
-        write_raster(root / layout.S2_COMPOSITE, sensors.sentinel2(scene)),
-        write_raster(root / layout.MODIS_NDVI, sensors.modis_ndvi(scene)),
-        write_raster(root / layout.SRTM_DEM, sensors.srtm(scene)),
-        write_raster(root / layout.LANDCOVER_TRUTH, sensors.truth(scene)),
+        write_raster(root / layout.S2_COMPOSITE, rasters.s2),
+        write_raster(root / layout.MODIS_NDVI, rasters.modis),
+        write_raster(root / layout.SRTM_DEM, rasters.dem),
+        write_raster(root / layout.LANDCOVER_TRUTH, rasters.truth),
     ]
 
 
-def _s2_stack(scene: Scene) -> np.ndarray:
-    s2 = sensors.sentinel2(scene)
-    return np.stack([s2.physical(b) for b in S2_BANDS], axis=-1)
+def _save_arrays(root: Path, arrays: dict[Path, np.ndarray]) -> list[Path]:
+    for rel, arr in arrays.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        np.save(root / rel, arr)
+    return [root / rel for rel in arrays]
 
 
 def _locations(samples: list[Sample]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -161,13 +178,13 @@ def _locations(samples: list[Sample]) -> tuple[np.ndarray, np.ndarray, np.ndarra
             np.array([s.sample_id for s in samples]))
 
 
-def write_week3_dataset(root: Path, scene: Scene, samples: list[Sample]) -> list[Path]:
+def write_week3_dataset(root: Path, s2: Raster, samples: list[Sample]) -> list[Path]:
     """X_train / y_train / X_val / y_val (class-sorted, reflectance 0-1, float32) and the sample index.
 
     Raises:
         QualityError: if a patch holds nodata or out-of-range values.
     """
-    stack = _s2_stack(scene)
+    stack = np.stack([s2.physical(b) for b in S2_BANDS], axis=-1)
     paths = []
     for split, x_path, y_path in (("train", layout.X_TRAIN, layout.Y_TRAIN), ("val", layout.X_VAL, layout.Y_VAL)):
         chosen = [s for s in samples if s.split == split]
@@ -175,11 +192,8 @@ def write_week3_dataset(root: Path, scene: Scene, samples: list[Sample]) -> list
         x = extract_patches(stack, rows, cols, sample_ids=ids).astype(np.float32)
         check_bands(x, S2_BANDS).raise_if_failed()
         y = np.array([s.class_id for s in chosen], dtype=np.int64)
-        for path, arr in ((root / x_path, x), (root / y_path, y)):
-            path.parent.mkdir(parents=True, exist_ok=True)
-            np.save(path, arr)
-            paths.append(path)
-    paths.append(write_sample_index(root / layout.SAMPLE_INDEX, samples, scene.s2))
+        paths += _save_arrays(root, {x_path: x, y_path: y})
+    paths.append(write_sample_index(root / layout.SAMPLE_INDEX, samples, s2.grid))
     return paths
 
 
@@ -234,14 +248,15 @@ def build_fixtures(root: Path, seed: int = PUBLIC_SCENE.seed, train_model: bool 
     progress("generating the scene")
     scene = build_scene(spec)
     progress("rendering Sentinel-2, MODIS and SRTM on their native grids")
-    paths = write_rasters(root, scene)
+    rasters = render(scene)
+    paths = write_rasters(root, rasters)
     progress("placing 126 training polygons and 375 samples")
-    polygons, samples = place_polygons(sensors.truth(scene).data[0], ~scene.cloud, scene.s2, WEEK3_DESIGN,
+    polygons, samples = place_polygons(rasters.truth.data[0], ~scene.cloud, scene.s2, WEEK3_DESIGN,
                                        scene.rng("polygons"))
     samples = week3_split(samples, WEEK3_DESIGN.val_fraction, scene.rng("split"))
     paths += [write_polygons(root / layout.POLYGONS, polygons, scene.s2), write_aoi(root / layout.AOI, scene)]
     progress("extracting the Week 3 dataset")
-    paths += write_week3_dataset(root, scene, samples)
+    paths += write_week3_dataset(root, rasters.s2, samples)
     if train_model:
         progress("training the Week 3 SimpleCNN")
         paths += train_week3_model(root, seed=spec.seed % 2**31)
@@ -261,8 +276,9 @@ def build_hidden(root: Path, progress: Progress = _quiet) -> list[Path]:
     root = Path(root)
     progress("generating the hidden scene")
     scene = build_scene(HIDDEN_SCENE)
-    paths = write_rasters(root, scene)
-    polygons, samples = place_polygons(sensors.truth(scene).data[0], ~scene.cloud, scene.s2, HIDDEN_DESIGN,
+    rasters = render(scene)
+    paths = write_rasters(root, rasters)
+    polygons, samples = place_polygons(rasters.truth.data[0], ~scene.cloud, scene.s2, HIDDEN_DESIGN,
                                        scene.rng("polygons"))
     samples = [Sample(s.sample_id, s.polygon_id, s.class_id, s.row, s.col, "hidden") for s in samples]
     paths += [write_polygons(root / layout.POLYGONS, polygons, scene.s2), write_aoi(root / layout.AOI, scene)]
@@ -271,10 +287,7 @@ def build_hidden(root: Path, progress: Progress = _quiet) -> list[Path]:
     rows, cols, ids = _locations(samples)
     x = extract_patches(stack.data, rows, cols, sample_ids=ids).astype(np.float32)
     check_bands(x, FUSED_BANDS).raise_if_failed()
-    for path, arr in ((root / HIDDEN_X, x), (root / HIDDEN_Y, np.array([s.class_id for s in samples], np.int64))):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        np.save(path, arr)
-        paths.append(path)
+    paths += _save_arrays(root, {HIDDEN_X: x, HIDDEN_Y: np.array([s.class_id for s in samples], np.int64)})
     paths.append(write_sample_index(root / layout.SAMPLE_INDEX, samples, scene.s2))
     paths.append(write_manifest(root, scene, paths))
     return paths
@@ -284,7 +297,7 @@ def build_tiny(root: Path) -> list[Path]:
     """Generate the tiny unit-test scene (rasters only)."""
     root = Path(root)
     scene = build_scene(TINY_SCENE)
-    paths = write_rasters(root, scene)
+    paths = write_rasters(root, render(scene))
     paths.append(write_aoi(root / layout.AOI, scene))
     paths.append(write_manifest(root, scene, paths))
     return paths
