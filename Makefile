@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_OUT ?= runs/demo
 
-.PHONY: demo test lint fixtures bench clean
+.PHONY: demo test lint fixtures bench clean release solutions notebooks
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,9 +18,11 @@ $(STAMP): pyproject.toml
 DEMO_RUN_ARGS ?= --allow-random-init
 
 demo: $(STAMP)
+	$(BIN)/geoai-grade release
 	$(BIN)/geoai-ref pipeline --data fixtures --out $(DEMO_OUT)
 	$(BIN)/geoai-ref run --phase all --profile fast --data fixtures --out $(DEMO_OUT) $(DEMO_RUN_ARGS)
 	@echo
+	@echo "Student release (nbgrader generate_assignment + data, audited): release/phase4a, phase4b, phase4c"
 	@echo "Demo outputs are under $(DEMO_OUT)/:"
 	@echo "  figures/data_pipeline_overview.png      the aligned sensors and the split checks"
 	@echo "  reports/phase4a_comparison.md           Phase 4A vs Week 3"
@@ -44,5 +46,15 @@ bench: $(STAMP)
 	$(BIN)/python bench/align.py
 	$(BIN)/python bench/reference.py
 
+# The student release (nbgrader), the worked solutions (executed, full budget) and the notebooks from their sources.
+release: $(STAMP)
+	$(BIN)/geoai-grade release
+
+solutions: $(STAMP)
+	$(BIN)/geoai-grade solutions
+
+notebooks: $(STAMP)
+	$(BIN)/geoai-grade notebooks
+
 clean:
-	rm -rf $(VENV) runs .pytest_cache .hypothesis
+	rm -rf $(VENV) runs release .pytest_cache .hypothesis

@@ -1,0 +1,403 @@
+"""Hidden checks of Phase 4A: normalisation, conv1 inflation, the transfer model, freezing,
+callbacks, metrics, collapse detection, the Week 3 baseline and the submitted deliverables.
+
+Every check tests properties on inputs the notebook never used (other band counts, other
+model sizes, other prediction vectors), so any correct method passes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from autograder.checks.common import CheckFailed, as_array, call, expect
+from autograder.notebooks import REPO
+from geoai_ref import layout
+from geoai_ref.classes import CLASS_NAMES, NUM_CLASSES
+
+WEEK3_RECORD = REPO / "fixtures" / layout.WEEK3_MODEL_INFO
+ACCURACY_TOLERANCE = 0.005  # Week 3 baseline: the model is deterministic; allow rounding
+COLLAPSE_THRESHOLD = 0.9
+COLLAPSE_MARGIN = 0.02  # generated vectors keep their majority share this far from the threshold
+
+
+def _rng(seed: int = 20261124) -> np.random.Generator:
+    return np.random.default_rng(seed)
+
+
+# --- Task 1 -------------------------------------------------------------------------------------
+
+def check_normalise(normalise_per_band: Callable) -> None:
+    """Per-band standardisation with the *training* statistics, float32, inputs untouched."""
+    rng = _rng()
+    scales = np.array([0.02, 0.05, 0.1, 0.3, 0.2, 150.0, 0.3])  # reflectance-, NDVI- and DEM-like bands
+    offsets = np.array([0.03, 0.06, 0.05, 0.3, 0.2, 400.0, 0.6])
+    x_train = (rng.normal(size=(40, 8, 8, 7)) * scales + offsets).astype(np.float32)
+    x_other = (rng.normal(size=(15, 8, 8, 7)) * scales * 2 + offsets + scales).astype(np.float32)
+    before = (x_train.copy(), x_other.copy())
+    result = call(normalise_per_band, x_train, x_other, what="normalise_per_band")
+    expect(isinstance(result, tuple | list) and len(result) == 2,
+           "normalise_per_band must return two arrays: (x_train normalised, x_other normalised)")
+    a, b = as_array(result[0], "normalise_per_band"), as_array(result[1], "normalise_per_band")
+    expect(np.array_equal(x_train, before[0]) and np.array_equal(x_other, before[1]),
+           "normalise_per_band modified its inputs in place: compute new arrays instead")
+    expect(a.shape == x_train.shape and b.shape == x_other.shape,
+           f"shapes changed: got {a.shape} and {b.shape} for inputs {x_train.shape} and {x_other.shape}")
+    expect(a.dtype == np.float32 and b.dtype == np.float32, f"return float32 arrays, got {a.dtype} and {b.dtype}")
+    mean = x_train.astype(np.float64).mean(axis=(0, 1, 2))
+    std = x_train.astype(np.float64).std(axis=(0, 1, 2))
+    expect(np.allclose(a.mean(axis=(0, 1, 2)), 0, atol=1e-3) and np.allclose(a.std(axis=(0, 1, 2)), 1, atol=1e-2),
+           "on a 7-band input with very different band scales the training bands are not mean 0 / std 1: "
+           "normalise each band (the last axis) separately, over axes (0, 1, 2)")
+    expected = (x_other - mean) / std
+    expect(np.allclose(b, expected, rtol=1e-3, atol=1e-3),
+           "the second array is not (x_other - training mean) / training std: use the training statistics for "
+           "both arrays, never the other set's own")
+
+
+# --- Task 2 -------------------------------------------------------------------------------------
+
+def check_inflate(inflate_conv1_kernel: Callable) -> None:
+    """Shape (kh, kw, N, filters); band k is RGB kernel k % 3 scaled by 3 / N (timm, TorchGeo); N = 3 unchanged."""
+    rng = _rng(1)
+    for kh, filters in ((7, 64), (3, 16)):
+        kernel = rng.normal(size=(kh, kh, 3, filters)).astype(np.float32)
+        for n in (1, 2, 4, 6, 8, 9, 13):
+            out = as_array(call(inflate_conv1_kernel, kernel, n, what="inflate_conv1_kernel"), "inflate_conv1_kernel")
+            expect(out.shape == (kh, kh, n, filters),
+                   f"for a {kernel.shape} kernel and {n} bands expected shape {(kh, kh, n, filters)}, got {out.shape}")
+            expect(np.isfinite(out).all(), f"the inflated kernel for {n} bands holds NaN or infinite values")
+            if n % 3 == 0:
+                expect(np.allclose(out.sum(axis=2), kernel.sum(axis=2), rtol=1e-4, atol=1e-4),
+                       f"for {n} bands the kernel summed over bands differs from the RGB kernel's sum: an image with "
+                       "the same value in every band must give the same response; scale by 3 / n_bands")
+            repeated = kernel[:, :, [k % 3 for k in range(n)], :]
+            if n != 3 and np.allclose(out, repeated, rtol=1e-4, atol=1e-5):
+                raise CheckFailed(f"for {n} bands the kernels are repeated but not scaled: multiply by 3 / n_bands")
+            expect(np.allclose(out, repeated * (3.0 / n), rtol=1e-4, atol=1e-5),
+                   f"for {n} bands, band k of the result must be RGB kernel k % 3 times 3 / {n}")
+        same = as_array(call(inflate_conv1_kernel, kernel, 3, what="inflate_conv1_kernel"), "inflate_conv1_kernel")
+        expect(np.allclose(same, kernel, atol=1e-6), "for 3 bands the kernel must come back unchanged")
+
+
+# --- Task 3 -------------------------------------------------------------------------------------
+
+def _is_conv(layer: object, size: int) -> bool:
+    import keras
+
+    return isinstance(layer, keras.layers.Conv2D) and tuple(layer.kernel_size) == (size, size)
+
+
+def _all_layers(model: object) -> list:
+    import keras
+
+    found = []
+    for layer in model.layers:
+        found.append(layer)
+        if isinstance(layer, keras.Model):
+            found += _all_layers(layer)
+    return found
+
+
+def check_build_model(build_transfer_model: Callable) -> None:
+    """Other band counts: (8, 8, N) input, 5-way softmax, a ResNet-50 backbone fed N bands by either adapter."""
+    import keras
+
+    for n, classes in ((4, 5), (8, 3)):
+        model = call(build_transfer_model, n, classes, 32, None, what=f"build_transfer_model({n}, {classes}, 32, None)")
+        expect(isinstance(model, keras.Model), f"build_transfer_model({n}, ...) returned {type(model).__name__}, "
+                                               "not a keras.Model")
+        expect(tuple(model.input_shape) == (None, 8, 8, n),
+               f"for {n} bands the input must be (None, 8, 8, {n}), got {model.input_shape}: "
+               "build the input from n_bands instead of a fixed 6")
+        expect(tuple(model.output_shape) == (None, classes),
+               f"with n_classes={classes} the output must be (None, {classes}), got {model.output_shape}: "
+               "use the n_classes argument for the head")
+        layers = _all_layers(model)
+        names = {layer.name for layer in layers}
+        expect("conv1_conv" in names and sum(isinstance(la, keras.layers.Conv2D) for la in layers) >= 53,
+               "no ResNet-50 backbone found (its first convolution is called conv1_conv): use "
+               "keras.applications.ResNet50(include_top=False, ...)")
+        expect("predictions" not in names, "the ImageNet head (layer 'predictions') is still there: "
+                                           "build the backbone with include_top=False")
+        conv1 = next(layer for layer in layers if layer.name == "conv1_conv")
+        bands_in = conv1.kernel.shape[2]
+        adapter = any(_is_conv(layer, 1) and layer.kernel.shape[2] == n and layer.kernel.shape[3] == 3
+                      for layer in layers)
+        expect(bands_in == n or (bands_in == 3 and adapter),
+               f"for {n} bands conv1_conv takes {bands_in} bands and there is no 1x1 convolution from {n} bands to 3: "
+               "inflate conv1 to N bands or put a 1x1 band-reduction convolution in front of an RGB backbone")
+        x = _rng(n).normal(size=(3, 8, 8, n)).astype(np.float32)
+        probs = np.asarray(model.predict(x, verbose=0))
+        expect(np.allclose(probs.sum(axis=1), 1, atol=1e-4) and (probs >= 0).all(),
+               "the output rows are not probabilities: end with Dense(n_classes, activation='softmax')")
+        backbone_input = conv1.input.shape if hasattr(conv1, "input") else None
+        if backbone_input is not None and backbone_input[1] is not None:
+            expect(backbone_input[1] >= 32, f"the backbone sees {backbone_input[1]}x{backbone_input[2]} inputs: "
+                                            "upsample the 8x8 patches to input_size (32) first")
+        keras.backend.clear_session()
+
+
+# --- Task 4 -------------------------------------------------------------------------------------
+
+def _small_backbone(n_layers: int) -> object:
+    """A small functional model of Conv / BatchNorm / Dense layers, as a stand-in backbone of another size."""
+    import keras
+
+    inputs = keras.Input((8, 8, 3))
+    x = inputs
+    while len(keras.Model(inputs, x).layers) < n_layers:
+        x = keras.layers.Conv2D(4, 3, padding="same")(x)
+        if len(keras.Model(inputs, x).layers) < n_layers:
+            x = keras.layers.BatchNormalization()(x)
+        if len(keras.Model(inputs, x).layers) < n_layers:
+            x = keras.layers.ReLU()(x)
+    return keras.Model(inputs, x)
+
+
+def _check_freeze_result(backbone: object, ratio: float, label: str) -> None:
+    import keras
+
+    layers = backbone.layers
+    cut = ratio * len(layers)
+    low, high = int(np.floor(cut)), int(np.ceil(cut))
+    expect(backbone.trainable, f"{label}: backbone.trainable is False, which freezes every layer: keep it True "
+                               "and set layer.trainable layer by layer")
+    frozen_prefix = next((i for i, layer in enumerate(layers) if layer.trainable), len(layers))
+    expect(frozen_prefix >= low,
+           f"{label}, ratio {ratio}: only the first {frozen_prefix} layers are frozen, expected the first "
+           f"{round(cut)} of {len(layers)}")
+    late = [layer for layer in layers[high:] if layer.weights and
+            not isinstance(layer, keras.layers.BatchNormalization)]
+    frozen_late = [layer.name for layer in late if not layer.trainable]
+    expect(not frozen_late,
+           f"{label}, ratio {ratio}: layers after the cut ({round(cut)} of {len(layers)}) are frozen: "
+           f"{frozen_late[:3]}; only BatchNormalization layers may stay frozen there")
+
+
+def check_freeze(freeze_by_ratio: Callable, frozen_fraction: Callable) -> None:
+    """Freezing a ResNet-50 and small models by ratio; frozen_fraction against geoai_ref's measure."""
+    import keras
+
+    from geoai_ref.models.resnet import measure_frozen
+
+    resnet = keras.applications.ResNet50(include_top=False, weights=None, input_shape=(32, 32, 3))
+    models = [("ResNet-50", resnet, (0.0, 0.3, 0.75, 1.0)), ("a 20-layer model", _small_backbone(20), (0.5, 0.25)),
+              ("a 7-layer model", _small_backbone(7), (0.6,))]
+    for label, backbone, ratios in models:
+        for ratio in ratios:
+            call(freeze_by_ratio, backbone, ratio, what=f"freeze_by_ratio({label}, {ratio})")
+            _check_freeze_result(backbone, ratio, label)
+            fraction = call(frozen_fraction, backbone, what="frozen_fraction")
+            expected = measure_frozen(backbone).layer_fraction
+            expect(isinstance(fraction, float | int | np.floating) and abs(float(fraction) - expected) < 1e-6,
+                   f"frozen_fraction({label}) returned {fraction!r}; {expected:.4f} of its layers are frozen "
+                   "(layers with trainable False over all layers)")
+    rng = _rng(4)
+    for layer in resnet.layers:  # an arbitrary pattern, not a prefix
+        layer.trainable = bool(rng.random() < 0.5)
+    fraction = call(frozen_fraction, resnet, what="frozen_fraction")
+    expected = measure_frozen(resnet).layer_fraction
+    expect(abs(float(fraction) - expected) < 1e-6,
+           f"on a scattered freezing pattern frozen_fraction returned {fraction!r} instead of {expected:.4f}: "
+           "count every layer whose trainable is False")
+    keras.backend.clear_session()
+
+
+# --- Task 5 -------------------------------------------------------------------------------------
+
+def check_callbacks(make_callbacks: Callable) -> None:
+    """EarlyStopping (best weights), ReduceLROnPlateau (smaller patience), ModelCheckpoint (best only) on val loss."""
+    import keras
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = str(Path(tmp) / "hidden_check.weights.h5")
+        callbacks = call(make_callbacks, path, what="make_callbacks")
+    expect(isinstance(callbacks, list | tuple), "make_callbacks must return a list of callbacks")
+
+    def one(kind: type) -> object:
+        found = [c for c in callbacks if isinstance(c, kind)]
+        expect(len(found) == 1, f"make_callbacks must return exactly one {kind.__name__}, found {len(found)}")
+        return found[0]
+
+    early = one(keras.callbacks.EarlyStopping)
+    reduce = one(keras.callbacks.ReduceLROnPlateau)
+    checkpoint = one(keras.callbacks.ModelCheckpoint)
+    for name, cb in (("EarlyStopping", early), ("ReduceLROnPlateau", reduce), ("ModelCheckpoint", checkpoint)):
+        expect(str(cb.monitor).startswith("val_"),
+               f"{name} monitors {cb.monitor!r}: monitor the validation set (e.g. 'val_loss')")
+    expect(bool(early.restore_best_weights),
+           "EarlyStopping should restore the best weights (restore_best_weights=True)")
+    expect(reduce.patience < early.patience,
+           f"ReduceLROnPlateau patience ({reduce.patience}) must be smaller than EarlyStopping's ({early.patience}), "
+           "or training stops before the learning rate is lowered")
+    expect(0 < float(reduce.factor) < 1, f"ReduceLROnPlateau factor {reduce.factor} must be between 0 and 1")
+    expect(bool(checkpoint.save_best_only), "ModelCheckpoint must keep the best epoch only (save_best_only=True)")
+    expect(str(checkpoint.filepath) == path,
+           f"ModelCheckpoint writes to {checkpoint.filepath!r}, not to the checkpoint_path it was given")
+
+
+# --- Task 6 -------------------------------------------------------------------------------------
+
+def check_metrics(evaluate_predictions: Callable) -> None:
+    """Compare with scikit-learn on random label vectors, including absent and never-predicted classes."""
+    from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
+
+    rng = _rng(6)
+    cases = [(rng.integers(0, 5, 60), rng.integers(0, 5, 60)),
+             (rng.integers(0, 3, 40), rng.integers(0, 5, 40)),  # classes 3, 4 absent from the truth
+             (rng.integers(0, 4, 40), rng.integers(0, 4, 40)),  # class 4 neither true nor predicted
+             (rng.integers(0, 5, 30), np.full(30, 2))]  # a collapsed prediction
+    for y_true, y_pred in cases:
+        got = call(evaluate_predictions, y_true, y_pred, what="evaluate_predictions")
+        expect(isinstance(got, dict), "evaluate_predictions must return a dict")
+        precision, recall, f1, support = precision_recall_fscore_support(y_true, y_pred, labels=range(5),
+                                                                         zero_division=0)
+        expected = {"accuracy": accuracy_score(y_true, y_pred), "macro_precision": precision.mean(),
+                    "macro_recall": recall.mean(), "macro_f1": f1.mean()}
+        for key, value in expected.items():
+            expect(key in got, f"evaluate_predictions lacks the key {key!r}")
+            expect(abs(float(got[key]) - value) < 1e-6,
+                   f"{key} is {float(got[key]):.4f}, scikit-learn gives {value:.4f} (macro average over the 5 "
+                   "classes, labels=range(5), zero_division=0)")
+        matrix = np.asarray(got.get("confusion_matrix"))
+        expect(matrix.shape == (5, 5) and np.array_equal(matrix, confusion_matrix(y_true, y_pred, labels=range(5))),
+               "the confusion matrix differs from sklearn.metrics.confusion_matrix(y_true, y_pred, labels=range(5)) "
+               "(rows: true class, columns: predicted class, all 5 labels)")
+        per_class = got.get("per_class")
+        expect(isinstance(per_class, dict) and set(per_class) == set(CLASS_NAMES),
+               f"per_class must map each class name {CLASS_NAMES} to its scores")
+        for i, name in enumerate(CLASS_NAMES):
+            expect(abs(float(per_class[name]["recall"]) - recall[i]) < 1e-6 and
+                   int(per_class[name]["support"]) == int(support[i]),
+                   f"per_class[{name!r}] differs from scikit-learn's recall / support for that class")
+
+
+# --- Task 7 -------------------------------------------------------------------------------------
+
+def _vector(rng: np.random.Generator, majority: int, share: float, n: int) -> np.ndarray:
+    k = int(round(share * n))
+    others = [c for c in range(NUM_CLASSES) if c != majority]
+    rest = rng.choice(others, n - k) if n > k else np.array([], dtype=int)
+    y = np.concatenate([np.full(k, majority), rest]).astype(int)
+    return rng.permutation(y)
+
+
+def check_collapse(detect_collapse: Callable) -> None:
+    """Prediction vectors with known majority shares, away from the threshold, and the exercise's case."""
+    from geoai_ref.collapse import detect_collapse as reference
+
+    rng = _rng(7)
+    cases = [np.full(75, 2), np.full(40, 0), np.arange(75) % 5]
+    for share in (1.0, 0.97, 0.93, 0.85, 0.6, 0.4):
+        for n in (50, 120):
+            cases.append(_vector(rng, int(rng.integers(0, 5)), share, n))
+    for y_pred in cases:
+        counts = np.bincount(y_pred, minlength=NUM_CLASSES)
+        share = counts.max() / counts.sum()
+        if abs(share - COLLAPSE_THRESHOLD) < COLLAPSE_MARGIN:
+            continue
+        got = call(detect_collapse, y_pred, what="detect_collapse")
+        expect(isinstance(got, dict), "detect_collapse must return a dict")
+        for key in ("collapsed", "majority_class", "majority_share", "predicted_classes"):
+            expect(key in got, f"detect_collapse lacks the key {key!r}")
+        collapsed = share >= COLLAPSE_THRESHOLD
+        expect(bool(got["collapsed"]) == collapsed,
+               f"{share:.0%} of {len(y_pred)} predictions are class {int(counts.argmax())}: collapsed should be "
+               f"{collapsed} (threshold {COLLAPSE_THRESHOLD:.0%})")
+        expect(int(got["majority_class"]) == int(counts.argmax()),
+               f"majority_class is {got['majority_class']}, the most predicted class is {int(counts.argmax())}")
+        expect(abs(float(got["majority_share"]) - share) < 1e-6,
+               f"majority_share is {got['majority_share']}, expected {share:.4f} (a fraction 0-1)")
+        expect(sorted(int(c) for c in got["predicted_classes"]) == [int(c) for c in np.flatnonzero(counts)],
+               f"predicted_classes should be {np.flatnonzero(counts).tolist()}")
+        if share == 1.0 or share < 0.7:  # clear-cut cases agree with geoai_ref's fuller verdict
+            truth = np.arange(len(y_pred)) % NUM_CLASSES
+            expect(reference(truth, y_pred).collapsed == bool(got["collapsed"]),
+                   "detect_collapse disagrees with the reference on a clear-cut case")
+
+
+# --- Week 3 baseline ----------------------------------------------------------------------------
+
+def check_week3_baseline(week3_accuracy: object) -> None:
+    """The Week 3 model's accuracy on the Week 3 validation set (recorded when the fixtures were made)."""
+    expected = float(json.loads(WEEK3_RECORD.read_text())["val_accuracy"])
+    expect(isinstance(week3_accuracy, float | int | np.floating),
+           f"week3_accuracy must be a number, got {type(week3_accuracy).__name__}")
+    value = float(week3_accuracy)
+    if 1 < value <= 100:
+        raise CheckFailed(f"week3_accuracy is {value}: give a fraction 0-1, not a percentage")
+    expect(abs(value - expected) <= ACCURACY_TOLERANCE,
+           f"week3_accuracy is {value:.4f}; the Week 3 model scores {expected:.4f} on the 75 validation patches. "
+           "Feed it the raw patches (it normalises inside) and compare argmax predictions with y_val")
+
+
+# --- Submitted files ----------------------------------------------------------------------------
+
+def _submitted_metrics(root: Path) -> object:
+    from geoai_ref.schemas import Phase4AMetrics, read_json
+
+    path = root / layout.PHASE4A_METRICS
+    expect(path.exists(), f"{layout.PHASE4A_METRICS} is missing: run the notebook and submit the files it writes")
+    try:
+        return read_json(path, Phase4AMetrics)
+    except ValueError as exc:
+        raise CheckFailed(f"{layout.PHASE4A_METRICS}: {exc}; write it with the given phase4a_metrics()") from None
+
+
+def check_stability(root: Path) -> None:
+    """The submitted 4A model did not collapse: judged from the confusion matrix it reports."""
+    metrics = _submitted_metrics(root)
+    matrix = np.asarray(metrics.result.evaluation.get("confusion_matrix", []))
+    expect(matrix.shape == (NUM_CLASSES, NUM_CLASSES),
+           "the metrics file has no 5x5 confusion_matrix under result.evaluation")
+    predicted = matrix.sum(axis=0)
+    share = predicted.max() / max(predicted.sum(), 1)
+    majority = CLASS_NAMES[int(predicted.argmax())]
+    expect(share < COLLAPSE_THRESHOLD,
+           f"your submitted 4A model predicts {majority} for {share:.0%} of the validation patches: it collapsed. "
+           "Freeze less (50-70 % of the layers), normalise per band instead of preprocess_input, then retrain")
+    true_counts = matrix.sum(axis=1)
+    accuracy = np.trace(matrix) / max(matrix.sum(), 1)
+    expect(abs(accuracy - float(metrics.result.accuracy)) < 1e-3,
+           f"the reported accuracy {float(metrics.result.accuracy):.4f} does not match its own confusion matrix "
+           f"({accuracy:.4f})")
+    expect((true_counts > 0).sum() == NUM_CLASSES, "the reported validation set lacks a class: use the Week 3 split")
+
+
+def _numbers(text: str) -> list[float]:
+    return [float(m) for m in re.findall(r"\d+(?:\.\d+)?", text)]
+
+
+def check_comparison_report(root: Path) -> None:
+    """reports/phase4a_comparison.md: substantial, and states both accuracies (any usual format)."""
+    metrics = _submitted_metrics(root)
+    path = root / layout.PHASE4A_COMPARISON
+    expect(path.exists(), f"{layout.PHASE4A_COMPARISON} is missing: write the comparison report")
+    text = path.read_text(errors="replace")
+    expect(len(text.strip()) >= 200, f"{layout.PHASE4A_COMPARISON} has only {len(text.strip())} characters: "
+                                     "compare the two models in a few sentences and a table")
+    numbers = _numbers(text)
+
+    def mentioned(fraction: float) -> bool:
+        return any(abs(x - 100 * fraction) <= 0.051 or abs(x - fraction) <= 0.0051 for x in numbers)
+
+    week3 = float(metrics.week3_baseline.get("val_accuracy", -1))
+    ours = float(metrics.result.accuracy)
+    expect(mentioned(week3), f"the comparison does not state the Week 3 accuracy ({100 * week3:.2f} %)")
+    expect(mentioned(ours), f"the comparison does not state the Phase 4A accuracy ({100 * ours:.2f} %) "
+                            "reported in reports/phase4a_metrics.json")
+
+
+def check_artifacts(root: Path) -> None:
+    """Every Phase 4A deliverable exists and is valid (model read statically, never executed)."""
+    from geoai_ref.deliverables import check_deliverables
+
+    report = check_deliverables(root, ("4a",))
+    failures = [f"{c.path}: {c.message}" for c in report.failures]
+    expect(not failures, "deliverables with problems: " + "; ".join(failures))

@@ -1,0 +1,487 @@
+"""Phase 4B hidden checks: alignment, stacking, patches, QC, split, band-reduction model, band selection,
+and the submitted artifacts (fused arrays, fusion model, ablation JSON + figure, config.yaml, baseline report).
+
+Student functions are run on the hidden scene (``autograder/hidden_data``: another grid and AOI) or on
+random inputs and compared with :mod:`geoai_ref`, with tolerances that accept every correct method.
+Artifact checks read the files the student submitted (paths relative to the notebook folder) and reuse
+:mod:`geoai_ref.deliverables`; submitted models are inspected statically, never loaded.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from autograder.checks.common import CheckFailed, as_array, call, expect
+from autograder.hidden_data import HIDDEN_DATA_DIR
+from geoai_ref import layout
+from geoai_ref.bands import FUSED_BANDS, S2_BANDS
+from geoai_ref.classes import NUM_CLASSES
+
+REPO = Path(__file__).resolve().parents[2]
+SUBSETS = {"S2": list(S2_BANDS), "S2+MODIS": [*S2_BANDS, "MODIS_NDVI"], "S2+DEM": [*S2_BANDS, "DEM"],
+           "Full": list(FUSED_BANDS)}
+VAL_SHARE_TOLERANCE = 0.15  # |val share - requested fraction| allowed on small grouped data sets
+FIXES = {
+    "nearest-neighbour resampling": "use resampling=Resampling.bilinear in reproject / WarpedVRT",
+    "a half-pixel shift": "use the rasters' own transforms (src.transform, s2.transform) unchanged: pixel "
+                          "centres are at +0.5, do not shift the origin by half a pixel yourself",
+}
+
+
+def _fix_for(diagnosis: str) -> str:
+    for key, fix in FIXES.items():
+        if diagnosis.startswith(key):
+            return fix
+    return ("resample with rasterio.warp.reproject(..., resampling=Resampling.bilinear) from the source's own "
+            "transform and CRS onto the Sentinel-2 transform, CRS and shape")
+
+
+# --- 4b_align ---------------------------------------------------------------------------------------------
+
+def _with_fill_block(source: Path, dest: Path) -> tuple[int, int]:
+    """Copy ``source`` to ``dest`` with a 4x4 block of nodata in its middle; returns the block's top-left."""
+    import rasterio
+
+    with rasterio.open(source) as src:
+        profile = src.profile
+        data = src.read()
+        tags = src.tags(1)
+        names = src.descriptions
+    r0, c0 = data.shape[1] // 2 - 2, data.shape[2] // 2 - 2
+    data[:, r0:r0 + 4, c0:c0 + 4] = profile["nodata"]
+    with rasterio.open(dest, "w", **profile) as dst:
+        dst.write(data)
+        dst.update_tags(1, **tags)
+        dst.set_band_description(1, names[0] or "")
+    return r0, c0
+
+
+def check_align(align_to_s2: Callable, data_dir: Path = HIDDEN_DATA_DIR) -> None:
+    """Run ``align_to_s2(source_path, s2_path)`` on the hidden MODIS and DEM rasters and judge it with
+    geoai_ref.alignment_check.check_resampled (tolerance-based: any correct bilinear method passes)."""
+    from geoai_ref.alignment_check import check_resampled
+    from geoai_ref.qc import check_bands
+    from geoai_ref.rasterio_io import read_raster
+
+    s2_path = data_dir / layout.S2_COMPOSITE
+    s2 = read_raster(s2_path)
+    for name, rel in (("MODIS_NDVI", layout.MODIS_NDVI), ("DEM", layout.SRTM_DEM)):
+        path = data_dir / rel
+        aligned = as_array(call(align_to_s2, path, s2_path, what=f"align_to_s2({rel.name!r}, ...)"), "align_to_s2")
+        expect(aligned.shape == s2.grid.shape,
+               f"{name}: align_to_s2 returned shape {aligned.shape} for a Sentinel-2 raster of shape {s2.grid.shape} "
+               "(another AOI than yours): take height, width, transform and CRS from the Sentinel-2 file, "
+               "do not hard-code them")
+        expect(aligned.dtype == np.float32, f"{name}: align_to_s2 returned {aligned.dtype}; return float32")
+        expect(np.isfinite(aligned).mean() > 0.5,
+               f"{name}: only {100 * np.isfinite(aligned).mean():.0f} % of the aligned pixels are finite: the source "
+               "covers the whole Sentinel-2 grid; check dst_transform / dst_crs and the nodata handling")
+        qc = check_bands(aligned[..., None], [name], allow_nan=True)
+        expect(qc.ok, f"{name}: values not in physical units: " + " ".join(qc.messages)
+               + " Convert with the band's 'scale' tag and mask src.nodata as NaN before resampling.")
+        source = read_raster(path)
+        report = check_resampled(aligned, s2.grid, s2.grid, source.physical(name), source.grid, name)
+        if not report.passed:
+            diagnosis = report.diagnosis or "neither bilinear resampling nor a known mistake"
+            raise CheckFailed(f"{report.message}. Diagnosis: {diagnosis}. Fix: {_fix_for(report.diagnosis)}.")
+    # nodata must be masked *before* resampling, so fill values never blend into valid pixels
+    with tempfile.TemporaryDirectory() as tmp:
+        holed = Path(tmp) / "modis_with_fill.tif"
+        _with_fill_block(data_dir / layout.MODIS_NDVI, holed)
+        aligned = as_array(call(align_to_s2, holed, s2_path, what="align_to_s2 (MODIS with fill values)"),
+                           "align_to_s2")
+    finite = aligned[np.isfinite(aligned)]
+    expect(finite.size == 0 or float(finite.min()) >= -0.2,
+           f"MODIS with fill values -3000: aligned values go down to {float(finite.min()):.3f} (below NDVI -0.2): "
+           "the fill value leaked into the interpolation. Set stored == src.nodata to NaN (after scaling) and pass "
+           "src_nodata=np.nan, dst_nodata=np.nan to reproject.")
+    expect(np.isnan(aligned).any(),
+           "MODIS with a block of fill values -3000: no aligned pixel is NaN; nodata must become NaN")
+
+
+# --- 4b_stack ---------------------------------------------------------------------------------------------
+
+def check_stack(stack_fused: Callable, seed: int = 7) -> None:
+    """``stack_fused(bands: dict name -> (H, W))`` must return (H, W, 8) float32 in FUSED_BANDS order,
+    whatever the dict's order."""
+    rng = np.random.default_rng(seed)
+    h, w = 13, 17
+    bands = {name: (rng.random((h, w)) + 10 * i).astype(np.float64) for i, name in enumerate(FUSED_BANDS)}
+    for order in (list(reversed(FUSED_BANDS)), list(rng.permutation(FUSED_BANDS))):
+        given = {name: bands[name] for name in order}
+        out = as_array(call(stack_fused, given, what="stack_fused"), "stack_fused")
+        expect(out.shape == (h, w, len(FUSED_BANDS)),
+               f"stack_fused returned shape {out.shape} for bands of shape {(h, w)}; expected {(h, w, 8)} "
+               "(channels last: np.stack(..., axis=-1))")
+        expect(out.dtype == np.float32, f"stack_fused returned {out.dtype}; return float32")
+        for i, name in enumerate(FUSED_BANDS):
+            if not np.allclose(out[..., i], bands[name].astype(np.float32)):
+                found = [n for n in FUSED_BANDS if np.allclose(out[..., i], bands[n].astype(np.float32))]
+                raise CheckFailed(f"channel {i} should be {name} but holds {found[0] if found else 'other values'}: "
+                                  f"stack by name in the order {list(FUSED_BANDS)}, not in the dict's order")
+
+
+# --- 4b_patches -------------------------------------------------------------------------------------------
+
+def check_patches(extract_patches: Callable, seed: int = 11) -> None:
+    """Compare with geoai_ref.patches.extract_patches on random stacks and locations (and an edge case)."""
+    from geoai_ref.patches import extract_patches as reference
+
+    rng = np.random.default_rng(seed)
+    for h, w, c in ((40, 50, 8), (33, 21, 3)):
+        stack = rng.random((h, w, c)).astype(np.float32)
+        rows = rng.integers(5, h - 5, 25)  # interior first: room to diagnose an off-by-one
+        cols = rng.integers(5, w - 5, 25)
+        want = reference(stack, rows, cols)
+        got = as_array(call(extract_patches, stack, rows, cols, what="extract_patches"), "extract_patches")
+        expect(got.shape == want.shape,
+               f"extract_patches returned shape {got.shape}; expected {want.shape} (N, 8, 8, bands)")
+        if not np.array_equal(got, want):
+            for dr in (-1, 0, 1):
+                for dc in (-1, 0, 1):
+                    if (dr, dc) != (0, 0) and np.array_equal(got, reference(stack, rows + dr, cols + dc)):
+                        raise CheckFailed(f"patches are off by ({dr:+d} rows, {dc:+d} cols): a patch covers rows "
+                                          "row-4 .. row+3 and cols col-4 .. col+3 (stack[row-4:row+4, col-4:col+4])")
+            raise CheckFailed("extract_patches returns other values than stack[row-4:row+4, col-4:col+4, :] "
+                              "for each (row, col)")
+        rows, cols = np.array([4, h - 4, 4]), np.array([4, w - 4, w - 4])  # the extreme valid locations
+        got = as_array(call(extract_patches, stack, rows, cols, what="extract_patches at the edges"),
+                       "extract_patches")
+        expect(got.shape == (3, 8, 8, c) and np.array_equal(got, reference(stack, rows, cols)),
+               f"on a {h}x{w} raster, locations (4, 4) and ({h - 4}, {w - 4}) are valid (the patch ends at the last "
+               "pixel) and must give stack[row-4:row+4, col-4:col+4]")
+    stack = rng.random((20, 20, 2)).astype(np.float32)
+    for rows, cols in (([2], [10]), ([10], [17])):
+        try:
+            extract_patches(stack, np.array(rows), np.array(cols))
+        except ValueError:
+            continue
+        except Exception as exc:  # noqa: BLE001
+            raise CheckFailed(f"a location too close to the edge raised {type(exc).__name__}, expected ValueError") \
+                from None
+        raise CheckFailed(f"(row {rows[0]}, col {cols[0]}) on a 20x20 raster is too close to the edge for an 8x8 "
+                          "patch: raise ValueError instead of returning a cut or wrapped patch")
+
+
+# --- 4b_qc ------------------------------------------------------------------------------------------------
+
+def check_qc(quality_check: Callable, data_dir: Path = HIDDEN_DATA_DIR, seed: int = 3) -> None:
+    """Clean hidden patches pass; NaN and out-of-range values (any band) raise ValueError."""
+    x = np.load(data_dir / "data/processed/X_hidden_fused.npy").astype(np.float32)
+    summary = call(quality_check, x, list(FUSED_BANDS), what="quality_check on clean data")
+    expect(summary is not None, "quality_check returned None on clean data: return a summary (e.g. a dict of "
+                                "per-band min / max)")
+    call(quality_check, x[..., [2, 7]], ["B4", "DEM"], what="quality_check on the bands B4, DEM")
+    rng = np.random.default_rng(seed)
+    bad_values = {"B4": 1.5, "B11": -0.1, "MODIS_NDVI": -0.5, "DEM": 9500.0}
+    cases = [("NaN in " + name, name, np.nan) for name in ("B2", "MODIS_NDVI", "DEM")]
+    cases += [(f"{name} = {v:g}", name, v) for name, v in bad_values.items()]
+    cases.append(("raw MODIS integers (NDVI x 10000)", "MODIS_NDVI", 5000.0))
+    for what, name, value in cases:
+        bad = x.copy()
+        i = FUSED_BANDS.index(name)
+        idx = tuple(rng.integers(0, s) for s in bad.shape[:-1])
+        bad[idx + (i,)] = value
+        try:
+            quality_check(bad, list(FUSED_BANDS))
+        except ValueError:
+            continue
+        except Exception as exc:  # noqa: BLE001
+            raise CheckFailed(f"quality_check with {what} raised {type(exc).__name__}; raise ValueError") from None
+        raise CheckFailed(f"quality_check accepted patches with {what} (one value): raise ValueError when any value "
+                          "is NaN or outside its band's range (reflectance 0..1, NDVI -0.2..1, DEM -500..9000 m)")
+
+
+# --- 4b_split ---------------------------------------------------------------------------------------------
+
+def _judge_split(split: Callable, y: np.ndarray, groups: np.ndarray, fraction: float, seed: int,
+                 where: str) -> None:
+    result = call(split, y, groups, val_fraction=fraction, seed=seed, what="stratified_group_split")
+    expect(isinstance(result, tuple | list) and len(result) == 2,
+           "stratified_group_split must return two index arrays (train_idx, val_idx)")
+    train, val = (as_array(r, "stratified_group_split") for r in result)
+    n = len(y)
+    expect(train.dtype.kind in "iu" and val.dtype.kind in "iu",
+           f"{where}: return integer index arrays (np.flatnonzero(mask) turns a boolean mask into indices)")
+    expect(not set(train.tolist()) & set(val.tolist()), f"{where}: some samples are on both sides")
+    expect(sorted([*train.tolist(), *val.tolist()]) == list(range(n)),
+           f"{where}: train_idx and val_idx together must hold every index 0..{n - 1} exactly once")
+    leaked = sorted(set(groups[train].tolist()) & set(groups[val].tolist()))
+    expect(not leaked, f"{where}: polygon(s) {leaked[:5]} have samples on both sides (leakage): split whole "
+                       "polygons, e.g. StratifiedGroupKFold(...).split(X, y, groups)")
+    for c in np.unique(y):
+        if np.unique(groups[y == c]).size >= 2:
+            expect(c in y[val], f"{where}: class {c} has several polygons but none in validation: stratify "
+                                "(StratifiedGroupKFold) and pick a fold that holds every class")
+            expect(c in y[train], f"{where}: class {c} has several polygons but none in training")
+    share = len(val) / n
+    expect(abs(share - fraction) <= VAL_SHARE_TOLERANCE,
+           f"{where}: validation holds {100 * share:.0f} % of the samples, asked for {100 * fraction:.0f} %")
+    again = call(split, y, groups, val_fraction=fraction, seed=seed, what="stratified_group_split")
+    expect(np.array_equal(np.sort(as_array(again[1], "val_idx")), np.sort(val)),
+           f"{where}: two calls with the same seed gave different splits: pass the seed as random_state")
+
+
+def check_split(split: Callable, sample_index: Path | None = None, max_examples: int = 25) -> None:
+    """Property check on generated polygon data sets (hypothesis) plus the real, class-sorted sample index."""
+    import csv
+
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from geoai_ref.splits import check_split as reference_check
+
+    path = sample_index or HIDDEN_DATA_DIR / layout.SAMPLE_INDEX
+    rows = list(csv.DictReader(path.open()))
+    rows.sort(key=lambda r: int(r["class_id"]))  # class-sorted, as Keras validation_split would see them
+    y = np.array([int(r["class_id"]) for r in rows])
+    groups = np.array([int(r["polygon_id"]) for r in rows])
+    _judge_split(split, y, groups, 0.2, 42, f"on {len(y)} class-sorted samples of another scene")
+    train, val = split(y, groups, val_fraction=0.2, seed=42)
+    report = reference_check(y[train], y[val], groups[train], groups[val])
+    expect(report.ok, f"on {len(y)} class-sorted samples of another scene: " + "; ".join(report.problems))
+
+    @st.composite
+    def datasets(draw):
+        n_classes = draw(st.integers(2, 5))
+        y, groups, g = [], [], 0
+        for c in range(n_classes):
+            for _ in range(draw(st.integers(5, 10))):
+                size = draw(st.integers(2, 6))  # polygons give several patches each
+                y += [c] * size
+                groups += [g] * size
+                g += 1
+        return np.array(y), np.array(groups), draw(st.sampled_from([0.2, 0.25, 0.3])), draw(st.integers(0, 1000))
+
+    failures: list[str] = []
+
+    @settings(max_examples=max_examples, deadline=None, derandomize=True, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(datasets())
+    def run(case):
+        y, groups, fraction, seed = case
+        try:
+            _judge_split(split, y, groups, fraction, seed,
+                         f"on {len(y)} samples, {np.unique(groups).size} polygons, {np.unique(y).size} classes, "
+                         f"val_fraction={fraction}")
+        except CheckFailed as exc:
+            failures.append(str(exc))
+            raise
+
+    try:
+        run()
+    except CheckFailed:
+        raise CheckFailed(failures[-1] if failures else "the split failed on a generated data set") from None
+
+
+# --- 4b_band_reduction ------------------------------------------------------------------------------------
+
+def _backbone(model) -> object | None:
+    import keras
+
+    for layer in model.layers:
+        if isinstance(layer, keras.Model) and any(sub.name == "conv1_conv" for sub in layer.layers):
+            return layer
+    return None
+
+
+def check_band_reduction(build: Callable, band_counts: tuple[int, ...] = (4, 7), seed: int = 5) -> None:
+    """Build for other band counts: input (None, 8, 8, N), output (None, 5), a 1x1 Conv2D N->3 ahead of a
+    nested ResNet-50, softmax rows summing to 1, no Lambda layer."""
+    import keras
+
+    rng = np.random.default_rng(seed)
+    for n in band_counts:
+        x = rng.random((16, 8, 8, n)).astype(np.float32) * np.linspace(1, 100, n, dtype=np.float32)
+        model = call(build, n, x, what=f"build_fusion_resnet({n}, x_train)")
+        expect(isinstance(model, keras.Model),
+               f"build_fusion_resnet returned {type(model).__name__}, not a keras.Model")
+        expect(tuple(model.input_shape) == (None, 8, 8, n),
+               f"{n} bands: input shape {model.input_shape}, expected (None, 8, 8, {n}): use keras.Input((8, 8, "
+               "n_bands)), not a fixed 3 or 8")
+        expect(tuple(model.output_shape) == (None, NUM_CLASSES),
+               f"{n} bands: output shape {model.output_shape}, expected (None, {NUM_CLASSES})")
+        expect(not any(isinstance(layer, keras.layers.Lambda) for layer in model.layers),
+               "the model has a Lambda layer: use built-in layers (Lambda layers run code when loaded)")
+        base = _backbone(model)
+        expect(base is not None, "no nested ResNet-50: create keras.applications.ResNet50(include_top=False, ...) "
+                                 "and call it on a tensor (x = base(x))")
+        expect(base.input_shape[-1] == 3, f"the ResNet-50 takes {base.input_shape[-1]} channels; the band-reduction "
+                                          "design feeds it 3 (1x1 Conv2D N->3 in front)")
+        spatial = base.input_shape[1:3]
+        expect(all(s is None or s >= 32 for s in spatial),
+               f"the ResNet-50 input is {spatial}: up-sample the 8x8 patches to at least 32x32 (keras.layers.Resizing)")
+        order = list(model.layers)
+        adapters = [i for i, layer in enumerate(order) if isinstance(layer, keras.layers.Conv2D)
+                    and tuple(layer.kernel_size) == (1, 1) and layer.filters == 3
+                    and tuple(layer.kernel.shape) == (1, 1, n, 3)]
+        expect(bool(adapters), f"{n} bands: no 1x1 Conv2D mapping {n} bands to 3 (keras.layers.Conv2D(3, 1)) "
+                               "in the outer model")
+        expect(adapters[0] < order.index(base), "the 1x1 band-reduction Conv2D must come before the ResNet-50")
+        head = [layer for layer in order if isinstance(layer, keras.layers.Dense)]
+        expect(bool(head) and head[-1].units == NUM_CLASSES, f"the head needs a Dense({NUM_CLASSES}, "
+                                                             "activation='softmax') layer")
+        probs = np.asarray(model(x[:4], training=False))
+        expect(probs.shape == (4, NUM_CLASSES) and np.allclose(probs.sum(axis=1), 1.0, atol=1e-4)
+               and (probs >= 0).all(), "the outputs are not probabilities: end with activation='softmax'")
+
+
+# --- 4b_select_bands --------------------------------------------------------------------------------------
+
+def check_select_bands(select_bands: Callable, seed: int = 9) -> None:
+    """Random arrays and band-name orders against direct indexing; unknown names raise KeyError / ValueError."""
+    rng = np.random.default_rng(seed)
+    x = rng.random((6, 8, 8, 8)).astype(np.float32)
+    names_list = [["DEM", "B2"], ["MODIS_NDVI"], list(rng.permutation(FUSED_BANDS)), ["B12", "B11", "DEM", "B3"],
+                  *SUBSETS.values()]
+    for names in names_list:
+        names = [str(n) for n in names]
+        got = as_array(call(select_bands, x, names, what=f"select_bands(x, {names})"), "select_bands")
+        want = x[..., [FUSED_BANDS.index(n) for n in names]]
+        expect(got.shape == want.shape, f"select_bands(x, {names}) returned shape {got.shape}, expected {want.shape}")
+        expect(np.array_equal(got, want), f"select_bands(x, {names}) returned the wrong channels: channel k must be "
+                                          f"the band names[k], looked up in {list(FUSED_BANDS)}")
+    for bad in (["B5"], ["B2", "NDVI"]):
+        try:
+            select_bands(x, bad)
+        except (KeyError, ValueError):
+            continue
+        except Exception as exc:  # noqa: BLE001
+            raise CheckFailed(f"select_bands(x, {bad}) raised {type(exc).__name__}; raise KeyError") from None
+        raise CheckFailed(f"select_bands(x, {bad}) returned an array: raise KeyError for a band that is not in "
+                          f"{list(FUSED_BANDS)}")
+
+
+# --- artifacts --------------------------------------------------------------------------------------------
+
+def _failures(report) -> None:
+    bad = report.failures
+    expect(not bad, "; ".join(f"{c.path}: {c.message}" for c in bad))
+
+
+def check_fused_arrays(root: Path | str = ".", reference: Path | None = None) -> None:
+    """X_train_fused.npy (300, 8, 8, 8) and X_val_fused.npy (75, 8, 8, 8): in range, bands in order."""
+    from autograder.course import fused_reference
+    from geoai_ref.deliverables import FUSED_SAMPLES, DeliverablesReport, check_fused, match_bands
+
+    root = Path(root)
+    reference = reference or fused_reference(REPO / "runs" / "release_data")
+    report = DeliverablesReport()
+    for rel, n in FUSED_SAMPLES.items():
+        path, ref = root / rel, reference / rel
+        if path.exists() and ref.exists():  # band order first: a swap also breaks the value ranges
+            x = np.load(path, allow_pickle=False)
+            if x.shape == np.load(ref).shape and np.isfinite(x).all():
+                swapped = [f"channel {i} looks like {FUSED_BANDS[j]} (r={r:.2f}), not {FUSED_BANDS[i]}"
+                           for i, (j, r) in enumerate(match_bands(x, np.load(ref))) if j != i and r >= 0.9]
+                expect(not swapped, f"{rel}: " + "; ".join(swapped) + f": stack the bands as {list(FUSED_BANDS)}")
+        check_fused(report, path, rel, n, reference)
+    _failures(report)
+
+
+def _ablation(root: Path):
+    from geoai_ref.deliverables import DeliverablesReport, check_json
+    from geoai_ref.schemas import AblationStudy, read_json
+
+    report = DeliverablesReport()
+    check_json(report, root / layout.PHASE4B_ABLATION, layout.PHASE4B_ABLATION, AblationStudy)
+    _failures(report)
+    return read_json(root / layout.PHASE4B_ABLATION, AblationStudy)
+
+
+def check_fusion_model(root: Path | str = ".") -> None:
+    """The 8-band fusion model (static .h5 inspection) and its 'Full' result in the ablation JSON, not collapsed."""
+    from geoai_ref.deliverables import DeliverablesReport, check_model
+
+    root = Path(root)
+    report = DeliverablesReport()
+    check_model(report, root / layout.PHASE4B_MODEL, layout.PHASE4B_MODEL, 8)
+    _failures(report)
+    study = _ablation(root)
+    try:
+        full = study.result("Full")
+    except KeyError as exc:
+        raise CheckFailed(f"{layout.PHASE4B_ABLATION}: {exc.args[0]}: record the fusion model as 'Full'") from None
+    expect(len(full.bands) == 8, f"{layout.PHASE4B_ABLATION}: 'Full' has {len(full.bands)} bands, expected 8")
+    collapse = full.collapse or {}
+    expect(not collapse.get("collapsed", False),
+           f"the fusion model collapsed: {100 * collapse.get('majority_share', 1):.0f} % of its predictions are "
+           f"{collapse.get('majority_class_name', 'one class')}. Normalise per band with training statistics, keep "
+           "BatchNorm frozen, freeze less of the backbone (about 60 %) and check that validation holds every class")
+
+
+def check_ablation_artifacts(root: Path | str = ".") -> None:
+    """The ablation JSON holds S2, S2+MODIS, S2+DEM and Full with their bands; the comparison figure is not blank."""
+    from geoai_ref.deliverables import DeliverablesReport, check_figure
+
+    root = Path(root)
+    study = _ablation(root)
+    expect(str(study.phase).upper() == "4B", f"{layout.PHASE4B_ABLATION}: phase is {study.phase!r}, expected '4B'")
+    names = [r.name for r in study.configurations]
+    missing = [n for n in SUBSETS if n not in names]
+    expect(not missing, f"{layout.PHASE4B_ABLATION}: configuration(s) {missing} missing (have {names}); the "
+                        f"ablation needs {list(SUBSETS)}")
+    for name, bands in SUBSETS.items():
+        got = list(study.result(name).bands)
+        expect(sorted(got) == sorted(bands), f"{layout.PHASE4B_ABLATION}: {name} has bands {got}, expected {bands}")
+    expect(study.best_configuration in names, f"{layout.PHASE4B_ABLATION}: best_configuration "
+                                              f"{study.best_configuration!r} is not one of {names}")
+    report = DeliverablesReport()
+    check_figure(report, root / layout.PHASE4B_SENSOR_FIGURE, layout.PHASE4B_SENSOR_FIGURE)
+    _failures(report)
+
+
+CONFIG_CONCEPTS = {
+    "bands": ("band",),
+    "resampling": ("resampl",),
+    "patch size": ("patch",),
+    "split": ("split", "val_fraction", "validation"),
+    "seed": ("seed",),
+    "learning rate": ("learning_rate", "learning rate", "lr"),
+    "batch size": ("batch",),
+    "epochs": ("epoch",),
+    "freeze ratio": ("freez", "frozen"),
+}
+
+
+def _keys(value: object) -> list[str]:
+    if isinstance(value, dict):
+        return [str(k).lower() for k in value] + [k for v in value.values() for k in _keys(v)]
+    if isinstance(value, list):
+        return [k for v in value for k in _keys(v)]
+    return []
+
+
+def check_config(root: Path | str = ".") -> None:
+    """config.yaml: a YAML mapping naming every parameter of the pipeline (nested keys allowed)."""
+    import yaml
+
+    from geoai_ref.deliverables import DeliverablesReport, check_text
+
+    root = Path(root)
+    report = DeliverablesReport()
+    check_text(report, root / layout.CONFIG, layout.CONFIG)
+    _failures(report)
+    keys = _keys(yaml.safe_load((root / layout.CONFIG).read_text()))
+    missing = [concept for concept, words in CONFIG_CONCEPTS.items()
+               if not any(w in k if len(w) > 2 else w == k for k in keys for w in words)]
+    expect(not missing, f"{layout.CONFIG} has no key for {missing}: record every parameter needed to re-run the "
+                        f"pipeline ({', '.join(CONFIG_CONCEPTS)})")
+
+
+def check_baseline_report(root: Path | str = ".") -> None:
+    """reports/baseline_report.md: substantial, with methods, results, failures and next-steps headings."""
+    from geoai_ref.deliverables import DeliverablesReport, check_text
+
+    root = Path(root)
+    report = DeliverablesReport()
+    check_text(report, root / layout.BASELINE_REPORT, layout.BASELINE_REPORT)
+    if report.failures and "missing section" in report.failures[0].message:
+        raise CheckFailed(f"{layout.BASELINE_REPORT}: {report.failures[0].message}: use markdown headings "
+                          "'## Methods', '## Results', '## Failures', '## Next steps'")
+    _failures(report)
+

@@ -1,0 +1,169 @@
+"""The nbgrader course: what each phase ships to students, and running nbgrader on a course folder.
+
+The course lives in the repository (``nbgrader_config.py``: source ``assignments/``, release
+``release/``, everything else under ``gradebook/``). Tests and benchmarks use a throw-away
+course folder instead (:func:`make_course`), with the same configuration and its own gradebook.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from autograder.notebooks import ASSIGNMENTS, PHASES, REPO, build_notebook, serialise
+from geoai_ref import layout
+
+FIXTURES = REPO / "fixtures"
+
+#: Files each phase ships beside its notebook, relative to the data folder (fixtures) and the release.
+PHASE_DATA: dict[str, tuple[Path, ...]] = {
+    "phase4a": (layout.X_TRAIN, layout.Y_TRAIN, layout.X_VAL, layout.Y_VAL, layout.WEEK3_MODEL,
+                layout.WEEK3_MODEL_INFO),
+    "phase4b": (layout.S2_COMPOSITE, layout.MODIS_NDVI, layout.SRTM_DEM, layout.POLYGONS, layout.AOI,
+                layout.SAMPLE_INDEX, layout.X_TRAIN, layout.Y_TRAIN, layout.X_VAL, layout.Y_VAL),
+    # Phase 4C starts from Phase 4B's fused patches; the release ships the reference ones, so a
+    # student's 4C does not depend on their 4B (release 4C after 4B's deadline).
+    "phase4c": (layout.X_TRAIN_FUSED, layout.X_VAL_FUSED, layout.Y_TRAIN, layout.Y_VAL),
+}
+
+#: What the released notebooks import, with the versions the kit is tested with.
+REQUIREMENTS = """\
+# Packages the Week 4 notebooks need (Python 3.11+). Install with: pip install -r requirements.txt
+numpy>=1.26
+tensorflow>=2.20
+keras>=3.10
+scikit-learn>=1.4
+rasterio>=1.4
+matplotlib>=3.8
+pyyaml>=6.0
+h5py>=3.10
+"""
+
+
+class NbgraderError(RuntimeError):
+    """An nbgrader command failed; the message holds the end of its log."""
+
+
+def fused_reference(cache: Path) -> Path:
+    """A data folder holding the reference fused patches (made once by the geoai_ref pipeline).
+
+    Raises:
+        FileNotFoundError: if the fixtures are missing.
+    """
+    from geoai_ref.pipeline import run_data_pipeline
+
+    if not all((cache / p).exists() for p in (layout.X_TRAIN_FUSED, layout.X_VAL_FUSED)):
+        run_data_pipeline(FIXTURES, cache)
+    return cache
+
+
+def stage_data(phase: str, dest: Path, data_root: Path = FIXTURES, fused_root: Path | None = None) -> list[Path]:
+    """Copy the files ``phase`` ships into ``dest`` (a release or submission folder); returns them.
+
+    Raises:
+        KeyError: for an unknown phase.
+        FileNotFoundError: if a file is missing from the data folder (run ``make fixtures``).
+    """
+    copied = []
+    for rel in PHASE_DATA[phase]:
+        root = data_root
+        if rel in (layout.X_TRAIN_FUSED, layout.X_VAL_FUSED):
+            root = fused_root if fused_root is not None else fused_reference(REPO / "runs" / "release_data")
+        src = root / rel
+        if not src.is_file():
+            raise FileNotFoundError(f"{src} is missing: regenerate the fixtures with `make fixtures`")
+        target = dest / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src, target)
+        copied.append(target)
+    return copied
+
+
+def _path_with_venv() -> str:
+    """PATH with this interpreter's bin folder first: nbgrader runs `alembic` from PATH to set up its database."""
+    return os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+
+
+@dataclass(frozen=True)
+class Course:
+    """An nbgrader course folder (``root``) with its gradebook database."""
+
+    root: Path
+
+    @property
+    def db(self) -> Path:
+        return self.root / "gradebook" / "gradebook.db"
+
+    @property
+    def release(self) -> Path:
+        return self.root / "release"
+
+    def submitted(self, student: str, phase: str) -> Path:
+        return self.root / "gradebook" / "submitted" / student / phase
+
+    def autograded(self, student: str, phase: str) -> Path:
+        return self.root / "gradebook" / "autograded" / student / phase
+
+    def nbgrader(self, *args: str, env: Mapping[str, str] | None = None, timeout: float | None = None) -> str:
+        """Run ``nbgrader ARGS`` on this course (from the repository, so ``nbgrader_config.py`` applies).
+
+        Raises:
+            NbgraderError: if nbgrader exits non-zero or runs past ``timeout`` seconds.
+        """
+        cmd = [sys.executable, "-m", "nbgrader", *args, f"--CourseDirectory.root={self.root}",
+               f"--CourseDirectory.db_url=sqlite:///{self.db}"]
+        self.db.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=timeout,
+                                  env={**os.environ, "PATH": _path_with_venv(), **(env or {})})
+        except subprocess.TimeoutExpired as exc:
+            raise NbgraderError(f"nbgrader {' '.join(args)} ran past {timeout} s") from exc
+        log = done.stdout + done.stderr
+        if done.returncode != 0:
+            raise NbgraderError(f"nbgrader {' '.join(args)} failed (exit {done.returncode}):\n{log[-3000:]}")
+        return log
+
+    def generate(self, phase: str) -> Path:
+        """``nbgrader generate_assignment``: the student notebook of ``phase`` under ``release/``."""
+        self.nbgrader("generate_assignment", phase, "--force")
+        return self.release / phase
+
+    def autograde(self, phase: str, student: str, env: Mapping[str, str] | None = None,
+                  timeout: float | None = None) -> dict[str, tuple[float | None, float]]:
+        """Autograde one submission; returns grade_id -> (score, max score).
+
+        Raises:
+            NbgraderError: if nbgrader fails or runs past ``timeout``.
+        """
+        self.nbgrader("autograde", phase, "--student", student, "--force",
+                      env={"GEOAI_GRADING": "1", **(env or {})}, timeout=timeout)
+        return self.scores(phase, student)
+
+    def scores(self, phase: str, student: str) -> dict[str, tuple[float | None, float]]:
+        """grade_id -> (score, max score); score None while a changed manual answer awaits a grader."""
+        from nbgrader.api import Gradebook
+
+        with Gradebook(f"sqlite:///{self.db}") as gb:
+            submission = gb.find_submission(phase, student)
+            return {g.name: (None if g.needs_manual_grade else float(g.score), float(g.max_score))
+                    for nb in submission.notebooks for g in nb.grades}
+
+
+def make_course(root: Path) -> Course:
+    """A fresh course folder at ``root`` whose source notebooks are built from ``assignments/``'s sources."""
+    root.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(ASSIGNMENTS, root / "assignments", dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints", "_autograder_outputs"))
+    for phase in PHASES.values():
+        if phase.source.exists():
+            (root / "assignments" / phase.id / phase.ipynb.name).write_text(serialise(build_notebook(phase.source)))
+    return Course(root)
+
+
+def phase_ids() -> list[str]:
+    return list(PHASES)

@@ -1,0 +1,137 @@
+"""The assignment notebooks, built from reviewable text sources.
+
+Each phase's instructor notebook ``assignments/<phase>/Week_4_Exercise_Phase4X.ipynb`` is
+generated from ``Week_4_Exercise_Phase4X.src.py``, a jupytext "percent" file. A cell's nbgrader
+role is written in its header in short form and completed here, so the sources stay readable::
+
+    # %% nbgrader={"grade_id": "4a_normalise_code", "solution": true}
+    # %% nbgrader={"grade_id": "4a_normalise", "grade": true, "points": 3}
+    # %% include="setup_cell.py"
+
+Defaults: ``grade`` and ``solution`` False, ``locked`` = not a solution cell,
+``schema_version`` 3; ``points`` only on grade cells (required there). ``include`` replaces
+the cell's source with a shared file under ``assignments/`` and locks it.
+See ``assignments/AUTHORING.md``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import jupytext
+import nbformat
+
+REPO = Path(__file__).resolve().parent.parent
+ASSIGNMENTS = REPO / "assignments"
+SOLUTION_BEGIN = "### BEGIN SOLUTION"
+SOLUTION_END = "### END SOLUTION"
+HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"
+HIDDEN_END = "### END HIDDEN TESTS"
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One assignment: its nbgrader id and notebook name."""
+
+    id: str
+    notebook: str
+
+    @property
+    def source(self) -> Path:
+        return ASSIGNMENTS / self.id / f"{self.notebook}.src.py"
+
+    @property
+    def ipynb(self) -> Path:
+        return ASSIGNMENTS / self.id / f"{self.notebook}.ipynb"
+
+
+PHASES: dict[str, Phase] = {
+    "phase4a": Phase("phase4a", "Week_4_Exercise_Phase4A"),
+    "phase4b": Phase("phase4b", "Week_4_Exercise_Phase4B"),
+    "phase4c": Phase("phase4c", "Week_4_Exercise_Phase4C"),
+}
+
+
+class NotebookSourceError(ValueError):
+    """A notebook source breaks an authoring rule; the message names the cell."""
+
+
+def _nbgrader_metadata(short: dict, where: str) -> dict:
+    meta = {"grade": False, "solution": False, "task": False, "schema_version": 3, **short}
+    if "grade_id" not in meta:
+        raise NotebookSourceError(f"{where}: nbgrader cells need a grade_id")
+    meta.setdefault("locked", not meta["solution"])  # tests and given code are locked; answers are not
+    if meta["grade"]:
+        if not isinstance(meta.get("points"), int | float) or meta["points"] < 0:
+            raise NotebookSourceError(f"{where}: grade cell {meta['grade_id']!r} needs points >= 0")
+    elif "points" in meta:
+        raise NotebookSourceError(f"{where}: {meta['grade_id']!r} has points but is not a grade cell")
+    return dict(sorted(meta.items()))
+
+
+def build_notebook(source: Path) -> nbformat.NotebookNode:
+    """The instructor notebook described by a ``.src.py`` file.
+
+    Raises:
+        NotebookSourceError: on a duplicate grade_id, a missing include file, a solution cell
+            without solution markers, or malformed nbgrader metadata.
+    """
+    nb = jupytext.read(source, fmt="py:percent")
+    seen: set[str] = set()
+    for i, cell in enumerate(nb.cells):
+        where = f"{source.name} cell {i + 1}"
+        include = cell.metadata.pop("include", None)
+        if include is not None:
+            path = source.parent.parent / include
+            if not path.is_file():
+                raise NotebookSourceError(f"{where}: include file {path} not found")
+            cell.source = path.read_text().rstrip("\n")
+            cell.metadata.setdefault("nbgrader", {"grade_id": Path(include).stem, "locked": True})
+        if "nbgrader" in cell.metadata:
+            meta = _nbgrader_metadata(dict(cell.metadata["nbgrader"]), where)
+            if meta["grade_id"] in seen:
+                raise NotebookSourceError(f"{where}: duplicate grade_id {meta['grade_id']!r}")
+            seen.add(meta["grade_id"])
+            if cell.cell_type == "code" and meta["solution"] and SOLUTION_BEGIN not in cell.source:
+                raise NotebookSourceError(f"{where}: solution cell {meta['grade_id']!r} has no {SOLUTION_BEGIN} region")
+            cell.metadata["nbgrader"] = meta
+        cell.metadata.pop("lines_to_next_cell", None)
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+    nb.metadata = {
+        "kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"},
+        "language_info": {"name": "python"},
+    }
+    nb.nbformat, nb.nbformat_minor = 4, 5
+    for i, cell in enumerate(nb.cells):
+        cell["id"] = f"cell-{i:03d}"
+    return nb
+
+
+def serialise(nb: nbformat.NotebookNode) -> str:
+    """Canonical notebook JSON (sorted keys, one-space indent), so a rebuild is byte-stable."""
+    return json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def build_all(check: bool = False) -> list[str]:
+    """Write every phase's ``.ipynb`` from its source; with ``check``, only report which differ.
+
+    Returns the phases whose notebook was (or, with ``check``, would be) rewritten.
+    """
+    changed = []
+    for phase in PHASES.values():
+        text = serialise(build_notebook(phase.source))
+        if not phase.ipynb.exists() or phase.ipynb.read_text() != text:
+            changed.append(phase.id)
+            if not check:
+                phase.ipynb.write_text(text)
+    return changed
+
+
+def grade_cells(nb: nbformat.NotebookNode) -> dict[str, dict]:
+    """grade_id -> nbgrader metadata of the graded cells (automatic tests and manual answers)."""
+    return {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"] for c in nb.cells
+            if c.metadata.get("nbgrader", {}).get("grade")}

@@ -1,0 +1,117 @@
+"""The student release: nbgrader's generated notebooks plus the data each phase needs, audited.
+
+``build_release`` runs ``nbgrader generate_assignment`` for each phase (which also records the
+grade cells in the gradebook), copies the phase's data from the fixtures, writes
+``requirements.txt``, and then :func:`audit_release` proves that nothing else went out: no
+solutions, no hidden tests, no ``geoai_ref`` / ``autograder``, no hidden data, no text sources.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import nbformat
+
+from autograder.course import PHASE_DATA, REQUIREMENTS, Course, stage_data
+from autograder.hidden_data import HIDDEN_DATA_DIR
+from autograder.notebooks import HIDDEN_BEGIN, PHASES, REPO, SOLUTION_BEGIN, SOLUTION_END, build_all
+
+REQUIREMENTS_FILE = "requirements.txt"
+_FORBIDDEN_IMPORT = re.compile(r"^\s*(from|import)\s+(geoai_ref|autograder)\b", re.MULTILINE)
+_FORBIDDEN_TEXT = ("geoai_ref", SOLUTION_BEGIN, SOLUTION_END, HIDDEN_BEGIN, "### END HIDDEN TESTS", "checks.phase4")
+
+
+class ReleaseError(RuntimeError):
+    """The release would leak something or is incomplete; the message lists every problem."""
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def expected_files(phase: str) -> set[Path]:
+    """Every file a phase's release folder holds, relative to it."""
+    return {Path(f"{PHASES[phase].notebook}.ipynb"), Path(REQUIREMENTS_FILE), *PHASE_DATA[phase]}
+
+
+def audit_release(release: Path, phases: list[str] | None = None) -> list[str]:
+    """Problems in a release folder (empty when it is clean). Checks, per phase:
+
+    exactly the expected files; no file identical to one of the hidden data; a notebook without
+    solution or hidden-test markers, without ``geoai_ref`` / ``autograder`` imports, and with every
+    solution region replaced by nbgrader's stub.
+    """
+    problems = []
+    hidden = {_sha256(p) for p in HIDDEN_DATA_DIR.rglob("*") if p.is_file()}
+    for phase in phases or list(PHASES):
+        folder = release / phase
+        if not folder.is_dir():
+            problems.append(f"{phase}: no release folder {folder}")
+            continue
+        files = {p.relative_to(folder) for p in folder.rglob("*") if p.is_file()}
+        for extra in sorted(files - expected_files(phase)):
+            problems.append(f"{phase}: unexpected file {extra} (only the notebook, its data and "
+                            f"{REQUIREMENTS_FILE} are released)")
+        for missing in sorted(expected_files(phase) - files):
+            problems.append(f"{phase}: missing {missing}")
+        for rel in sorted(files):
+            if _sha256(folder / rel) in hidden:
+                problems.append(f"{phase}: {rel} is a copy of hidden evaluation data")
+        notebook = folder / f"{PHASES[phase].notebook}.ipynb"
+        if notebook.exists():
+            problems += [f"{phase}: {p}" for p in audit_notebook(nbformat.read(notebook, as_version=4))]
+    return problems
+
+
+def audit_notebook(nb: nbformat.NotebookNode) -> list[str]:
+    """Leaks in a student notebook: solution / hidden-test markers, reference imports, unstubbed solutions."""
+    problems = []
+    for i, cell in enumerate(nb.cells):
+        where = cell.metadata.get("nbgrader", {}).get("grade_id", f"cell {i + 1}")
+        for text in _FORBIDDEN_TEXT:
+            if text in cell.source:
+                problems.append(f"{where}: contains {text!r}")
+        if cell.cell_type == "code" and _FORBIDDEN_IMPORT.search(cell.source):
+            problems.append(f"{where}: imports geoai_ref or autograder")
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution") and cell.cell_type == "code" and "raise NotImplementedError()" not in cell.source:
+            problems.append(f"{where}: a solution cell without nbgrader's stub (solution not cleared?)")
+        if meta.get("solution") and cell.cell_type == "markdown" and cell.source.strip() != "YOUR ANSWER HERE":
+            problems.append(f"{where}: a written answer was released (expected 'YOUR ANSWER HERE')")
+    return problems
+
+
+def build_release(course: Course, phases: list[str] | None = None,
+                  progress: Callable[[str], None] | None = None) -> Path:
+    """Generate, stage and audit the release of ``phases`` (default: all) under ``course.release``.
+
+    Raises:
+        ReleaseError: if the sources and notebooks differ, or the audit finds a problem.
+        autograder.course.NbgraderError: if nbgrader fails.
+    """
+    phases = phases or list(PHASES)
+    if course.root == REPO:
+        stale = build_all(check=True)
+        if stale:
+            raise ReleaseError(f"the notebooks of {stale} differ from their .src.py sources: run `geoai-grade "
+                               "notebooks` and review the change before releasing")
+    for phase in phases:
+        if progress:
+            progress(f"{phase}: nbgrader generate_assignment")
+        folder = course.release / phase
+        if folder.exists():
+            shutil.rmtree(folder)
+        course.generate(phase)
+        stage_data(phase, folder)
+        (folder / REQUIREMENTS_FILE).write_text(REQUIREMENTS)
+    problems = audit_release(course.release, phases)
+    if problems:
+        raise ReleaseError("the release is not safe to hand out:\n  " + "\n  ".join(problems))
+    if progress:
+        total = sum(p.stat().st_size for p in course.release.rglob("*") if p.is_file())
+        progress(f"release written to {course.release} ({total / 1e6:.1f} MB), audit clean")
+    return course.release

@@ -1,0 +1,136 @@
+"""Worked solutions: the instructor notebooks without hidden tests, executed in a staged folder.
+
+``geoai-grade solutions`` writes ``solutions/<phase>/<notebook>.ipynb`` (executed, with outputs)
+plus the deliverables the run produced (git-ignored). :func:`solution_namespace` gives tests
+the solution functions without running the training cells.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+from autograder.course import stage_data
+from autograder.notebooks import PHASES, REPO, build_notebook
+
+SOLUTIONS = REPO / "solutions"
+
+
+class SolutionRunError(RuntimeError):
+    """A solution notebook failed or wrote to stderr; the message names the cell."""
+
+
+def without_hidden_tests(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """A copy of an instructor notebook with every hidden-test region removed (nbgrader's own preprocessor)."""
+    from nbgrader.preprocessors import ClearHiddenTests
+
+    copy = nbformat.from_dict(nb)
+    copy, _ = ClearHiddenTests().preprocess(copy, {})
+    return copy
+
+
+def solution_notebook(phase: str) -> nbformat.NotebookNode:
+    """The worked solution of ``phase``, unexecuted: solutions in, hidden tests out."""
+    return without_hidden_tests(build_notebook(PHASES[phase].source))
+
+
+def problems_in_outputs(nb: nbformat.NotebookNode) -> list[str]:
+    """Cells of an executed notebook that raised or wrote to stderr (nbgrader would score them 0)."""
+    found = []
+    for i, cell in enumerate(nb.cells):
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", f"cell {i + 1}")
+        for out in cell.get("outputs", []):
+            if out.output_type == "error":
+                found.append(f"{grade_id}: {out.ename}: {out.evalue}")
+            elif out.output_type == "stream" and out.name == "stderr":
+                found.append(f"{grade_id}: wrote to stderr: {out.text.strip()[:300]}")
+    return found
+
+
+@dataclass
+class ExecutedNotebook:
+    notebook: nbformat.NotebookNode
+    folder: Path
+    seconds: float
+
+
+def execute(nb: nbformat.NotebookNode, folder: Path, epochs: int | None = None, timeout: int = 900,
+            grading: bool = False) -> ExecutedNotebook:
+    """Execute ``nb`` with ``folder`` as working directory; writes it there as well.
+
+    ``epochs`` sets the notebook's epoch budget (GEOAI_EPOCHS); None keeps its default (50).
+
+    Raises:
+        SolutionRunError: if a cell raises, times out, or writes to stderr.
+    """
+    env = {"GEOAI_GRADING": "1" if grading else "0"}
+    if epochs is not None:
+        env["GEOAI_EPOCHS"] = str(epochs)
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)  # the kernel inherits this process's environment
+    start = time.perf_counter()
+    try:
+        client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                                resources={"metadata": {"path": str(folder)}})
+        client.execute()
+    except CellExecutionError as exc:
+        raise SolutionRunError(f"a cell failed in {folder}: {str(exc)[:2000]}") from None
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    seconds = time.perf_counter() - start
+    problems = problems_in_outputs(nb)
+    if problems:
+        raise SolutionRunError("; ".join(problems))
+    return ExecutedNotebook(nb, folder, seconds)
+
+
+def run_solution(phase: str, folder: Path, epochs: int | None = None,
+                 fused_root: Path | None = None) -> ExecutedNotebook:
+    """Stage ``phase``'s data in ``folder``, execute its worked solution there and save the notebook.
+
+    Raises:
+        SolutionRunError: if the solution fails or writes to stderr.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    stage_data(phase, folder, fused_root=fused_root)
+    result = execute(solution_notebook(phase), folder, epochs=epochs)
+    nbformat.write(result.notebook, folder / f"{PHASES[phase].notebook}.ipynb")
+    return result
+
+
+def build_solutions(out: Path = SOLUTIONS, epochs: int | None = None, phases: list[str] | None = None,
+                    progress: Callable[[str], None] | None = None) -> dict[str, float]:
+    """Execute every phase's worked solution under ``out/<phase>``; returns seconds per phase."""
+    seconds = {}
+    for phase in phases or list(PHASES):
+        if progress:
+            progress(f"executing the {phase} solution ...")
+        seconds[phase] = run_solution(phase, out / phase, epochs=epochs).seconds
+        if progress:
+            progress(f"{phase}: {seconds[phase]:.0f} s")
+    return seconds
+
+
+def solution_namespace(phase: str) -> dict:
+    """The setup cell and every ``*_code`` solution cell of ``phase`` executed in one namespace.
+
+    Those cells only define functions, so this is quick; tests call the solution functions from it.
+    """
+    namespace: dict = {"__name__": f"solution_{phase}"}
+    for cell in build_notebook(PHASES[phase].source).cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type == "code" and (meta.get("grade_id") == "setup_cell" or
+                                         (meta.get("solution") and meta.get("grade_id", "").endswith("_code"))):
+            exec(compile(cell.source, f"<{phase}:{meta['grade_id']}>", "exec"), namespace)  # noqa: S102
+    return namespace

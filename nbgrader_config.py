@@ -1,0 +1,38 @@
+"""nbgrader configuration of the GeoAI Week 4 course (traitlets only; see DESIGN.md, "Folders").
+
+Run nbgrader from the repository root so this file is found; `geoai-grade release` does.
+"""
+
+from pathlib import Path
+
+c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this file
+
+HERE = Path(__file__).resolve().parent
+
+c.CourseDirectory.course_id = "geoai-week4"
+c.CourseDirectory.root = str(HERE)
+c.CourseDirectory.source_directory = "assignments"
+c.CourseDirectory.release_directory = "release"
+c.CourseDirectory.submitted_directory = "gradebook/submitted"
+c.CourseDirectory.autograded_directory = "gradebook/autograded"
+c.CourseDirectory.feedback_directory = "gradebook/feedback"
+c.CourseDirectory.db_url = f"sqlite:///{HERE / 'gradebook' / 'gradebook.db'}"
+# The notebooks' text sources (*.src.py) hold the solutions: never release or copy them.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*.src.py",
+                            "_autograder_outputs"]
+
+# A grade cell that is deleted or altered in a submission is restored from the gradebook, so its
+# points are never silently lost.
+c.OverwriteCells.add_missing_cells = True
+c.Autograde.create_student = True
+
+# Autograding runs each notebook on a small epoch budget (the notebooks' setup cell reads
+# GEOAI_EPOCHS, 1 under autograding): a ResNet-50 training cell then takes about 10 s on two CPU
+# cores and a whole notebook well under a minute. 300 s per cell leaves room for slow machines; a
+# cell that runs longer is interrupted and scored 0 instead of stalling the class.
+c.Execute.timeout = 300
+c.Execute.interrupt_on_timeout = True
+c.Execute.allow_errors = True
+
+# Students run the notebooks with the full budget (50 epochs) and validate before submitting.
+c.Validator.validate_all = True

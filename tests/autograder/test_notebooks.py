@@ -1,0 +1,65 @@
+"""Notebook sources: the built notebooks match them, and the authoring rules are enforced."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder.notebooks import PHASES, NotebookSourceError, build_all, build_notebook, grade_cells
+from autograder.solutions import SOLUTIONS, solution_notebook
+
+
+def test_committed_notebooks_match_their_sources() -> None:
+    assert build_all(check=True) == [], "run `geoai-grade notebooks` and commit the rebuilt notebooks"
+
+
+@pytest.mark.parametrize("phase", list(PHASES))
+def test_every_notebook_starts_with_the_locked_setup_cell(phase: str) -> None:
+    nb = build_notebook(PHASES[phase].source)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert code[0].metadata["nbgrader"] == {"grade": False, "grade_id": "setup_cell", "locked": True,
+                                            "schema_version": 3, "solution": False, "task": False}
+    assert "_native_stderr_silenced" in code[0].source
+    assert grade_cells(nb), "a notebook without grade cells grades nothing"
+
+
+@pytest.mark.parametrize("phase", list(PHASES))
+def test_committed_solutions_hold_the_same_cells_as_the_sources(phase: str) -> None:
+    committed = SOLUTIONS / phase / f"{PHASES[phase].notebook}.ipynb"
+    assert committed.exists(), f"run `geoai-grade solutions --phase {phase}` and commit {committed}"
+    executed = nbformat.read(committed, as_version=4)
+    expected = solution_notebook(phase)
+    assert [c.source for c in executed.cells] == [c.source for c in expected.cells], \
+        f"{committed} is out of date with assignments/{phase}: rerun `geoai-grade solutions --phase {phase}`"
+    assert all(c.get("execution_count") for c in executed.cells if c.cell_type == "code"), "not executed"
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    (tmp_path / "assignments" / "p").mkdir(parents=True)
+    (tmp_path / "assignments" / "shared.py").write_text("x = 1\n")
+    path = tmp_path / "assignments" / "p" / "nb.src.py"
+    path.write_text(text)
+    return path
+
+
+def test_short_metadata_is_completed_and_includes_are_inlined(tmp_path: Path) -> None:
+    nb = build_notebook(_write(tmp_path, '# %% include="shared.py"\n\n'
+                                         '# %% nbgrader={"grade_id": "t", "grade": true, "points": 2}\nassert x\n'))
+    assert nb.cells[0].source == "x = 1"
+    assert nb.cells[0].metadata["nbgrader"]["locked"] is True
+    assert nb.cells[1].metadata["nbgrader"] == {"grade": True, "grade_id": "t", "locked": True, "points": 2,
+                                                "schema_version": 3, "solution": False, "task": False}
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ('# %% nbgrader={"grade_id": "a", "grade": true}\nassert 1\n', "needs points"),
+    ('# %% nbgrader={"grade_id": "a", "solution": true}\nx = 1\n', "no ### BEGIN SOLUTION"),
+    ('# %% nbgrader={"grade_id": "a"}\nx = 1\n\n# %% nbgrader={"grade_id": "a"}\ny = 1\n', "duplicate grade_id"),
+    ('# %% nbgrader={"grade_id": "a", "points": 1}\nx = 1\n', "not a grade cell"),
+    ('# %% include="nope.py"\n', "not found"),
+])
+def test_authoring_mistakes_are_rejected_with_the_cell_named(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(NotebookSourceError, match=message):
+        build_notebook(_write(tmp_path, text))

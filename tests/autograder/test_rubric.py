@@ -1,0 +1,44 @@
+"""rubric.yaml: 100 points in the exercise's criteria, and in step with the notebooks' grade cells."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from autograder.rubric import RubricError, load_rubric, notebook_problems
+
+
+def test_rubric_sums_to_100_with_the_exercise_criteria() -> None:
+    rubric = load_rubric()
+    assert rubric.total == 100
+    maxima = {c.id: c.max for c in rubric.criteria}
+    assert maxima == {"4A.implementation": 20, "4A.performance": 10, "4A.comparison": 10, "4A.documentation": 10,
+                      "4B.data_fusion": 15, "4B.implementation": 15, "4B.ablation": 10, "4B.baseline_report": 10,
+                      "4C.ablation": 0}
+
+
+def test_every_grade_cell_is_in_the_rubric_with_its_points() -> None:
+    assert notebook_problems(load_rubric()) == []
+
+
+def test_rubric_names_hidden_checks_of_each_kind_the_issue_requires() -> None:
+    ids = {c.id for c in load_rubric().checks("nbgrader")}
+    for needed in ("4b_align", "4b_split", "4a_freeze", "4a_collapse", "4a_artifacts", "4b_fused_arrays"):
+        assert needed in ids
+
+
+def test_a_rubric_whose_checks_do_not_add_up_is_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "rubric.yaml"
+    path.write_text("total: 10\ncriteria:\n  - {id: A, phase: 4A, name: n, description: d, max: 10, checks: "
+                    "[{id: a, source: nbgrader, points: 4, description: d}]}\n")
+    with pytest.raises(RubricError, match="give 4 points but its max is 10"):
+        load_rubric(path)
+    path.write_text("total: 100\ncriteria:\n  - {id: A, phase: 4A, name: n, description: d, max: 4, checks: "
+                    "[{id: a, source: nbgrader, points: 4, description: d}]}\n")
+    with pytest.raises(RubricError, match="sum to 4, but total is 100"):
+        load_rubric(path)
+    path.write_text("total: 4\ncriteria:\n  - {id: A, phase: 4A, name: n, description: d, max: 4, checks: "
+                    "[{id: a, source: robot, points: 4, description: d}]}\n")
+    with pytest.raises(RubricError, match="not one of"):
+        load_rubric(path)
