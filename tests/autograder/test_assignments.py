@@ -48,6 +48,12 @@ WRONG: dict[str, WrongAnswers] = {
                   "4a_collapse": "collapsed should be True",
                   "4a_artifacts": "phase4a_confusion_matrix.png is missing"},
     ),
+    "phase4b": WrongAnswers(
+        # the first len(names) channels instead of the named ones
+        bodies={"4b_select_bands_code": "    return np.asarray(x)[..., :len(names)]\n"},
+        delete=("config.yaml",),
+        expected={"4b_select_bands": "", "4b_config": "config.yaml"},
+    ),
     "phase4c": WrongAnswers(
         # the first len(names) channels instead of the named ones (second region of the cell)
         bodies={"4c_subsets_code#2": "    return X[..., :len(names)]\n"},
@@ -88,7 +94,7 @@ def _error(nb: nbformat.NotebookNode, grade_id: str) -> str:
     raise AssertionError(f"no cell {grade_id}")
 
 
-@pytest.fixture(scope="module", params=[p for p in PHASES if p in WRONG or p == "phase4b"])
+@pytest.fixture(scope="module", params=list(PHASES))
 def graded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, SelfCheck]:
     phase = request.param
     check = selfcheck(phase, tmp_path_factory.mktemp(phase), epochs=1)
@@ -119,8 +125,6 @@ def test_blank_release_scores_nothing_and_says_what_to_do(graded: tuple[str, Sel
 @pytest.mark.slow
 def test_typical_wrong_answers_lose_their_own_points_with_a_reason(graded: tuple[str, SelfCheck]) -> None:
     phase, check = graded
-    if phase not in WRONG:
-        pytest.skip(f"no wrong-answer submission defined for {phase}")
     wrong = WRONG[phase]
     _wrong_submission(check, phase, wrong, "wrong")
     scores = check.course.autograde(phase, "wrong")
