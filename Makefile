@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_OUT ?= runs/demo
 
-.PHONY: demo test lint fixtures bench clean release solutions notebooks
+.PHONY: demo test test-all lint fixtures bench clean release solutions notebooks
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$status
+
+# Everything in `make test`, plus autograding a wrong-answer submission of Phases 4B and 4C (about 3 more minutes).
+test-all: $(STAMP)
+	$(BIN)/python -m pytest --full-e2e; status=$$?; \
+	if [ $$status -eq 5 ]; then echo "make test-all: pytest collected no tests" >&2; exit 1; fi; exit $$status
 
 lint: $(STAMP)
 	$(BIN)/ruff check geoai_ref autograder tests bench

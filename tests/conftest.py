@@ -12,6 +12,11 @@ TINY = FIXTURES / "tiny"
 HIDDEN = REPO / "autograder" / "hidden_data"
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--full-e2e", action="store_true",
+                     help="also autograde the wrong-answer submissions of every phase (make test-all)")
+
+
 @pytest.fixture(scope="session")
 def fixtures_root() -> Path:
     return FIXTURES
