@@ -70,24 +70,16 @@ def execute(nb: nbformat.NotebookNode, folder: Path, epochs: int | None = None, 
     Raises:
         SolutionRunError: if a cell raises, times out, or writes to stderr.
     """
-    env = {"GEOAI_GRADING": "1" if grading else "0"}
+    env = {**os.environ, "GEOAI_GRADING": "1" if grading else "0"}
     if epochs is not None:
         env["GEOAI_EPOCHS"] = str(epochs)
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)  # the kernel inherits this process's environment
     start = time.perf_counter()
     try:
         client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                                 resources={"metadata": {"path": str(folder)}})
-        client.execute()
+        client.execute(env=env)  # passed on to the kernel's start: this process's environment is left alone
     except CellExecutionError as exc:
         raise SolutionRunError(f"a cell failed in {folder}: {str(exc)[:2000]}") from None
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
     seconds = time.perf_counter() - start
     problems = problems_in_outputs(nb)
     if problems:

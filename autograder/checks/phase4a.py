@@ -146,17 +146,15 @@ def check_build_model(build_transfer_model: Callable) -> None:
 # --- Task 4 -------------------------------------------------------------------------------------
 
 def _small_backbone(n_layers: int) -> object:
-    """A small functional model of Conv / BatchNorm / Dense layers, as a stand-in backbone of another size."""
+    """A small functional model of ``n_layers`` layers (input, then Conv / BatchNorm / ReLU in turn):
+    a stand-in backbone of another size."""
     import keras
 
+    make = (lambda: keras.layers.Conv2D(4, 3, padding="same"), keras.layers.BatchNormalization, keras.layers.ReLU)
     inputs = keras.Input((8, 8, 3))
     x = inputs
-    while len(keras.Model(inputs, x).layers) < n_layers:
-        x = keras.layers.Conv2D(4, 3, padding="same")(x)
-        if len(keras.Model(inputs, x).layers) < n_layers:
-            x = keras.layers.BatchNormalization()(x)
-        if len(keras.Model(inputs, x).layers) < n_layers:
-            x = keras.layers.ReLU()(x)
+    for i in range(n_layers - 1):
+        x = make[i % 3]()(x)
     return keras.Model(inputs, x)
 
 

@@ -63,3 +63,20 @@ def test_short_metadata_is_completed_and_includes_are_inlined(tmp_path: Path) ->
 def test_authoring_mistakes_are_rejected_with_the_cell_named(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(NotebookSourceError, match=message):
         build_notebook(_write(tmp_path, text))
+
+
+def test_phase4c_given_simple_cnn_is_the_week3_architecture() -> None:
+    """4C copies the Week 3 SimpleCNN inline (students never get geoai_ref): keep the copy in step."""
+    import numpy as np
+
+    from autograder.solutions import solution_namespace
+    from geoai_ref.models.simple_cnn import build_simple_cnn as reference
+
+    namespace = solution_namespace("phase4c")
+    given = next(c for c in build_notebook(PHASES["phase4c"].source).cells
+                 if c.metadata.get("nbgrader", {}).get("grade_id") == "4c_simple_cnn")
+    exec(compile(given.source, "<4c_simple_cnn>", "exec"), namespace)  # noqa: S102
+    x = np.random.default_rng(0).random((20, 8, 8, 7)).astype(np.float32)
+    ours, theirs = namespace["build_simple_cnn"](x), reference(7, x)
+    assert [type(layer).__name__ for layer in ours.layers] == [type(layer).__name__ for layer in theirs.layers]
+    assert ours.count_params() == theirs.count_params()
