@@ -4,8 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_OUT ?= runs/demo
+GRADING_OUT ?= runs/demo_grading
 
-.PHONY: demo test test-all lint fixtures bench clean release solutions notebooks
+.PHONY: demo test test-all lint fixtures bench clean release solutions notebooks browser
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,18 +22,23 @@ demo: $(STAMP)
 	$(BIN)/geoai-grade release
 	$(BIN)/geoai-ref pipeline --data fixtures --out $(DEMO_OUT)
 	$(BIN)/geoai-ref run --phase all --profile fast --data fixtures --out $(DEMO_OUT) $(DEMO_RUN_ARGS)
+	$(BIN)/geoai-grade demo --out $(GRADING_OUT)
 	@echo
 	@echo "Student release (nbgrader generate_assignment + data, audited): release/phase4a, phase4b, phase4c"
-	@echo "Demo outputs are under $(DEMO_OUT)/:"
+	@echo "Reference outputs are under $(DEMO_OUT)/:"
 	@echo "  figures/data_pipeline_overview.png      the aligned sensors and the split checks"
 	@echo "  reports/phase4a_comparison.md           Phase 4A vs Week 3"
 	@echo "  reports/baseline_report.md              Phase 4B methods, results, failures, next steps"
 	@echo "  reports/phase4c_report.md               Phase 4C SimpleCNN ablation"
 	@echo "  config.yaml                             every parameter of the run"
+	@echo "The graded sample class is under $(GRADING_OUT)/:"
+	@echo "  index.html                              the class dashboard (open it in a browser)"
+	@echo "  <student>/rubric.html                   the rubric report with the evidence for every point"
+	@echo "  summary.csv, grades.csv, feedback/      the class table, LMS grades, student feedback"
 
 # pytest exits 5 when it collects no tests: a broken suite, reported as a failure.
 test: $(STAMP)
-	$(BIN)/python -m pytest; status=$$?; \
+	$(BIN)/python -m pytest --durations=25; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$status
 
 # Everything in `make test`, plus autograding a wrong-answer submission of Phases 4B and 4C (about 3 more minutes).
@@ -50,6 +56,7 @@ fixtures: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/align.py
 	$(BIN)/python bench/reference.py
+	$(BIN)/python bench/grading.py --phase 4a
 
 # The student release (nbgrader), the worked solutions (executed, full budget) and the notebooks from their sources.
 release: $(STAMP)
@@ -60,6 +67,10 @@ solutions: $(STAMP)
 
 notebooks: $(STAMP)
 	$(BIN)/geoai-grade notebooks
+
+# The headless browser of the dashboard test (Debian's Chromium; .ci/run installs it too).
+browser:
+	test -x /usr/bin/chromium || apt-get install -y --no-install-recommends chromium
 
 clean:
 	rm -rf $(VENV) runs release .pytest_cache .hypothesis

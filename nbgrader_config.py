@@ -36,3 +36,11 @@ c.Execute.allow_errors = True
 
 # Students run the notebooks with the full budget (50 epochs) and validate before submitting.
 c.Validator.validate_all = True
+
+# Feedback never shows hidden tests: their regions leave the cells and a failed check keeps only its
+# message (a traceback would quote the check's source). See autograder/feedback.py.
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+    "autograder.feedback.HideHiddenTests",
+]

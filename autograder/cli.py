@@ -1,11 +1,14 @@
-"""`geoai-grade`: the autograder's command line.
+"""`geoai-grade`: the autograder's command line (a thin layer over the library; no grading logic here).
 
-Exit codes: 0 success, 1 a check found problems, 2 bad usage or missing input.
+Exit codes: 0 success, 1 a check found problems (or some submissions could not be graded: they are
+recorded with their outcome), 2 bad usage or missing input, 130 interrupted (finished grades are kept).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -89,11 +92,132 @@ def _solutions(args: argparse.Namespace) -> int:
     return 0
 
 
+
+def _course(args: argparse.Namespace) -> Path:
+    return Path(args.course).resolve()
+
+
+def _store(args: argparse.Namespace):
+    from autograder.store import RubricStore
+
+    path = _course(args) / "gradebook" / "rubric_store.sqlite"
+    if not path.exists():
+        raise FileNotFoundError(f"no rubric store at {path}: grade the class first with `geoai-grade grade`")
+    return RubricStore(path)
+
+
+def _grading_config(args: argparse.Namespace, course: Path):
+    from autograder.grading import GradingConfig
+    from autograder.limits import Limits
+    from autograder.notebooks import PHASES
+
+    return GradingConfig(course=course, phases=tuple(_phases(args.phase) or PHASES), workers=args.workers,
+                         limits=Limits(seconds=args.timeout, memory_mb=args.memory_mb),
+                         cell_timeout=args.cell_timeout, epochs=args.epochs, regrade=args.regrade)
+
+
+def _print_table(rubrics: list[dict]) -> None:
+    print(f"{'student':24} {'total':>6}  status          flags")
+    for r in rubrics:
+        flags = ", ".join(sorted({f["id"] for f in r["flags"]})) or "-"
+        print(f"{r['student']:24} {r['total']:6.1f}  {r['status']:15} {flags}")
+
+
+def _grade(args: argparse.Namespace) -> int:
+    from autograder.grading import grade_class
+    from autograder.publish import write_reports
+    from autograder.store import RubricStore
+
+    config = _grading_config(args, _course(args))
+    run = grade_class(config, Path(args.submissions), progress=_say, show_bar=sys.stderr.isatty())
+    rubrics = write_reports(RubricStore(config.store_path), Path(args.out))
+    _print_table(rubrics)
+    print(f"reports: {Path(args.out) / 'index.html'}")
+    failed = [(s, p, o) for s, p, o in run.graded if o != "graded"]
+    for s, p, o in failed:
+        _say(f"{s}/{p}: {o} (see {Path(args.out) / s / 'rubric.html'})")
+    return 1 if failed else 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from autograder.publish import write_reports
+
+    rubrics = write_reports(_store(args), Path(args.out))
+    _print_table(rubrics)
+    print(f"reports: {Path(args.out) / 'index.html'}")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from autograder.publish import class_rubrics
+    from autograder.reports import write_grades_csv
+
+    rubrics = class_rubrics(_store(args))
+    path = write_grades_csv(rubrics, Path(args.out), fmt=args.format)
+    pending = [r["student"] for r in rubrics if r["status"] == "manual-pending"]
+    if pending:
+        _say(f"{len(pending)} student(s) still wait for manual points (their grade is the points so far): "
+             f"{', '.join(pending)}")
+    print(path)
+    return 0
+
+
+def _feedback(args: argparse.Namespace) -> int:
+    from autograder.publish import write_feedback_pages
+
+    pages = write_feedback_pages(_store(args), _course(args), Path(args.out), progress=_say)
+    for student, page in pages.items():
+        print(f"{student}\t{page}")
+    return 0
+
+
+def _override(args: argparse.Namespace) -> int:
+    from autograder.publish import class_rubrics
+    from autograder.rubric import load_rubric
+
+    store = _store(args)
+    if args.history:
+        for o in store.overrides(args.student):
+            print(f"{o.at}\t{o.student}\t{o.check}\t{o.points:g}\t{o.grader}\t{o.reason}")
+        return 0
+    if args.check is None or args.points is None:
+        raise ValueError("give STUDENT CHECK POINTS (or --history)")
+    rubric = load_rubric()
+    checks = {c.id: c for c in rubric.checks()}
+    if args.check not in checks:
+        raise ValueError(f"unknown check {args.check!r}; rubric checks: {', '.join(checks)}")
+    if not 0 <= args.points <= checks[args.check].points:
+        raise ValueError(f"{args.check} is worth 0 to {checks[args.check].points:g} points, not {args.points:g}")
+    class_rubrics(store, rubric, [args.student])  # raises KeyError for a student who was never graded
+    store.add_override(args.student, args.check, args.points, args.grader, args.reason)
+    r = class_rubrics(store, rubric, [args.student])[0]
+    print(f"{args.student}: {args.check} = {args.points:g} ({args.grader}); total now {r['total']:g} / "
+          f"{r['possible']:g}, status {r['status']}. Run `geoai-grade report` to refresh the reports.")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from autograder.demo import run_demo
+
+    out = Path(args.out).resolve()
+    result = run_demo(out, workers=args.workers, phases=tuple(_phases(args.phase) or ()), epochs=args.build_epochs,
+                      cell_timeout=args.cell_timeout, progress=_say, show_bar=sys.stderr.isatty())
+    _print_table(result.rubrics)
+    for line in result.expectation_problems:
+        print(f"UNEXPECTED: {line}")
+    print(f"dashboard: {out / 'index.html'}")
+    print(f"grades: {out / 'grades.csv'}   feedback: {out / 'feedback'}")
+    print("every sample fault shows in its rubric check" if not result.expectation_problems
+          else f"{len(result.expectation_problems)} expectation(s) not met")
+    return 1 if result.expectation_problems else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="geoai-grade",
         description="Autograder of the GeoAI Week 4 exercise: builds the assignment notebooks, the student "
-        "release and the worked solutions, and manages the hidden evaluation data the hidden tests use.",
+        "release and the worked solutions; grades a class in parallel onto the 100-point rubric with evidence for "
+        "every point (grade, report, export, feedback, override); `demo` does it all on a sample class.",
         epilog="Exit codes: 0 ok, 1 a check found problems, 2 bad usage or missing input.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -128,16 +252,110 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=None,
                    help="epoch budget (default: the notebooks' own, 50 with early stopping)")
     p.set_defaults(func=_solutions)
+
+    course_help = "nbgrader course folder holding gradebook/ (default: %(default)s)"
+
+    p = sub.add_parser("grade", help="grade a class in parallel onto the 100-point rubric",
+                       description="Grade every submission: snapshot the files (SHA-256), run nbgrader autograde in "
+                       "a private course folder with a wall-time and memory limit, run the trusted checks (models "
+                       "re-evaluated in a sandbox on hidden data), score the rubric and write the reports. Results "
+                       "go to COURSE/gradebook/rubric_store.sqlite one at a time, so a killed run resumes where it "
+                       "stopped: phases already graded with the same files are not graded again.",
+                       epilog="Exit 0: every submitted phase was graded; 1: some could not be (invalid notebook, "
+                       "timeout, ...; recorded in the reports); 2: bad usage or unreadable submissions.")
+    p.add_argument("--submissions", required=True, help="folder of <student>/<phase>/ (nbgrader's submitted/ "
+                   "layout) or a .zip of it (or of one <student>.zip per student)")
+    p.add_argument("--out", required=True, help="report folder: <student>/rubric.{json,md,html}, summary.csv, "
+                   "index.html")
+    p.add_argument("--course", default=str(REPO_ROOT), help=course_help)
+    p.add_argument("--workers", type=int, default=2, help="submissions graded at once (default: %(default)s)")
+    p.add_argument("--phase", default="all", help="4a, 4b, 4c or all (default: all)")
+    p.add_argument("--epochs", type=int, default=1, help="epoch budget of the notebooks under grading "
+                   "(default: %(default)s)")
+    p.add_argument("--cell-timeout", type=int, default=300, help="seconds before nbgrader stops a cell "
+                   "(default: %(default)s)")
+    p.add_argument("--timeout", type=float, default=1800, help="seconds one phase submission may take in all "
+                   "(default: %(default)s)")
+    p.add_argument("--memory-mb", type=int, default=8192, help="resident memory one phase submission may use, "
+                   "kernel included (default: %(default)s)")
+    p.add_argument("--regrade", action="store_true", help="grade again even when the files did not change")
+    p.set_defaults(func=_grade)
+
+    p = sub.add_parser("report", help="rewrite the reports and dashboard from the rubric store",
+                       description="Render every student's rubric.json / rubric.md / rubric.html, summary.csv and "
+                       "the class dashboard index.html from the rubric store (after overrides, say).")
+    p.add_argument("--out", required=True, help="report folder")
+    p.add_argument("--course", default=str(REPO_ROOT), help=course_help)
+    p.set_defaults(func=_report)
+
+    p = sub.add_parser("export", help="write an LMS-ready grades CSV",
+                       description="Write the class's rubric totals as a CSV an LMS imports. Students still waiting "
+                       "for manual points get the points so far, with status manual-pending.")
+    p.add_argument("--out", required=True, help="CSV file to write")
+    p.add_argument("--format", default="generic", choices=("generic", "canvas", "moodle"),
+                   help="CSV layout (default: %(default)s)")
+    p.add_argument("--course", default=str(REPO_ROOT), help=course_help)
+    p.set_defaults(func=_export)
+
+    p = sub.add_parser("feedback", help="write student feedback (no hidden-test source)",
+                       description="Per student: nbgrader's feedback for each autograded phase, with hidden tests "
+                       "and their tracebacks removed, plus the student-facing rubric report.")
+    p.add_argument("--out", required=True, help="feedback folder: <student>/feedback.html")
+    p.add_argument("--course", default=str(REPO_ROOT), help=course_help)
+    p.set_defaults(func=_feedback)
+
+    p = sub.add_parser("override", help="enter a TA's points for a check (kept as history)",
+                       description="Give STUDENT's rubric CHECK some POINTS, saying who and why. Earlier entries are "
+                       "kept: the latest counts. Use it for manual criteria (status manual-pending until then) and "
+                       "for regrade requests. --history lists every override.")
+    p.add_argument("student", help="student id")
+    p.add_argument("check", nargs="?", help="rubric check id, e.g. 4b_report_quality (see autograder/rubric.yaml)")
+    p.add_argument("points", nargs="?", type=float, help="points for the check (0 to its maximum)")
+    p.add_argument("--grader", default="", help="who enters the points")
+    p.add_argument("--reason", default="", help="why (shown to the student)")
+    p.add_argument("--history", action="store_true", help="list the student's overrides instead")
+    p.add_argument("--course", default=str(REPO_ROOT), help=course_help)
+    p.set_defaults(func=_override)
+
+    p = sub.add_parser("demo", help="build the sample class, grade it in parallel and write the reports",
+                       description="Build a sample class from the worked solutions (one correct student and one "
+                       "per typical fault: collapse, unstratified split, nearest-neighbour MODIS, band order, missing "
+                       "deliverable, inflated metrics, a never-ending cell, an invalid notebook), grade it in its own "
+                       "course folder OUT/course and write the reports, grades.csv and feedback under OUT. Exit 1 if "
+                       "a fault is not reflected in the rubric check it should cost.")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--workers", type=int, default=2, help="submissions graded at once (default: %(default)s)")
+    p.add_argument("--phase", default="all", help="4a, 4b, 4c or all (default: all)")
+    p.add_argument("--build-epochs", type=int, default=5, help="epoch budget of the solutions the sample class "
+                   "is built from (default: %(default)s)")
+    p.add_argument("--cell-timeout", type=int, default=120, help="seconds before nbgrader stops a cell "
+                   "(default: %(default)s; the never-ending cell costs this much)")
+    p.set_defaults(func=_demo)
     return parser
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
+    from autograder.limits import stop_all
+
     args = build_parser().parse_args(argv)
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         return args.func(args)
-    except (FileNotFoundError, ValueError, RuntimeError) as exc:
-        _say(f"geoai-grade: {exc}")
+    except KeyboardInterrupt:
+        stop_all()
+        _say("geoai-grade: interrupted; every grade finished so far is kept (run the command again to go on)")
+        sys.stderr.flush()
+        sys.stdout.flush()
+        os._exit(130)  # worker threads may still wait on killed processes: do not join them
+    except (FileNotFoundError, ValueError, KeyError, RuntimeError) as exc:
+        _say(f"geoai-grade: {str(exc).strip(chr(39))}")
         return 2
+    finally:
+        stop_all()
 
 
 if __name__ == "__main__":

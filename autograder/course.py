@@ -90,6 +90,14 @@ def _path_with_venv() -> str:
     return os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
 
 
+def use_venv_tools() -> None:
+    """Put this interpreter's bin folder on this process's PATH (once), for nbgrader's in-process Gradebook,
+    which runs `alembic` from PATH. Call it before starting threads."""
+    bin_dir = str(Path(sys.executable).parent)
+    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = _path_with_venv()
+
+
 @dataclass(frozen=True)
 class Course:
     """An nbgrader course folder (``root``) with its gradebook database."""
@@ -149,6 +157,7 @@ class Course:
         """grade_id -> (score, max score); score None while a changed manual answer awaits a grader."""
         from nbgrader.api import Gradebook
 
+        use_venv_tools()
         with Gradebook(f"sqlite:///{self.db}") as gb:
             submission = gb.find_submission(phase, student)
             return {g.name: (None if g.needs_manual_grade else float(g.score), float(g.max_score))

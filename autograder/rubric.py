@@ -8,6 +8,7 @@ from pathlib import Path
 import yaml
 
 from autograder.notebooks import PHASES, build_notebook, grade_cells
+from autograder.trusted import TRUSTED_CHECKS
 
 RUBRIC_FILE = Path(__file__).resolve().parent / "rubric.yaml"
 SOURCES = ("nbgrader", "nbgrader-manual", "manual")
@@ -23,6 +24,8 @@ class RubricCheck:
     source: str  # one of SOURCES
     points: float
     description: str
+    confirmed_by: tuple[str, ...] = ()  # trusted checks (autograder/trusted.py) that must pass for the points
+    flag: str | None = None  # the class-wide failure a failed check stands for (dashboard)
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,17 @@ class Criterion:
 class Rubric:
     total: float
     criteria: tuple[Criterion, ...]
+
+    def phase_of(self, check_id: str) -> str:
+        """The phase id ("phase4a") of a check.
+
+        Raises:
+            KeyError: for a check the rubric does not name.
+        """
+        for cr in self.criteria:
+            if any(c.id == check_id for c in cr.checks):
+                return f"phase{cr.phase.lower()}"
+        raise KeyError(f"{check_id!r} is not a check of rubric.yaml")
 
     def checks(self, source: str | None = None) -> list[RubricCheck]:
         return [c for cr in self.criteria for c in cr.checks if source is None or c.source == source]
@@ -58,7 +72,9 @@ def load_rubric(path: Path = RUBRIC_FILE) -> Rubric:
         criteria = tuple(
             Criterion(id=c["id"], phase=c["phase"], name=c["name"], description=c["description"], max=float(c["max"]),
                       checks=tuple(RubricCheck(id=k["id"], source=k["source"], points=float(k["points"]),
-                                               description=k["description"]) for k in c["checks"]))
+                                               description=k["description"],
+                                               confirmed_by=tuple(k.get("confirmed_by", ())), flag=k.get("flag"))
+                         for k in c["checks"]))
             for c in data["criteria"])
         rubric = Rubric(total=float(data["total"]), criteria=criteria)
     except (KeyError, TypeError) as exc:
@@ -69,6 +85,14 @@ def load_rubric(path: Path = RUBRIC_FILE) -> Rubric:
         for check in criterion.checks:
             if check.source not in SOURCES:
                 raise RubricError(f"{criterion.id}/{check.id}: source {check.source!r} is not one of {SOURCES}")
+            if check.confirmed_by and check.source != "nbgrader":
+                raise RubricError(f"{criterion.id}/{check.id}: only automatic (nbgrader) checks can be confirmed_by "
+                                  "trusted checks")
+            phase = f"phase{criterion.phase.lower()}"
+            unknown = set(check.confirmed_by) - set(TRUSTED_CHECKS.get(phase, ()))
+            if unknown:
+                raise RubricError(f"{criterion.id}/{check.id}: confirmed_by names {sorted(unknown)}, which are not "
+                                  f"trusted checks of {phase} ({', '.join(TRUSTED_CHECKS.get(phase, ()))})")
             if check.id in seen:
                 raise RubricError(f"check id {check.id!r} appears twice")
             seen.add(check.id)

@@ -1,0 +1,95 @@
+"""`geoai-grade demo`: build the sample class, grade it in parallel, write every report, check the faults.
+
+Layout under ``OUT``: ``submissions/`` (the sample class), ``course/`` (its own nbgrader course and
+gradebook, so the repository's gradebook is untouched), the reports (``<student>/rubric.*``,
+``summary.csv``, ``index.html``), ``grades.csv`` and ``feedback/``. Running it again resumes: students
+already built and phases already graded with the same files are kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from autograder.course import make_course
+from autograder.grading import GradingConfig, grade_class
+from autograder.limits import Limits
+from autograder.notebooks import PHASES
+from autograder.publish import write_feedback_pages, write_reports
+from autograder.sample_class import STUDENTS, SampleStudent, build_sample_class
+from autograder.store import RubricStore
+
+
+@dataclass
+class DemoResult:
+    rubrics: list[dict]
+    expectation_problems: list[str]
+
+
+def expectation_problems(rubrics: list[dict], students: list[SampleStudent], phases: tuple[str, ...]) -> list[str]:
+    """Where a sample student's rubric does not show their fault as :data:`STUDENTS` says it must.
+
+    The correct student must earn every automatic point of the graded phases and raise no flag; each
+    faulty student must score 0 on each of their lost checks, raise each of their flags and have the
+    expected outcome in the faulty phase.
+    """
+    by_id = {r["student"]: r for r in rubrics}
+    graded_phases = {f"4{p[-1].upper()}" for p in phases}
+    problems = []
+    for student in students:
+        r = by_id.get(student.id)
+        if r is None:
+            problems.append(f"{student.id}: no rubric")
+            continue
+        checks = {c["id"]: c for cr in r["criteria"] for c in cr["checks"]}
+        flags = {f["id"] for f in r["flags"]}
+        if student.phase is None:
+            for cr in r["criteria"]:
+                for c in cr["checks"]:
+                    if cr["phase"] in graded_phases and c["source"] == "nbgrader" and c["passed"] is not True:
+                        problems.append(f"{student.id}: {c['id']} did not pass: {c['message']}")
+            if flags:
+                problems.append(f"{student.id}: unexpected flags {sorted(flags)}")
+            continue
+        outcome = r["phases"].get(student.phase, {}).get("outcome")
+        if outcome != student.outcome:
+            problems.append(f"{student.id}: {student.phase} outcome {outcome!r}, expected {student.outcome!r}")
+        for cid in student.lost_checks:
+            if checks[cid]["points"] != 0:
+                problems.append(f"{student.id}: {cid} earned {checks[cid]['points']} points despite the fault "
+                                f"({student.fault})")
+        for flag in student.flags:
+            if flag not in flags:
+                problems.append(f"{student.id}: flag {flag!r} missing (have {sorted(flags)})")
+    return problems
+
+
+def run_demo(out: Path, workers: int = 2, phases: tuple[str, ...] = (), epochs: int = 5, cell_timeout: int = 120,
+             progress: Callable[[str], None] = lambda m: None, show_bar: bool = False) -> DemoResult:
+    """Build, grade and report the sample class under ``out``.
+
+    Raises:
+        autograder.solutions.SolutionRunError: if a worked solution fails to execute.
+        autograder.course.NbgraderError: if nbgrader cannot generate the assignments.
+    """
+    phases = phases or tuple(PHASES)
+    out.mkdir(parents=True, exist_ok=True)
+    students = build_sample_class(out / "submissions", phases=phases, epochs=epochs, progress=progress,
+                                  marker_dir=out / "sample_build")
+    course_root = out / "course"
+    if not (course_root / "assignments").exists():
+        make_course(course_root)
+    config = GradingConfig(course=course_root, phases=phases, workers=workers,
+                           limits=Limits(seconds=1200, memory_mb=8192), cell_timeout=cell_timeout, epochs=1)
+    grade_class(config, out / "submissions", progress=progress, show_bar=show_bar)
+    store = RubricStore(config.store_path)
+    rubrics = write_reports(store, out, title="GeoAI Week 4: sample class")
+    from autograder.reports import write_grades_csv
+
+    write_grades_csv(rubrics, out / "grades.csv")
+    write_feedback_pages(store, course_root, out / "feedback", progress=progress)
+    return DemoResult(rubrics, expectation_problems(rubrics, students, phases))
+
+
+__all__ = ["STUDENTS", "DemoResult", "expectation_problems", "run_demo"]

@@ -1,0 +1,145 @@
+"""Running an untrusted command with a wall-time and a memory limit.
+
+The memory limit is enforced from outside: a watchdog sums the resident memory of the command's whole
+process tree (nbgrader starts a Jupyter kernel as a grandchild) and kills the tree when it passes the
+limit. ``RLIMIT_AS`` is not used: TensorFlow reserves far more address space than it touches.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+POLL_SECONDS = 0.1
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Wall time (seconds) and resident memory (MiB) allowed to one command and its children."""
+
+    seconds: float
+    memory_mb: int
+
+
+@dataclass(frozen=True)
+class LimitedRun:
+    """What a limited command did. ``killed`` is None, "timeout" or "memory"."""
+
+    returncode: int | None
+    output: str
+    seconds: float
+    peak_mb: float
+    killed: str | None
+
+
+def tree_rss_mb(process: psutil.Process) -> float:
+    """Resident memory of a process and all its descendants, in MiB (0 for processes that are gone)."""
+    total = 0
+    for p in [process, *process.children(recursive=True)]:
+        try:
+            total += p.memory_info().rss
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return total / 2**20
+
+
+def kill_tree(process: psutil.Process) -> None:
+    """SIGKILL a process and every descendant (children first, so none is re-parented and lost)."""
+    try:
+        children = process.children(recursive=True)
+    except psutil.NoSuchProcess:
+        children = []
+    for p in [*children, process]:
+        try:
+            p.send_signal(signal.SIGKILL)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    psutil.wait_procs([*children, process], timeout=5)
+
+
+def _kill_group(pgid: int) -> None:
+    """SIGKILL what is left of a process group (the command ran in its own session, pgid = its pid)."""
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+#: Commands running now (so that an interrupted coordinator can stop them: they run in their own sessions).
+_LIVE: set[int] = set()
+
+
+def stop_all() -> None:
+    """Kill every command started by :func:`run_limited` that is still running (on SIGTERM / Ctrl-C)."""
+    for pid in list(_LIVE):
+        try:
+            kill_tree(psutil.Process(pid))
+        except psutil.NoSuchProcess:
+            pass
+        _LIVE.discard(pid)
+
+
+def kill_stale(pidfile: Path) -> bool:
+    """Kill the command recorded in ``pidfile`` if it still runs (left over by a killed coordinator)."""
+    try:
+        pid, started = pidfile.read_text().split()
+        process = psutil.Process(int(pid))
+        if abs(process.create_time() - float(started)) > 1e-3:
+            return False  # the pid was reused by an unrelated process
+    except (OSError, ValueError, psutil.NoSuchProcess):
+        return False
+    kill_tree(process)
+    return True
+
+
+def run_limited(cmd: Sequence[str], limits: Limits, cwd: Path | None = None,
+                env: Mapping[str, str] | None = None, log: Path | None = None,
+                pidfile: Path | None = None) -> LimitedRun:
+    """Run ``cmd``; kill it (and its children) past ``limits``. stdout and stderr go to ``log`` (kept) or a
+    temporary file; either way the text comes back in ``output``.
+
+    The command runs in its own session, so a kill reaches the kernels it started; ``pidfile`` records it for
+    :func:`kill_stale`.
+    Raises:
+        FileNotFoundError: if the program does not exist.
+    """
+    start = time.monotonic()
+    with tempfile.TemporaryDirectory() as tmp:
+        log_path = Path(log) if log is not None else Path(tmp) / "output.log"
+        with open(log_path, "wb") as sink:
+            proc = subprocess.Popen(list(cmd), cwd=cwd, env=dict(env) if env is not None else None, stdout=sink,
+                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+            watched = psutil.Process(proc.pid)
+            _LIVE.add(proc.pid)
+            if pidfile is not None:
+                pidfile.write_text(f"{proc.pid} {watched.create_time()}")
+            peak, killed = 0.0, None
+            while proc.poll() is None:
+                peak = max(peak, tree_rss_mb(watched))
+                if time.monotonic() - start > limits.seconds:
+                    killed = "timeout"
+                elif peak > limits.memory_mb:
+                    killed = "memory"
+                if killed:
+                    kill_tree(watched)
+                    proc.wait()
+                    break
+                time.sleep(POLL_SECONDS)
+            _kill_group(proc.pid)  # also after a normal exit: nothing the command started may outlive it
+            _LIVE.discard(proc.pid)
+        output = log_path.read_text(errors="replace")
+    return LimitedRun(returncode=proc.returncode if killed is None else None, output=output,
+                      seconds=time.monotonic() - start, peak_mb=peak, killed=killed)
+
+
+def environment(**extra: str) -> dict[str, str]:
+    """This process's environment plus ``extra`` (a copy; os.environ is never changed)."""
+    return {**os.environ, **extra}

@@ -1,0 +1,57 @@
+"""From the rubric store to the files TAs and students read: reports, dashboard, CSVs, feedback."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from autograder.rubric import Rubric, load_rubric
+from autograder.scoring import score_student
+from autograder.store import RubricStore
+
+
+def class_rubrics(store: RubricStore, rubric: Rubric | None = None,
+                  students: list[str] | None = None) -> list[dict]:
+    """The rubric dict of every student in the store (or of ``students``), sorted by student id.
+
+    Raises:
+        KeyError: if a student in ``students`` has no result in the store.
+    """
+    rubric = rubric or load_rubric()
+    by_student: dict[str, dict[str, dict]] = {}
+    stamps: dict[str, str] = {}
+    for r in store.results():
+        by_student.setdefault(r.student, {})[r.phase] = r.result
+        stamps[r.student] = max(stamps.get(r.student, ""), r.graded_at)
+    wanted = sorted(by_student) if students is None else students
+    for s in wanted:
+        if s not in by_student:
+            raise KeyError(f"no graded submission of {s!r} in {store.path}; students: {', '.join(sorted(by_student))}")
+    return [score_student(rubric, s, by_student[s], store.overrides(s), stamps[s]) for s in wanted]
+
+
+def write_reports(store: RubricStore, out: Path, title: str = "GeoAI Week 4: class dashboard") -> list[dict]:
+    """``OUT/<student>/rubric.{json,md,html}``, ``OUT/summary.csv`` and ``OUT/index.html``; returns the rubrics."""
+    from autograder.dashboard import write_dashboard
+    from autograder.reports import write_student_report, write_summary_csv
+
+    rubrics = class_rubrics(store)
+    out.mkdir(parents=True, exist_ok=True)
+    for r in rubrics:
+        write_student_report(r, out / r["student"])
+    write_summary_csv(rubrics, out / "summary.csv")
+    write_dashboard(rubrics, out, title=title)
+    return rubrics
+
+
+def write_feedback_pages(store: RubricStore, course_root: Path, out: Path,
+                         progress: Callable[[str], None] = lambda m: None) -> dict[str, Path]:
+    """Student feedback per student: nbgrader's feedback (hidden tests removed) + the rubric feedback."""
+    from autograder.course import Course
+    from autograder.feedback import nbgrader_feedback
+    from autograder.reports import write_feedback
+
+    rubrics = class_rubrics(store)
+    phases = sorted({p for r in rubrics for p in r["phases"]})
+    nb_pages = nbgrader_feedback(Course(course_root), phases, progress)
+    return {r["student"]: write_feedback(r, out / r["student"], nb_pages.get(r["student"], {})) for r in rubrics}

@@ -1,0 +1,247 @@
+"""The sample class: one correct submission and one submission per typical fault, built from the solutions.
+
+``build_sample_class(out)`` executes the worked solutions once (small epoch budget, cached under
+``runs/sample_class_cache``), then derives each faulty student by editing a solution cell the way a
+student would and, where the fault changes the files a notebook writes, re-running the notebook (or
+the part of it that writes those files). The result is an nbgrader ``submitted/`` tree:
+``OUT/<student>/<phase>/``. :data:`STUDENTS` says what each student did wrong and where the grade must
+show it; the tests assert exactly that.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+import numpy as np
+from nbclient import NotebookClient
+
+from autograder.notebooks import PHASES, REPO
+from autograder.solutions import run_solution
+
+CACHE = REPO / "runs" / "sample_class_cache"
+DEFAULT_EPOCHS = 5
+
+
+@dataclass(frozen=True)
+class SampleStudent:
+    """A sample student: the fault, the phase it is in, and what the grade must show."""
+
+    id: str
+    fault: str
+    phase: str | None  # None: the correct submission
+    lost_checks: tuple[str, ...]  # rubric checks that must score 0
+    flags: tuple[str, ...]  # flag ids that must be raised
+    outcome: str = "graded"  # the outcome of the faulty phase
+
+
+STUDENTS: tuple[SampleStudent, ...] = (
+    SampleStudent("ada_correct", "none: the worked solution", None, (), ()),
+    SampleStudent("ben_collapsed", "trained with the exercise's recipe (ImageNet preprocess_input, 150 layers "
+                  "frozen, BatchNorm training): the model collapses", "phase4a", ("4a_stability",), ("collapse",)),
+    SampleStudent("cai_unstratified", "a Keras-style split (the last 20 % of the samples): validation holds one "
+                  "class", "phase4b", ("4b_split",), ("unstratified-split",)),
+    SampleStudent("dan_nearest", "MODIS and SRTM resampled with nearest neighbour", "phase4b",
+                  ("4b_align", "4b_fused_arrays"), ("misaligned", "nearest-resampling")),
+    SampleStudent("eve_band_order", "B4 (red) and B8 (near infrared) stacked in each other's place (and the "
+                  "notebook's consistency assert deleted)", "phase4b",
+                  ("4b_stack", "4b_fused_arrays"), ("band-order",)),
+    SampleStudent("fay_missing_figure", "the confusion-matrix figure was not submitted", "phase4a",
+                  ("4a_artifacts",), ("missing-deliverable",)),
+    SampleStudent("gus_inflated_metrics", "phase4a_metrics.json edited to claim 99 % accuracy", "phase4a",
+                  ("4a_artifacts",), ("metrics-mismatch",)),
+    SampleStudent("hal_endless_loop", "a cell that never finishes (the Week 3 baseline cell)", "phase4a",
+                  ("4a_week3_baseline",), ("cell-timeout",)),
+    SampleStudent("ivy_invalid_json", "the notebook file is truncated (invalid JSON)", "phase4a",
+                  ("4a_normalise", "4a_build_model", "4a_freeze", "4a_collapse"), ("invalid-notebook",),
+                  outcome="invalid-notebook"),
+)
+
+
+class SampleClassError(RuntimeError):
+    """An edit no longer matches the solution notebook (the notebook changed); the message says which."""
+
+
+def edit_cell(nb: nbformat.NotebookNode, grade_id: str, old: str, new: str) -> None:
+    """Replace ``old`` by ``new`` exactly once in the cell ``grade_id``.
+
+    Raises:
+        SampleClassError: if the cell is missing or ``old`` does not occur exactly once.
+    """
+    cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id]
+    if len(cells) != 1 or cells[0].source.count(old) != 1:
+        raise SampleClassError(f"cannot edit {grade_id}: {old[:60]!r} is not in it exactly once; update "
+                               "autograder/sample_class.py to the current notebook")
+    cells[0].source = cells[0].source.replace(old, new)
+
+
+def _notebook(folder: Path, phase: str) -> Path:
+    return folder / PHASES[phase].ipynb.name
+
+
+def correct_submission(phase: str, epochs: int, progress: Callable[[str], None]) -> Path:
+    """The executed worked solution of ``phase`` with its deliverables (cached per epoch budget)."""
+    folder = CACHE / f"epochs{epochs}" / phase
+    done = folder / ".complete"
+    if not done.exists():
+        if folder.exists():
+            shutil.rmtree(folder)
+        progress(f"executing the {phase} solution ({epochs} epochs) for the sample class ...")
+        run_solution(phase, folder, epochs=epochs)
+        done.write_text("ok\n")
+    return folder
+
+
+def _copy(src: Path, dest: Path) -> Path:
+    if dest.exists():
+        shutil.rmtree(dest)
+    shutil.copytree(src, dest, ignore=shutil.ignore_patterns(".complete", "_autograder_outputs",
+                                                             ".ipynb_checkpoints", "*.weights.h5"))
+    return dest
+
+
+def _rerun(folder: Path, phase: str, epochs: int, until: str | None = None) -> None:
+    """Execute the edited notebook in ``folder`` (up to and including cell ``until``) so its files follow.
+
+    Errors are allowed: a faulty student's visible tests fail, and the student submits anyway.
+    """
+    path = _notebook(folder, phase)
+    nb = nbformat.read(path, as_version=4)
+    if until is not None:
+        ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells]
+        nb.cells = nb.cells[: ids.index(until) + 1]
+    env = {**os.environ, "GEOAI_GRADING": "0", "GEOAI_EPOCHS": str(epochs)}
+    client = NotebookClient(nb, timeout=900, kernel_name="python3", allow_errors=True,
+                            resources={"metadata": {"path": str(folder)}})
+    client.execute(env=env)
+    if until is None:
+        nbformat.write(nb, path)
+
+
+# --- the faults ------------------------------------------------------------------------------------------
+
+def _collapsed(folder: Path, epochs: int) -> None:
+    nb = nbformat.read(_notebook(folder, "phase4a"), as_version=4)
+    edit_cell(nb, "4a_train_run", "freeze_by_ratio(backbone, FREEZE_RATIO)\n",
+              "# the exercise's recipe: ImageNet preprocessing and the first 150 layers frozen\n"
+              "Xn_train = keras.applications.resnet.preprocess_input(X_train.copy())\n"
+              "Xn_val = keras.applications.resnet.preprocess_input(X_val.copy())\n"
+              "for i, layer in enumerate(backbone.layers):\n"
+              "    layer.trainable = i >= 150\n")
+    nbformat.write(nb, _notebook(folder, "phase4a"))
+    _rerun(folder, "phase4a", epochs)
+
+
+def _unstratified(folder: Path, epochs: int) -> None:
+    nb = nbformat.read(_notebook(folder, "phase4b"), as_version=4)
+    cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "4b_split_code")
+    start, end = cell.source.index("### BEGIN SOLUTION"), cell.source.index("### END SOLUTION")
+    cell.source = (cell.source[:start] + "### BEGIN SOLUTION\n"
+                   "    # like Keras validation_split: the last val_fraction of the samples\n"
+                   "    n_val = int(round(len(y) * val_fraction))\n"
+                   "    index = np.arange(len(y))\n"
+                   "    return index[:-n_val], index[-n_val:]\n    " + cell.source[end:])
+    nbformat.write(nb, _notebook(folder, "phase4b"))
+
+
+def _rerun_fused(folder: Path, epochs: int) -> None:
+    """Re-run 4B up to the cell that saves the fused arrays, and make sure the edit changed them.
+
+    Raises:
+        SampleClassError: if the arrays came out unchanged (the edited notebook failed before saving them).
+    """
+    arrays = [folder / "data" / "processed" / name for name in ("X_train_fused.npy", "X_val_fused.npy")]
+    before = [np.load(a) for a in arrays]
+    _rerun(folder, "phase4b", epochs, until="4b_fused_run")
+    if all(np.array_equal(b, np.load(a)) for a, b in zip(arrays, before, strict=True)):
+        raise SampleClassError(f"{folder}: the edited 4B notebook did not rewrite the fused arrays (a cell before "
+                               "np.save failed); update autograder/sample_class.py to the current notebook")
+
+
+def _nearest(folder: Path, epochs: int) -> None:
+    nb = nbformat.read(_notebook(folder, "phase4b"), as_version=4)
+    edit_cell(nb, "4b_align_code", "resampling=Resampling.bilinear)", "resampling=Resampling.nearest)")
+    nbformat.write(nb, _notebook(folder, "phase4b"))
+    _rerun_fused(folder, epochs)
+
+
+def _band_order(folder: Path, epochs: int) -> None:
+    nb = nbformat.read(_notebook(folder, "phase4b"), as_version=4)
+    edit_cell(nb, "4b_stack_code", "for name in FUSED_BANDS]",
+              "for name in [\"B2\", \"B3\", \"B8\", \"B4\", \"B11\", \"B12\", \"MODIS_NDVI\", \"DEM\"]]")
+    # the work cell's consistency check would stop the save; this student deleted it
+    edit_cell(nb, "4b_fused_run",
+              "assert np.allclose(X_train_fused[..., :6], np.load(\"data/processed/X_train.npy\"))\n", "")
+    nbformat.write(nb, _notebook(folder, "phase4b"))
+    _rerun_fused(folder, epochs)
+
+
+def _missing_figure(folder: Path, epochs: int) -> None:
+    (folder / "figures" / "phase4a_confusion_matrix.png").unlink()
+
+
+def _inflated(folder: Path, epochs: int) -> None:
+    path = folder / "reports" / "phase4a_metrics.json"
+    metrics = json.loads(path.read_text())
+    metrics["result"]["accuracy"] = 0.99
+    metrics["result"]["macro_f1"] = 0.99
+    metrics["result"]["evaluation"]["accuracy"] = 0.99
+    path.write_text(json.dumps(metrics, indent=1))
+
+
+def _endless(folder: Path, epochs: int) -> None:
+    nb = nbformat.read(_notebook(folder, "phase4a"), as_version=4)
+    edit_cell(nb, "4a_week3_run", "### BEGIN SOLUTION\n",
+              "### BEGIN SOLUTION\nimport time\n\nwhile True:  # wait until the Week 3 model is ready (it never is)\n"
+              "    time.sleep(1)\n")
+    nbformat.write(nb, _notebook(folder, "phase4a"))
+
+
+def _invalid(folder: Path, epochs: int) -> None:
+    path = _notebook(folder, "phase4a")
+    text = path.read_text()
+    path.write_text(text[: len(text) // 2])  # a notebook cut off while saving
+
+
+FAULTS: dict[str, Callable[[Path, int], None]] = {
+    "ben_collapsed": _collapsed, "cai_unstratified": _unstratified, "dan_nearest": _nearest,
+    "eve_band_order": _band_order, "fay_missing_figure": _missing_figure, "gus_inflated_metrics": _inflated,
+    "hal_endless_loop": _endless, "ivy_invalid_json": _invalid,
+}
+
+
+def build_sample_class(out: Path, phases: tuple[str, ...] = tuple(PHASES), epochs: int = DEFAULT_EPOCHS,
+                       students: tuple[str, ...] | None = None, progress: Callable[[str], None] = lambda m: None,
+                       marker_dir: Path | None = None) -> list[SampleStudent]:
+    """Write the sample class's submissions under ``out/<student>/<phase>``; returns the students built.
+
+    Students whose fault lies in a phase outside ``phases`` are left out (``students`` picks by id). With
+    ``marker_dir``, a student phase built before with the same epoch budget is kept as it is (so a second
+    run grades nothing again).
+
+    Raises:
+        autograder.solutions.SolutionRunError: if a solution (or a faulty student's re-run) fails.
+        SampleClassError: if an edit no longer matches the notebooks.
+    """
+    chosen = [s for s in STUDENTS if (s.phase is None or s.phase in phases)
+              and (students is None or s.id in students)]
+    correct = {phase: correct_submission(phase, epochs, progress) for phase in phases}
+    out.mkdir(parents=True, exist_ok=True)
+    for student in chosen:
+        for phase in phases:
+            marker = marker_dir / f"{student.id}.{phase}.epochs{epochs}" if marker_dir is not None else None
+            if marker is not None and marker.exists() and (out / student.id / phase).is_dir():
+                continue
+            folder = _copy(correct[phase], out / student.id / phase)
+            if student.phase == phase:
+                progress(f"sample student {student.id}: {student.fault}")
+                FAULTS[student.id](folder, epochs)
+            if marker is not None:
+                marker.parent.mkdir(parents=True, exist_ok=True)
+                marker.write_text("built\n")
+    return chosen

@@ -1,0 +1,150 @@
+"""The rubric store: one SQLite file in ``gradebook/`` with every graded phase and every TA override.
+
+Only the grading coordinator writes it (workers hand their results back), and each result is written
+in one transaction, so a batch killed half-way leaves only whole results behind. Overrides are
+append-only: a new override for the same check supersedes the old one, and both stay in the history.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS results (
+    student      TEXT NOT NULL,
+    phase        TEXT NOT NULL,
+    fingerprint  TEXT NOT NULL,   -- SHA-256 over the submitted files and the grader's configuration
+    outcome      TEXT NOT NULL,
+    result       TEXT NOT NULL,   -- JSON: nbgrader cells, trusted checks, flags, snapshot manifest
+    graded_at    TEXT NOT NULL,
+    PRIMARY KEY (student, phase)
+);
+CREATE TABLE IF NOT EXISTS result_history (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    student      TEXT NOT NULL,
+    phase        TEXT NOT NULL,
+    fingerprint  TEXT NOT NULL,
+    outcome      TEXT NOT NULL,
+    graded_at    TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS overrides (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    student      TEXT NOT NULL,
+    check_id     TEXT NOT NULL,
+    points       REAL NOT NULL,
+    grader       TEXT NOT NULL,
+    reason       TEXT NOT NULL,
+    created_at   TEXT NOT NULL
+);
+"""
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class StoredResult:
+    student: str
+    phase: str
+    fingerprint: str
+    outcome: str
+    result: dict
+    graded_at: str
+
+
+@dataclass(frozen=True)
+class Override:
+    student: str
+    check: str
+    points: float
+    grader: str
+    reason: str
+    at: str
+
+    def to_dict(self) -> dict:
+        return {"check": self.check, "points": self.points, "grader": self.grader, "reason": self.reason,
+                "at": self.at}
+
+
+class RubricStore:
+    """The SQLite rubric store at ``path`` (created on first use)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as db:
+            db.executescript(SCHEMA)
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        db = sqlite3.connect(self.path, timeout=30)
+        try:
+            with db:  # one transaction: committed on success, rolled back on any exception
+                yield db
+        finally:
+            db.close()
+
+    def save_result(self, student: str, phase: str, fingerprint: str, outcome: str, result: dict) -> str:
+        """Store (or replace) one phase's result, and log it in the history; returns the time stamp."""
+        at = now()
+        with self._connect() as db:
+            db.execute("INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?)",
+                       (student, phase, fingerprint, outcome, json.dumps(result), at))
+            db.execute("INSERT INTO result_history (student, phase, fingerprint, outcome, graded_at) "
+                       "VALUES (?, ?, ?, ?, ?)", (student, phase, fingerprint, outcome, at))
+        return at
+
+    def result(self, student: str, phase: str) -> StoredResult | None:
+        with self._connect() as db:
+            row = db.execute("SELECT * FROM results WHERE student = ? AND phase = ?", (student, phase)).fetchone()
+        return None if row is None else StoredResult(row[0], row[1], row[2], row[3], json.loads(row[4]), row[5])
+
+    def results(self) -> list[StoredResult]:
+        with self._connect() as db:
+            rows = db.execute("SELECT * FROM results ORDER BY student, phase").fetchall()
+        return [StoredResult(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5]) for r in rows]
+
+    def students(self) -> list[str]:
+        with self._connect() as db:
+            return [r[0] for r in db.execute("SELECT DISTINCT student FROM results ORDER BY student")]
+
+    def history(self, student: str | None = None) -> list[dict]:
+        """Every time a phase was graded (oldest first)."""
+        query = "SELECT student, phase, fingerprint, outcome, graded_at FROM result_history"
+        args: tuple = ()
+        if student is not None:
+            query, args = query + " WHERE student = ?", (student,)
+        with self._connect() as db:
+            rows = db.execute(query + " ORDER BY id", args).fetchall()
+        return [dict(zip(("student", "phase", "fingerprint", "outcome", "graded_at"), r, strict=True)) for r in rows]
+
+    def add_override(self, student: str, check: str, points: float, grader: str, reason: str) -> Override:
+        """Record a TA's points for one check (never replacing earlier entries).
+
+        Raises:
+            ValueError: if grader or reason is empty (every override says who and why).
+        """
+        if not grader.strip() or not reason.strip():
+            raise ValueError("an override needs --grader (who) and --reason (why)")
+        at = now()
+        with self._connect() as db:
+            db.execute("INSERT INTO overrides (student, check_id, points, grader, reason, created_at) "
+                       "VALUES (?, ?, ?, ?, ?, ?)", (student, check, float(points), grader, reason, at))
+        return Override(student, check, float(points), grader, reason, at)
+
+    def overrides(self, student: str | None = None) -> list[Override]:
+        """The override history, oldest first (the last one per check is in force)."""
+        query = "SELECT student, check_id, points, grader, reason, created_at FROM overrides"
+        args: tuple = ()
+        if student is not None:
+            query, args = query + " WHERE student = ?", (student,)
+        with self._connect() as db:
+            rows = db.execute(query + " ORDER BY id", args).fetchall()
+        return [Override(*r) for r in rows]

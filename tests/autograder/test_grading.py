@@ -1,0 +1,129 @@
+"""End to end: a small class graded by `geoai-grade grade`, killed half-way, resumed; then the TA commands.
+
+The class: the correct 4A submission, one whose metrics JSON claims more than its model gives, and one whose
+notebook file is truncated. The full sample class (every fault, every phase) is graded by
+`test_sample_class_demo.py` under `make test-all`.
+"""
+
+import csv
+import json
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import psutil
+import pytest
+from conftest import REPO
+
+from autograder.course import make_course
+from autograder.demo import expectation_problems
+from autograder.sample_class import build_sample_class
+from autograder.store import RubricStore
+
+STUDENTS = ("ada_correct", "gus_inflated_metrics", "ivy_invalid_json")
+BUILD_EPOCHS = 3
+
+
+def cli(*args, timeout=900):
+    return subprocess.run([sys.executable, "-m", "autograder.cli", *map(str, args)], capture_output=True, text=True,
+                          cwd=REPO, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def graded_class(tmp_path_factory):
+    """Grade the class, kill the grader after the first result, resume; returns (root, first run's store view)."""
+    root = tmp_path_factory.mktemp("grading")
+    students = build_sample_class(root / "submissions", phases=("phase4a",), epochs=BUILD_EPOCHS, students=STUDENTS)
+    course = make_course(root / "course")
+    store_path = course.root / "gradebook" / "rubric_store.sqlite"
+    grade = [sys.executable, "-m", "autograder.cli", "grade", "--submissions", str(root / "submissions"),
+             "--out", str(root / "reports"), "--course", str(course.root), "--phase", "4a", "--cell-timeout", "120"]
+
+    first = subprocess.Popen([*grade, "--workers", "1"], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 600
+    done: list[tuple] = []
+    while time.monotonic() < deadline and first.poll() is None:
+        if store_path.exists():
+            with sqlite3.connect(store_path) as db:
+                done = db.execute("SELECT student, phase, graded_at FROM results").fetchall()
+            if done:
+                break
+        time.sleep(0.5)
+    assert first.poll() is None, f"the first run ended before it could be killed:\n{first.communicate()[0]}"
+    first.send_signal(signal.SIGKILL)  # the harshest stop: no clean-up code runs
+    first.wait()
+    killed_with = list(done)
+
+    second = cli(*grade[3:], "--workers", "2")
+    return root, course, students, killed_with, second
+
+
+def test_killed_run_resumes_without_lost_or_duplicated_grades(graded_class):
+    root, course, students, killed_with, second = graded_class
+    assert len(killed_with) == 1, killed_with  # killed while the second submission was being graded
+    assert second.returncode == 1, second.stdout + second.stderr  # exit 1: ivy's notebook could not be graded
+    assert "1 phase submission(s) already graded with the same files: kept" in second.stderr
+    store = RubricStore(course.root / "gradebook" / "rubric_store.sqlite")
+    assert sorted(r.student for r in store.results()) == sorted(STUDENTS)
+    history = store.history()
+    assert sorted(h["student"] for h in history) == sorted(STUDENTS)  # each graded exactly once
+    first_student, _, first_stamp = killed_with[0]
+    assert store.result(first_student, "phase4a").graded_at == first_stamp  # not regraded
+    orphans = [p for p in psutil.process_iter(["cmdline"])
+               if str(course.root) in " ".join(p.info["cmdline"] or []) and "autograde" in (p.info["cmdline"] or [])]
+    assert orphans == []  # the killed run's nbgrader was stopped on resume
+
+
+def test_every_fault_shows_in_its_criterion(graded_class):
+    root, course, students, _, second = graded_class
+    rubrics = [json.loads((root / "reports" / s / "rubric.json").read_text()) for s in STUDENTS]
+    assert expectation_problems(rubrics, students, ("phase4a",)) == []
+    ada, gus, ivy = rubrics
+    assert ada["total"] == 37 and ada["status"] == "manual-pending"  # every automatic 4A point; answers wait
+    mismatch = next(t for t in gus["trusted"] if t["id"] == "4a_metrics_match")
+    assert mismatch["evidence"]["reported"]["accuracy"] == 0.99
+    assert mismatch["evidence"]["recomputed"]["accuracy"] < 0.95
+    assert ivy["phases"]["phase4a"]["outcome"] == "invalid-notebook" and ivy["total"] == 0
+    for name in ("index.html", "summary.csv"):
+        assert (root / "reports" / name).stat().st_size > 0
+    assert "metrics-mismatch" in (root / "reports" / "index.html").read_text()
+    with open(root / "reports" / "summary.csv") as f:
+        assert [row["student"] for row in csv.DictReader(f)] == list(STUDENTS)
+    assert (course.root / "gradebook" / "autograded" / "ada_correct" / "phase4a").is_dir()
+
+
+def test_override_history_export_and_feedback(graded_class):
+    root, course, _, _, _ = graded_class
+    base = ("--course", course.root)
+    bad = cli("override", "ada_correct", "4a_code_documented", 9, "--grader", "ta1", "--reason", "x", *base)
+    assert bad.returncode == 2 and "0 to 3" in bad.stderr
+    nobody = cli("override", "zed", "4a_code_documented", 1, "--grader", "ta1", "--reason", "x", *base)
+    assert nobody.returncode == 2 and "zed" in nobody.stderr
+    for points, grader in ((1, "ta1"), (3, "ta2")):
+        ok = cli("override", "ada_correct", "4a_code_documented", points, "--grader", grader, "--reason",
+                 "commented code", *base)
+        assert ok.returncode == 0, ok.stderr
+    assert "total now 40" in ok.stdout
+    history = cli("override", "ada_correct", "--history", *base)
+    assert [line.split("\t")[3:5] for line in history.stdout.splitlines()] == [["1", "ta1"], ["3", "ta2"]]
+
+    report = cli("report", "--out", root / "reports2", *base)
+    assert report.returncode == 0, report.stderr
+    ada = json.loads((root / "reports2" / "ada_correct" / "rubric.json").read_text())
+    assert ada["total"] == 40 and len(ada["overrides"]) == 2
+
+    export = cli("export", "--out", root / "grades.csv", *base)
+    assert export.returncode == 0 and "still wait for manual points" in export.stderr
+    with open(root / "grades.csv") as f:
+        grades = {row["student_id"]: float(row["grade"]) for row in csv.DictReader(f)}
+    assert grades == {"ada_correct": 40, "gus_inflated_metrics": ada["total"] - 3 - 10, "ivy_invalid_json": 0}
+
+    feedback = cli("feedback", "--out", root / "feedback", *base)
+    assert feedback.returncode == 0, feedback.stderr
+    pages = list((root / "feedback").rglob("*.html"))
+    assert any(p.parent.name == "nbgrader" for p in pages)  # nbgrader's own feedback was generated
+    for page in pages:
+        text = page.read_text()
+        assert "HIDDEN TESTS" not in text and "autograder.checks" not in text and "check_normalise" not in text

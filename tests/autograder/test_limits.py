@@ -1,0 +1,50 @@
+"""run_limited: the wall-time and memory limits really stop a command and its children."""
+
+import sys
+import time
+
+import psutil
+
+from autograder.limits import Limits, kill_stale, run_limited
+
+SLEEPER_WITH_CHILD = ("import subprocess, sys, time; "
+                      "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); "
+                      "print('started', flush=True); time.sleep(60)")
+
+
+def test_output_and_exit_code(tmp_path):
+    run = run_limited([sys.executable, "-c", "import sys; print('out'); print('err', file=sys.stderr); sys.exit(3)"],
+                      Limits(seconds=30, memory_mb=2048), log=tmp_path / "log.txt")
+    assert run.returncode == 3 and run.killed is None
+    assert "out" in run.output and "err" in run.output and (tmp_path / "log.txt").exists()
+
+
+def test_timeout_kills_the_whole_tree(tmp_path):
+    start = time.monotonic()
+    run = run_limited([sys.executable, "-c", SLEEPER_WITH_CHILD], Limits(seconds=2, memory_mb=2048),
+                      pidfile=tmp_path / "pid")
+    assert run.killed == "timeout" and run.returncode is None
+    assert time.monotonic() - start < 15
+    assert "started" in run.output
+    sleepers = [p for p in psutil.process_iter(["cmdline"]) if "time.sleep(60)" in " ".join(p.info["cmdline"] or [])]
+    assert sleepers == []
+
+
+def test_memory_limit_kills(tmp_path):
+    hog = "import time; x = bytearray(600 * 2**20); x[::4096] = b'1' * len(x[::4096]); time.sleep(30)"
+    run = run_limited([sys.executable, "-c", hog], Limits(seconds=60, memory_mb=300))
+    assert run.killed == "memory" and run.peak_mb > 300
+
+
+def test_kill_stale_stops_an_orphaned_command(tmp_path):
+    import subprocess
+
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True)
+    (tmp_path / "pid").write_text(f"{proc.pid} {psutil.Process(proc.pid).create_time()}")
+    start = time.monotonic()
+    assert kill_stale(tmp_path / "pid") is True
+    proc.wait(timeout=10)  # it would sleep for a minute
+    assert time.monotonic() - start < 10
+    (tmp_path / "pid").write_text(f"{proc.pid} 12345.0")  # gone (or a reused pid): left alone
+    assert kill_stale(tmp_path / "pid") is False
+    assert kill_stale(tmp_path / "missing") is False

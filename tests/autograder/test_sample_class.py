@@ -1,0 +1,89 @@
+"""The sample class: every fault still applies to the current notebooks, and the expectations can fail."""
+
+import json
+
+import nbformat
+import pytest
+
+from autograder import sample_class
+from autograder.demo import expectation_problems
+from autograder.notebooks import PHASES
+from autograder.rubric import load_rubric
+from autograder.sample_class import FAULTS, STUDENTS, SampleClassError, edit_cell
+from autograder.solutions import solution_notebook
+from autograder.trusted import FLAGS
+
+OUTCOMES = {"invalid-notebook", "missing-notebook", "timeout", "memory", "error"}
+
+
+def test_students_name_real_checks_and_flags():
+    rubric = load_rubric()
+    checks = {c.id for c in rubric.checks()}
+    known_flags = set(FLAGS) | {c.flag for c in rubric.checks() if c.flag} | OUTCOMES | {"cell-timeout"}
+    assert {s.id for s in STUDENTS if s.phase} == set(FAULTS)
+    for s in STUDENTS:
+        assert set(s.lost_checks) <= checks, s.id
+        assert set(s.flags) <= known_flags, s.id
+        for check in s.lost_checks:
+            assert rubric.phase_of(check) == s.phase
+
+
+@pytest.mark.parametrize("student", sorted(FAULTS))
+def test_each_fault_applies_to_the_current_solution(student, tmp_path, monkeypatch):
+    """The edit matches the notebook exactly once (re-running is skipped here; the demo test does it)."""
+    reruns = []
+    monkeypatch.setattr(sample_class, "_rerun_fused", lambda folder, epochs: reruns.append("4b_fused_run"))
+    monkeypatch.setattr(sample_class, "_rerun", lambda folder, phase, epochs, until=None: reruns.append(until))
+    phase = next(s.phase for s in STUDENTS if s.id == student)
+    folder = tmp_path / phase
+    folder.mkdir()
+    before = solution_notebook(phase)
+    nbformat.write(before, folder / PHASES[phase].ipynb.name)
+    (folder / "figures").mkdir()
+    (folder / "figures" / "phase4a_confusion_matrix.png").write_bytes(b"png")
+    (folder / "reports").mkdir()
+    (folder / "reports" / "phase4a_metrics.json").write_text(json.dumps(
+        {"result": {"accuracy": 0.8, "macro_f1": 0.8, "evaluation": {"accuracy": 0.8}}}))
+    FAULTS[student](folder, 1)
+    text = (folder / PHASES[phase].ipynb.name).read_text()
+    if student == "ivy_invalid_json":
+        with pytest.raises(nbformat.reader.NotJSONError):
+            nbformat.reads(text, as_version=4)
+        return
+    after = nbformat.reads(text, as_version=4)
+    changed = [a for a, b in zip(after.cells, before.cells, strict=True) if a.source != b.source]
+    files_changed = (not (folder / "figures" / "phase4a_confusion_matrix.png").exists()
+                     or json.loads((folder / "reports" / "phase4a_metrics.json").read_text())["result"]["accuracy"]
+                     == 0.99)
+    assert len(changed) == (2 if student == "eve_band_order" else 1) or (not changed and files_changed), student
+    if student in ("dan_nearest", "eve_band_order"):
+        assert reruns == ["4b_fused_run"]  # the fused arrays are rewritten by the edited code
+
+
+def test_edit_cell_refuses_a_stale_edit():
+    nb = solution_notebook("phase4a")
+    with pytest.raises(SampleClassError, match="4a_train_run"):
+        edit_cell(nb, "4a_train_run", "text that is not there", "x")
+    with pytest.raises(SampleClassError, match="no_such_cell"):
+        edit_cell(nb, "no_such_cell", "x", "y")
+
+
+def _rubric(student, lost=(), flags=(), outcome="graded"):
+    checks = [{"id": c.id, "source": c.source, "passed": c.id not in lost, "points": 0 if c.id in lost else c.points,
+               "message": "m"} for c in load_rubric().checks() if c.id.startswith("4a")]
+    return {"student": student, "criteria": [{"phase": "4A", "checks": checks}],
+            "flags": [{"id": f, "phase": "phase4a", "message": "m"} for f in flags],
+            "phases": {"phase4a": {"outcome": outcome}}}
+
+
+def test_expectations_catch_a_fault_that_costs_nothing():
+    students = [s for s in STUDENTS if s.id in ("ada_correct", "gus_inflated_metrics")]
+    good = [_rubric("ada_correct"), _rubric("gus_inflated_metrics", lost=("4a_artifacts",),
+                                            flags=("metrics-mismatch",))]
+    assert expectation_problems(good, students, ("phase4a",)) == []
+    unnoticed = [_rubric("ada_correct"), _rubric("gus_inflated_metrics")]
+    problems = expectation_problems(unnoticed, students, ("phase4a",))
+    assert any("4a_artifacts earned" in p for p in problems) and any("metrics-mismatch" in p for p in problems)
+    flagged_correct = [_rubric("ada_correct", flags=("collapse",)), good[1]]
+    assert expectation_problems(flagged_correct, students, ("phase4a",)) == [
+        "ada_correct: unexpected flags ['collapse']"]
