@@ -27,14 +27,14 @@ def tiny_root() -> Path:
     return TINY
 
 
-def assert_plain_json(value: object) -> None:
-    """Fail on any numpy scalar / array hiding in a to_dict() result."""
+def assert_plain_json(value: object, allow_none: bool = False) -> None:
+    """Fail on any numpy scalar / array hiding in a to_dict() result (and on None unless allowed)."""
     if isinstance(value, dict):
         for k, v in value.items():
             assert type(k) is str
-            assert_plain_json(v)
+            assert_plain_json(v, allow_none)
     elif isinstance(value, list):
         for v in value:
-            assert_plain_json(v)
-    else:
+            assert_plain_json(v, allow_none)
+    elif not (allow_none and value is None):
         assert type(value) in (int, float, str, bool), f"{value!r} is {type(value)}"

@@ -15,7 +15,7 @@ from pathlib import Path
 import matplotlib.image as mpimg
 import numpy as np
 import pytest
-from conftest import FIXTURES, HIDDEN, REPO
+from conftest import FIXTURES, HIDDEN, REPO, assert_plain_json
 from sklearn.linear_model import LogisticRegression
 
 from autograder import sandbox, trusted
@@ -101,24 +101,12 @@ def by_id(results: list[TrustedResult]) -> dict[str, TrustedResult]:
     return {r.id: r for r in results}
 
 
-def assert_json_plain(value: object) -> None:
-    if isinstance(value, dict):
-        for k, v in value.items():
-            assert type(k) is str
-            assert_json_plain(v)
-    elif isinstance(value, list):
-        for v in value:
-            assert_json_plain(v)
-    else:
-        assert value is None or type(value) in (int, float, str, bool), f"{value!r} is {type(value)}"
-
-
 def check_shape_of(results: list[TrustedResult], phase: str) -> None:
     assert [r.id for r in results] == list(TRUSTED_CHECKS[phase])
     for r in results:
         assert r.phase == phase and r.message and set(r.flags) <= set(FLAGS)
         d = r.to_dict()
-        assert_json_plain(d)
+        assert_plain_json(d, allow_none=True)
         json.dumps(d, allow_nan=False)
 
 
