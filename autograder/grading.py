@@ -16,6 +16,7 @@ configuration) is already in the store is not graded again, so a killed batch re
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import sys
 import time
@@ -51,6 +52,12 @@ class GradingConfig:
     epochs: int = 1
     regrade: bool = False
     trusted_limits: object | None = None  # autograder.sandbox.SandboxLimits; None = its defaults
+
+    @property
+    def threads_per_worker(self) -> int:
+        """CPU threads each worker's TensorFlow may use: the cores shared out, so that parallel kernels do
+        not oversubscribe the machine (each would otherwise start one thread per core)."""
+        return max(1, (os.cpu_count() or 1) // max(1, self.workers))
 
     @property
     def gradebook(self) -> Path:
@@ -132,8 +139,10 @@ def _autograde(job: Job, config: GradingConfig, course: Course) -> dict:
     cmd = [sys.executable, "-m", "nbgrader", "autograde", job.phase, "--student", job.student, "--force",
            f"--CourseDirectory.root={course.root}", f"--CourseDirectory.db_url=sqlite:///{course.db}",
            f"--Execute.timeout={config.cell_timeout}"]
+    threads = str(config.threads_per_worker)
     env = environment(PATH=_path_with_venv(), GEOAI_GRADING="1", GEOAI_EPOCHS=str(config.epochs),
-                      PYTHONWARNINGS="ignore")
+                      PYTHONWARNINGS="ignore", TF_NUM_INTRAOP_THREADS=threads, TF_NUM_INTEROP_THREADS="1",
+                      OMP_NUM_THREADS=threads)
     run = run_limited(cmd, config.limits, cwd=REPO, env=env, log=course.root / "autograde.log",
                       pidfile=course.root / "autograde.pid")
     base = {"nbgrader_seconds": round(run.seconds, 1), "peak_mb": round(run.peak_mb)}
