@@ -85,7 +85,7 @@ def stage_data(phase: str, dest: Path, data_root: Path = FIXTURES, fused_root: P
     return copied
 
 
-def _path_with_venv() -> str:
+def path_with_venv() -> str:
     """PATH with this interpreter's bin folder first: nbgrader runs `alembic` from PATH to set up its database."""
     return os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
 
@@ -95,7 +95,7 @@ def use_venv_tools() -> None:
     which runs `alembic` from PATH. Call it before starting threads."""
     bin_dir = str(Path(sys.executable).parent)
     if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
-        os.environ["PATH"] = _path_with_venv()
+        os.environ["PATH"] = path_with_venv()
 
 
 @dataclass(frozen=True)
@@ -129,7 +129,7 @@ class Course:
         self.db.parent.mkdir(parents=True, exist_ok=True)
         try:
             done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=timeout,
-                                  env={**os.environ, "PATH": _path_with_venv(), **(env or {})})
+                                  env={**os.environ, "PATH": path_with_venv(), **(env or {})})
         except subprocess.TimeoutExpired as exc:
             raise NbgraderError(f"nbgrader {' '.join(args)} ran past {timeout} s") from exc
         log = done.stdout + done.stderr

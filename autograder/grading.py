@@ -29,10 +29,11 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.course import REPO, Course, _path_with_venv, fused_reference, use_venv_tools
+from autograder.course import REPO, Course, fused_reference, path_with_venv, use_venv_tools
 from autograder.intake import PhaseCheck, check_phase, discover, fingerprint, snapshot, unpack
 from autograder.limits import Limits, environment, kill_stale, run_limited, stop_all
 from autograder.notebooks import PHASES
+from autograder.sandbox import SandboxLimits
 from autograder.store import RubricStore
 
 #: Bump when grading logic changes in a way that should regrade stored results.
@@ -51,7 +52,7 @@ class GradingConfig:
     cell_timeout: int = 300
     epochs: int = 1
     regrade: bool = False
-    trusted_limits: object | None = None  # autograder.sandbox.SandboxLimits; None = its defaults
+    trusted_limits: SandboxLimits | None = None  # the sandbox's limits; None = its defaults
 
     @property
     def threads_per_worker(self) -> int:
@@ -140,7 +141,7 @@ def _autograde(job: Job, config: GradingConfig, course: Course) -> dict:
            f"--CourseDirectory.root={course.root}", f"--CourseDirectory.db_url=sqlite:///{course.db}",
            f"--Execute.timeout={config.cell_timeout}"]
     threads = str(config.threads_per_worker)
-    env = environment(PATH=_path_with_venv(), GEOAI_GRADING="1", GEOAI_EPOCHS=str(config.epochs),
+    env = environment(PATH=path_with_venv(), GEOAI_GRADING="1", GEOAI_EPOCHS=str(config.epochs),
                       PYTHONWARNINGS="ignore", TF_NUM_INTRAOP_THREADS=threads, TF_NUM_INTEROP_THREADS="1",
                       OMP_NUM_THREADS=threads)
     run = run_limited(cmd, config.limits, cwd=REPO, env=env, log=course.root / "autograde.log",

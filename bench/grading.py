@@ -22,7 +22,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from autograder.course import _path_with_venv, make_course
+from autograder.course import make_course, path_with_venv
 from autograder.limits import Limits, environment, run_limited
 from autograder.notebooks import PHASES, REPO
 from autograder.sample_class import build_sample_class
@@ -43,7 +43,7 @@ def baseline(root: Path, submissions: Path, phases: tuple[str, ...], students: l
         course.generate(phase)
     per_student: dict[str, float] = {}
     peak = 0.0
-    env = environment(PATH=_path_with_venv(), GEOAI_GRADING="1", GEOAI_EPOCHS="1")
+    env = environment(PATH=path_with_venv(), GEOAI_GRADING="1", GEOAI_EPOCHS="1")
     for student in students:
         per_student[student] = 0.0
         for phase in phases:
