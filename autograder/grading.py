@@ -54,6 +54,10 @@ class GradingConfig:
     regrade: bool = False
     trusted_limits: SandboxLimits | None = None  # the sandbox's limits; None = its defaults
 
+    def __post_init__(self) -> None:
+        # nbgrader runs with the repository as working folder: a relative course path would point elsewhere
+        object.__setattr__(self, "course", Path(self.course).resolve())
+
     @property
     def threads_per_worker(self) -> int:
         """CPU threads each worker's TensorFlow may use: the cores shared out, so that parallel kernels do
@@ -276,8 +280,18 @@ def _retire_worker(config: GradingConfig, job: Job, worker_root: Path) -> None:
     shutil.rmtree(worker_root, ignore_errors=True)
 
 
-def _record(config: GradingConfig, store: RubricStore, job: Job, result: dict) -> None:
-    """Write one finished phase: nbgrader's gradebook first, then the rubric store (idempotent if killed between)."""
+def _record(config: GradingConfig, store: RubricStore, job: Job, result: dict) -> str:
+    """Write one finished phase: nbgrader's gradebook first, then the rubric store (idempotent if killed between).
+
+    A grader-side failure (outcome ``error``) never replaces a stored grade: the old result stays and the
+    attempt goes to the history. Returns the outcome as recorded.
+    """
+    previous = store.result(job.student, job.phase)
+    if result["outcome"] == "error" and previous is not None and previous.outcome == "graded":
+        store.log_attempt(job.student, job.phase, job.fingerprint, "error")
+        if result.get("worker_course"):
+            _retire_worker(config, job, Path(result["worker_course"]))
+        return "error (previous grade kept)"
     if result["outcome"] == "graded" and result.get("worker_course"):
         try:
             merge_into_gradebook(config, job.student, job.phase, Path(result["worker_course"]))
@@ -287,6 +301,7 @@ def _record(config: GradingConfig, store: RubricStore, job: Job, result: dict) -
     store.save_result(job.student, job.phase, job.fingerprint, result["outcome"], result)
     if result.get("worker_course"):
         _retire_worker(config, job, Path(result["worker_course"]))
+    return result["outcome"]
 
 
 def plan(config: GradingConfig, root: Path, store: RubricStore, run: GradeRun) -> list[Job]:
@@ -327,7 +342,7 @@ def grade_class(config: GradingConfig, submissions: Path, progress: Callable[[st
     from tqdm import tqdm
 
     use_venv_tools()  # nbgrader's Gradebook runs `alembic` from PATH; set before the worker threads start
-    root = unpack(Path(submissions), config.gradebook / "intake")  # unreadable submissions: nothing is written
+    root = unpack(Path(submissions).resolve(), config.gradebook / "intake")  # unreadable: nothing is written
     store = RubricStore(config.store_path)
     run = GradeRun()
     jobs = plan(config, root, store, run)
@@ -348,12 +363,14 @@ def grade_class(config: GradingConfig, submissions: Path, progress: Callable[[st
         for future in as_completed(futures):
             job = futures[future]
             result = future.result()
-            _record(config, store, job, result)
-            run.graded.append((job.student, job.phase, result["outcome"]))
+            outcome = _record(config, store, job, result)
+            run.graded.append((job.student, job.phase, outcome))
             bar.update(1)
-            bar.set_postfix_str(f"{job.student}/{job.phase}: {result['outcome']}")
+            bar.set_postfix_str(f"{job.student}/{job.phase}: {outcome}")
             if not show_bar:
-                progress(f"{job.student}/{job.phase}: {result['outcome']} ({result.get('seconds', 0):.0f} s)")
+                progress(f"{job.student}/{job.phase}: {outcome} ({result.get('seconds', 0):.0f} s)")
+            if outcome != result["outcome"]:
+                progress(f"{job.student}/{job.phase}: {result.get('message', '')[-LOG_TAIL:]}")
     except BaseException:
         # interrupted (Ctrl-C, SIGTERM): stop the running nbgrader processes instead of waiting for them;
         # every result recorded so far is complete, the others are graded on the next run

@@ -101,6 +101,14 @@ class RubricStore:
                        "VALUES (?, ?, ?, ?, ?)", (student, phase, fingerprint, outcome, at))
         return at
 
+    def log_attempt(self, student: str, phase: str, fingerprint: str, outcome: str) -> str:
+        """Log a grading attempt whose result was not stored (the history only); returns the time stamp."""
+        at = now()
+        with self._connect() as db:
+            db.execute("INSERT INTO result_history (student, phase, fingerprint, outcome, graded_at) "
+                       "VALUES (?, ?, ?, ?, ?)", (student, phase, fingerprint, f"{outcome} (not stored)", at))
+        return at
+
     def result(self, student: str, phase: str) -> StoredResult | None:
         with self._connect() as db:
             row = db.execute("SELECT * FROM results WHERE student = ? AND phase = ?", (student, phase)).fetchone()

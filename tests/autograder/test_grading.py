@@ -127,3 +127,28 @@ def test_override_history_export_and_feedback(graded_class):
     for page in pages:
         text = page.read_text()
         assert "HIDDEN TESTS" not in text and "autograder.checks" not in text and "check_normalise" not in text
+
+
+def test_grading_config_resolves_a_relative_course(tmp_path, monkeypatch):
+    from autograder.grading import GradingConfig
+
+    monkeypatch.chdir(tmp_path)
+    config = GradingConfig(course="course")
+    assert config.course == tmp_path / "course" and config.store_path.is_absolute()
+
+
+def test_a_grader_error_never_replaces_a_stored_grade(tmp_path):
+    from autograder.grading import GradingConfig, Job, _record
+
+    config = GradingConfig(course=tmp_path)
+    store = RubricStore(config.store_path)
+    job = Job("ada", "phase4a", tmp_path / "snap", {}, "fp-new")
+    store.save_result("ada", "phase4a", "fp-old", "graded", {"outcome": "graded", "cells": {"4a_metrics": 2}})
+    outcome = _record(config, store, job, {"outcome": "error", "message": "unable to open database file"})
+    assert outcome == "error (previous grade kept)"
+    kept = store.result("ada", "phase4a")
+    assert (kept.fingerprint, kept.outcome, kept.result["cells"]) == ("fp-old", "graded", {"4a_metrics": 2})
+    assert [h["outcome"] for h in store.history("ada")] == ["graded", "error (not stored)"]
+    # a first attempt that fails is recorded (and retried on the next run)
+    assert _record(config, store, Job("ben", "phase4a", tmp_path, {}, "fp"), {"outcome": "error"}) == "error"
+    assert store.result("ben", "phase4a").outcome == "error"

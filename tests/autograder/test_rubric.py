@@ -42,3 +42,24 @@ def test_a_rubric_whose_checks_do_not_add_up_is_rejected(tmp_path: Path) -> None
                     "[{id: a, source: robot, points: 4, description: d}]}\n")
     with pytest.raises(RubricError, match="not one of"):
         load_rubric(path)
+
+
+@pytest.mark.parametrize("check,message", [
+    ("{id: a, source: nbgrader, points: 4, description: d, confirmed_by: [4b_model_reeval]}",
+     "not trusted checks of phase4a"),
+    ("{id: a, source: manual, points: 4, description: d, confirmed_by: [4a_files]}", "only automatic"),
+])
+def test_confirmations_must_name_trusted_checks_of_the_same_phase(tmp_path: Path, check: str, message: str) -> None:
+    path = tmp_path / "rubric.yaml"
+    path.write_text("total: 4\ncriteria:\n  - {id: A, phase: 4A, name: n, description: d, max: 4, "
+                    f"checks: [{check}]}}\n")
+    with pytest.raises(RubricError, match=message):
+        load_rubric(path)
+
+
+def test_artifact_cells_are_confirmed_by_the_graders_own_checks() -> None:
+    confirmed = {c.id: c.confirmed_by for c in load_rubric().checks() if c.confirmed_by}
+    assert confirmed["4a_stability"] == ("4a_model_reeval",)
+    assert set(confirmed["4a_artifacts"]) == {"4a_files", "4a_metrics_match"}
+    assert confirmed["4b_fused_arrays"] == ("4b_fused_trusted",)
+    assert set(confirmed["4b_fusion_model"]) == {"4b_model_reeval", "4b_metrics_match"}

@@ -91,3 +91,4 @@ def test_latest_override_counts_is_clamped_and_reported():
     report = next(cr for cr in r["criteria"] if cr["id"] == "4B.baseline_report")
     assert report["status"] == "overridden" and report["points"] == 10
     assert len(r["overrides"]) == 3
+
