@@ -328,7 +328,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--phase", default="all", help="4a, 4b, 4c or all (default: all)")
     p.add_argument("--build-epochs", type=int, default=5, help="epoch budget of the solutions the sample class "
                    "is built from (default: %(default)s)")
-    p.add_argument("--cell-timeout", type=int, default=120, help="seconds before nbgrader stops a cell "
+    p.add_argument("--cell-timeout", type=int, default=240, help="seconds before nbgrader stops a cell "
                    "(default: %(default)s; the never-ending cell costs this much)")
     p.set_defaults(func=_demo)
     return parser

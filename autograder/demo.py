@@ -65,7 +65,7 @@ def expectation_problems(rubrics: list[dict], students: list[SampleStudent], pha
     return problems
 
 
-def run_demo(out: Path, workers: int = 2, phases: tuple[str, ...] = (), epochs: int = 5, cell_timeout: int = 120,
+def run_demo(out: Path, workers: int = 2, phases: tuple[str, ...] = (), epochs: int = 5, cell_timeout: int = 240,
              progress: Callable[[str], None] = lambda m: None, show_bar: bool = False) -> DemoResult:
     """Build, grade and report the sample class under ``out``.
 

@@ -178,8 +178,9 @@ def _autograde(job: Job, config: GradingConfig, course: Course) -> dict:
         cells[gid] = {"score": score, "max": max_score, "passed": passed,
                       "message": messages.get(gid, "passed" if passed else "")}
     flags = [{"id": "cell-timeout", "phase": job.phase,
-              "message": f"cell {gid} never finished and was stopped after {config.cell_timeout} s; the cells after "
-                         "it ran without its results: look for an endless loop"} for gid in timed_out]
+              "message": f"cell {gid} did not finish within {config.cell_timeout} s and was stopped; the cells after "
+                         "it ran without its results: look for an endless loop (or work too slow for the grading "
+                         "budget: raise --cell-timeout on a busy machine)"} for gid in timed_out]
     return {**base, "outcome": "graded", "message": "", "cells": cells, "flags": flags}
 
 

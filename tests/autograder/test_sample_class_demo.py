@@ -38,7 +38,7 @@ def test_regrading_the_same_submissions_gives_the_same_scores(demo):
     from autograder.store import RubricStore
 
     out, result = demo
-    config = GradingConfig(course=out / "course", phases=("phase4a",), regrade=True, cell_timeout=120)
+    config = GradingConfig(course=out / "course", phases=("phase4a",), regrade=True, cell_timeout=240)
     run = grade_class(config, out / "submissions")
     assert len(run.graded) == len(STUDENTS) and not run.skipped
     again = class_rubrics(RubricStore(config.store_path))
