@@ -314,8 +314,7 @@ def plan(config: GradingConfig, root: Path, store: RubricStore, run: GradeRun) -
         run.students.append(sub.student)
         for phase in config.phases:
             if phase not in sub.phases:
-                stored = store.result(sub.student, phase)
-                if stored is None or stored.outcome == "not-submitted":
+                if store.result(sub.student, phase) is None:  # a result from an earlier submission is kept
                     store.save_result(sub.student, phase, "none", "not-submitted",
                                       {"outcome": "not-submitted", "message": f"no {phase} folder was submitted",
                                        "cells": {}, "trusted": [], "flags": [], "snapshot": {}})
