@@ -17,7 +17,8 @@ from autograder.grading import GradingConfig, grade_class
 from autograder.limits import Limits
 from autograder.notebooks import PHASES
 from autograder.publish import write_feedback_pages, write_reports
-from autograder.sample_class import STUDENTS, SampleStudent, build_sample_class
+from autograder.reports import write_grades_csv
+from autograder.sample_class import SampleStudent, build_sample_class
 from autograder.store import RubricStore
 
 
@@ -85,11 +86,7 @@ def run_demo(out: Path, workers: int = 2, phases: tuple[str, ...] = (), epochs: 
     grade_class(config, out / "submissions", progress=progress, show_bar=show_bar)
     store = RubricStore(config.store_path)
     rubrics = write_reports(store, out, title="GeoAI Week 4: sample class")
-    from autograder.reports import write_grades_csv
-
     write_grades_csv(rubrics, out / "grades.csv")
     write_feedback_pages(store, course_root, out / "feedback", progress=progress)
     return DemoResult(rubrics, expectation_problems(rubrics, students, phases))
 
-
-__all__ = ["STUDENTS", "DemoResult", "expectation_problems", "run_demo"]

@@ -118,12 +118,10 @@ def score_student(rubric: Rubric, student: str, results: dict[str, dict], overri
     for criterion in rubric.criteria:
         result = results.get(_phase_id(criterion))
         checks = [score_check(c, result, latest.get(c.id)) for c in criterion.checks]
-        pending = any(c["points"] is None for c in checks)
         points = sum(c["points"] for c in checks if c["points"] is not None)
         criteria.append({"id": criterion.id, "phase": criterion.phase, "name": criterion.name,
                          "description": criterion.description, "points": round(points, 4), "max": criterion.max,
-                         "status": _status([c["status"] for c in checks]) if not pending else "manual-pending",
-                         "checks": checks})
+                         "status": _status([c["status"] for c in checks]), "checks": checks})
     figures = []
     for phase, result in sorted(results.items()):
         snap = result.get("snapshot_dir")
