@@ -95,7 +95,6 @@ class GradeRun:
     graded: list[tuple[str, str, str]] = field(default_factory=list)  # (student, phase, outcome)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # already graded with the same fingerprint
     warnings: list[str] = field(default_factory=list)
-    students: list[str] = field(default_factory=list)
 
 
 # --- one phase of one student (runs in a worker thread) -------------------------------------------------
@@ -311,7 +310,6 @@ def plan(config: GradingConfig, root: Path, store: RubricStore, run: GradeRun) -
     subs, run.warnings = discover(root)
     jobs = []
     for sub in subs:
-        run.students.append(sub.student)
         for phase in config.phases:
             if phase not in sub.phases:
                 if store.result(sub.student, phase) is None:  # a result from an earlier submission is kept

@@ -119,18 +119,15 @@ class RubricStore:
             rows = db.execute("SELECT * FROM results ORDER BY student, phase").fetchall()
         return [StoredResult(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5]) for r in rows]
 
-    def students(self) -> list[str]:
+    def _rows(self, table: str, columns: str, student: str | None) -> list[tuple]:
+        """``columns`` of an append-only ``table``, oldest first, for one student or all."""
+        where, args = (" WHERE student = ?", (student,)) if student is not None else ("", ())
         with self._connect() as db:
-            return [r[0] for r in db.execute("SELECT DISTINCT student FROM results ORDER BY student")]
+            return db.execute(f"SELECT {columns} FROM {table}{where} ORDER BY id", args).fetchall()  # noqa: S608
 
     def history(self, student: str | None = None) -> list[dict]:
         """Every time a phase was graded (oldest first)."""
-        query = "SELECT student, phase, fingerprint, outcome, graded_at FROM result_history"
-        args: tuple = ()
-        if student is not None:
-            query, args = query + " WHERE student = ?", (student,)
-        with self._connect() as db:
-            rows = db.execute(query + " ORDER BY id", args).fetchall()
+        rows = self._rows("result_history", "student, phase, fingerprint, outcome, graded_at", student)
         return [dict(zip(("student", "phase", "fingerprint", "outcome", "graded_at"), r, strict=True)) for r in rows]
 
     def add_override(self, student: str, check: str, points: float, grader: str, reason: str) -> Override:
@@ -149,10 +146,5 @@ class RubricStore:
 
     def overrides(self, student: str | None = None) -> list[Override]:
         """The override history, oldest first (the last one per check is in force)."""
-        query = "SELECT student, check_id, points, grader, reason, created_at FROM overrides"
-        args: tuple = ()
-        if student is not None:
-            query, args = query + " WHERE student = ?", (student,)
-        with self._connect() as db:
-            rows = db.execute(query + " ORDER BY id", args).fetchall()
-        return [Override(*r) for r in rows]
+        return [Override(*r) for r in self._rows("overrides", "student, check_id, points, grader, reason, created_at",
+                                                 student)]
