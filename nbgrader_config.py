@@ -38,7 +38,7 @@ c.Execute.allow_errors = True
 c.Validator.validate_all = True
 
 # Feedback never shows hidden tests: their regions leave the cells and a failed check keeps only its
-# message (a traceback would quote the check's source). See autograder/feedback.py.
+# message (a traceback would quote the check's source). See autograder/publish/feedback.py.
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",

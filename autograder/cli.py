@@ -13,9 +13,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from autograder.hidden_data import HIDDEN_DATA_DIR
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from autograder.paths import HIDDEN_DATA, REPO, SOLUTIONS
 
 
 def _say(message: str) -> None:
@@ -42,7 +40,7 @@ def _hidden_data(args: argparse.Namespace) -> int:
 
 
 def _notebooks(args: argparse.Namespace) -> int:
-    from autograder.notebooks import build_all
+    from autograder.authoring.notebooks import build_all
 
     changed = build_all(check=args.check)
     if args.check:
@@ -55,7 +53,7 @@ def _notebooks(args: argparse.Namespace) -> int:
 
 
 def _phases(value: str | None) -> list[str] | None:
-    from autograder.notebooks import PHASES
+    from autograder.authoring.notebooks import PHASES
 
     if value in (None, "all"):
         return None
@@ -66,8 +64,8 @@ def _phases(value: str | None) -> list[str] | None:
 
 
 def _release(args: argparse.Namespace) -> int:
-    from autograder.course import Course
-    from autograder.release import ReleaseError, build_release
+    from autograder.authoring.course import Course
+    from autograder.authoring.release import ReleaseError, build_release
 
     try:
         release = build_release(Course(Path(args.course).resolve()), _phases(args.phase), progress=_say)
@@ -80,7 +78,7 @@ def _release(args: argparse.Namespace) -> int:
 
 
 def _solutions(args: argparse.Namespace) -> int:
-    from autograder.solutions import SolutionRunError, build_solutions
+    from autograder.authoring.solutions import SolutionRunError, build_solutions
 
     try:
         seconds = build_solutions(Path(args.out), epochs=args.epochs, phases=_phases(args.phase), progress=_say)
@@ -98,7 +96,7 @@ def _course(args: argparse.Namespace) -> Path:
 
 
 def _store(args: argparse.Namespace):
-    from autograder.store import RubricStore
+    from autograder.rubric.store import RubricStore
 
     path = _course(args) / "gradebook" / "rubric_store.sqlite"
     if not path.exists():
@@ -107,9 +105,9 @@ def _store(args: argparse.Namespace):
 
 
 def _grading_config(args: argparse.Namespace, course: Path):
-    from autograder.grading import GradingConfig
-    from autograder.limits import Limits
-    from autograder.notebooks import PHASES
+    from autograder.authoring.notebooks import PHASES
+    from autograder.grading.coordinator import GradingConfig
+    from autograder.grading.limits import Limits
 
     return GradingConfig(course=course, phases=tuple(_phases(args.phase) or PHASES), workers=args.workers,
                          limits=Limits(seconds=args.timeout, memory_mb=args.memory_mb),
@@ -124,9 +122,9 @@ def _print_table(rubrics: list[dict]) -> None:
 
 
 def _grade(args: argparse.Namespace) -> int:
-    from autograder.grading import grade_class
-    from autograder.publish import write_reports
-    from autograder.store import RubricStore
+    from autograder.grading.coordinator import grade_class
+    from autograder.publish.class_reports import write_reports
+    from autograder.rubric.store import RubricStore
 
     config = _grading_config(args, _course(args))
     run = grade_class(config, Path(args.submissions), progress=_say, show_bar=sys.stderr.isatty())
@@ -140,7 +138,7 @@ def _grade(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from autograder.publish import write_reports
+    from autograder.publish.class_reports import write_reports
 
     rubrics = write_reports(_store(args), Path(args.out))
     _print_table(rubrics)
@@ -149,8 +147,8 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from autograder.publish import class_rubrics
-    from autograder.reports import write_grades_csv
+    from autograder.publish.class_reports import class_rubrics
+    from autograder.publish.reports import write_grades_csv
 
     rubrics = class_rubrics(_store(args))
     path = write_grades_csv(rubrics, Path(args.out), fmt=args.format)
@@ -163,7 +161,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _feedback(args: argparse.Namespace) -> int:
-    from autograder.publish import write_feedback_pages
+    from autograder.publish.class_reports import write_feedback_pages
 
     pages = write_feedback_pages(_store(args), _course(args), Path(args.out), progress=_say)
     for student, page in pages.items():
@@ -172,8 +170,8 @@ def _feedback(args: argparse.Namespace) -> int:
 
 
 def _override(args: argparse.Namespace) -> int:
-    from autograder.publish import class_rubrics
-    from autograder.rubric import load_rubric
+    from autograder.publish.class_reports import class_rubrics
+    from autograder.rubric.definition import load_rubric
 
     store = _store(args)
     if args.history:
@@ -197,7 +195,7 @@ def _override(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from autograder.demo import run_demo
+    from autograder.demo.run import run_demo
 
     out = Path(args.out).resolve()
     result = run_demo(out, workers=args.workers, phases=tuple(_phases(args.phase) or ()), epochs=args.build_epochs,
@@ -224,7 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("hidden-data", help="generate (or --check) the hidden evaluation scene",
                        description="Generate the hidden evaluation scene (another seed and AOI than the student "
                        "fixtures): rasters, polygons and 8-band labelled patches. Never release this folder.")
-    p.add_argument("--out", default=str(HIDDEN_DATA_DIR), help="folder to write (default: %(default)s)")
+    p.add_argument("--out", default=str(HIDDEN_DATA), help="folder to write (default: %(default)s)")
     p.add_argument("--check", action="store_true", help="regenerate in a temporary folder and compare with --out")
     p.set_defaults(func=_hidden_data)
 
@@ -239,7 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "and a requirements.txt, then audit the release: no solutions, hidden tests, geoai_ref, "
                        "hidden data or text sources may leave. Exit 1 if the audit finds a leak.")
     p.add_argument("--phase", default="all", help="4a, 4b, 4c or all (default: all)")
-    p.add_argument("--course", default=str(REPO_ROOT), help="nbgrader course folder (default: %(default)s; the "
+    p.add_argument("--course", default=str(REPO), help="nbgrader course folder (default: %(default)s; the "
                    "release goes to COURSE/release and the gradebook to COURSE/gradebook)")
     p.set_defaults(func=_release)
 
@@ -247,7 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Execute each phase's instructor notebook without its hidden tests in a folder "
                        "holding the phase's data; the executed notebook and the deliverables it wrote stay there. "
                        "Exit 1 if a cell fails or writes to stderr.")
-    p.add_argument("--out", default=str(REPO_ROOT / "solutions"), help="folder to write (default: %(default)s)")
+    p.add_argument("--out", default=str(SOLUTIONS), help="folder to write (default: %(default)s)")
     p.add_argument("--phase", default="all", help="4a, 4b, 4c or all (default: all)")
     p.add_argument("--epochs", type=int, default=None,
                    help="epoch budget (default: the notebooks' own, 50 with early stopping)")
@@ -267,7 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "layout) or a .zip of it (or of one <student>.zip per student)")
     p.add_argument("--out", required=True, help="report folder: <student>/rubric.{json,md,html}, summary.csv, "
                    "index.html")
-    p.add_argument("--course", default=str(REPO_ROOT), help=course_help)
+    p.add_argument("--course", default=str(REPO), help=course_help)
     p.add_argument("--workers", type=int, default=2, help="submissions graded at once (default: %(default)s)")
     p.add_argument("--phase", default="all", help="4a, 4b, 4c or all (default: all)")
     p.add_argument("--epochs", type=int, default=1, help="epoch budget of the notebooks under grading "
@@ -285,7 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Render every student's rubric.json / rubric.md / rubric.html, summary.csv and "
                        "the class dashboard index.html from the rubric store (after overrides, say).")
     p.add_argument("--out", required=True, help="report folder")
-    p.add_argument("--course", default=str(REPO_ROOT), help=course_help)
+    p.add_argument("--course", default=str(REPO), help=course_help)
     p.set_defaults(func=_report)
 
     p = sub.add_parser("export", help="write an LMS-ready grades CSV",
@@ -294,14 +292,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="CSV file to write")
     p.add_argument("--format", default="generic", choices=("generic", "canvas", "moodle"),
                    help="CSV layout (default: %(default)s)")
-    p.add_argument("--course", default=str(REPO_ROOT), help=course_help)
+    p.add_argument("--course", default=str(REPO), help=course_help)
     p.set_defaults(func=_export)
 
     p = sub.add_parser("feedback", help="write student feedback (no hidden-test source)",
                        description="Per student: nbgrader's feedback for each autograded phase, with hidden tests "
                        "and their tracebacks removed, plus the student-facing rubric report.")
     p.add_argument("--out", required=True, help="feedback folder: <student>/feedback.html")
-    p.add_argument("--course", default=str(REPO_ROOT), help=course_help)
+    p.add_argument("--course", default=str(REPO), help=course_help)
     p.set_defaults(func=_feedback)
 
     p = sub.add_parser("override", help="enter a TA's points for a check (kept as history)",
@@ -314,7 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--grader", default="", help="who enters the points")
     p.add_argument("--reason", default="", help="why (shown to the student)")
     p.add_argument("--history", action="store_true", help="list the student's overrides instead")
-    p.add_argument("--course", default=str(REPO_ROOT), help=course_help)
+    p.add_argument("--course", default=str(REPO), help=course_help)
     p.set_defaults(func=_override)
 
     p = sub.add_parser("demo", help="build the sample class, grade it in parallel and write the reports",
@@ -339,7 +337,7 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from autograder.limits import stop_all
+    from autograder.grading.limits import stop_all
 
     args = build_parser().parse_args(argv)
     signal.signal(signal.SIGTERM, _interrupt)

@@ -9,7 +9,7 @@ folders, in one run:
   sandboxed model re-evaluation, rubric store, reports).
 
 Prints seconds per student, total wall time, the ratio and the peak resident memory of each process
-tree (sampled every 0.1 s by autograder.limits).
+tree (sampled every 0.1 s by autograder.grading.limits).
 
     .venv/bin/python bench/grading.py [--phase 4a] [--workers 2] [--students ada_correct ben_collapsed ...]
 """
@@ -22,11 +22,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-from autograder.course import make_course, path_with_venv
-from autograder.limits import Limits, environment, run_limited
-from autograder.notebooks import PHASES, REPO
-from autograder.sample_class import build_sample_class
-from autograder.store import RubricStore
+from autograder.authoring.course import make_course, path_with_venv
+from autograder.authoring.notebooks import PHASES
+from autograder.demo.sample_class import build_sample_class
+from autograder.grading.limits import Limits, environment, run_limited
+from autograder.paths import REPO
+from autograder.rubric.store import RubricStore
 
 LIMITS = Limits(seconds=7200, memory_mb=60_000)  # measuring, not limiting
 

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.course import make_course, stage_data
-from autograder.notebooks import PHASES, build_notebook
-from autograder.solutions import execute
+from autograder.authoring.course import make_course, stage_data
+from autograder.authoring.notebooks import PHASES, build_notebook
+from autograder.authoring.solutions import execute
 from geoai_ref.deliverables import check_deliverables
 
 PROFILES = {"grading": 1, "full": None}  # epochs; None = the notebook's default (50)

@@ -26,6 +26,10 @@ SAMPLE_INDEX = Path("data/processed/sample_index.csv")
 X_TRAIN_FUSED = Path("data/processed/X_train_fused.npy")
 X_VAL_FUSED = Path("data/processed/X_val_fused.npy")
 
+#: The hidden evaluation scene's labelled 8-band patches (grader only).
+X_HIDDEN_FUSED = Path("data/processed/X_hidden_fused.npy")
+Y_HIDDEN = Path("data/processed/y_hidden.npy")
+
 WEEK3_MODEL = Path("models/week3/best_model.h5")
 WEEK3_MODEL_INFO = Path("models/week3/training_record.json")
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-FIXTURES = REPO / "fixtures"
+from autograder.paths import FIXTURES, REPO
+from autograder.paths import HIDDEN_DATA as HIDDEN
+
 TINY = FIXTURES / "tiny"
-HIDDEN = REPO / "autograder" / "hidden_data"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

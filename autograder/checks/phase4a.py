@@ -16,11 +16,11 @@ from pathlib import Path
 import numpy as np
 
 from autograder.checks.common import CheckFailed, as_array, call, expect
-from autograder.notebooks import REPO
+from autograder.paths import FIXTURES
 from geoai_ref import layout
 from geoai_ref.classes import CLASS_NAMES, NUM_CLASSES
 
-WEEK3_RECORD = REPO / "fixtures" / layout.WEEK3_MODEL_INFO
+WEEK3_RECORD = FIXTURES / layout.WEEK3_MODEL_INFO
 ACCURACY_TOLERANCE = 0.005  # Week 3 baseline: the model is deterministic; allow rounding
 COLLAPSE_THRESHOLD = 0.9
 COLLAPSE_MARGIN = 0.02  # generated vectors keep their majority share this far from the threshold

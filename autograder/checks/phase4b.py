@@ -16,12 +16,11 @@ from pathlib import Path
 import numpy as np
 
 from autograder.checks.common import CheckFailed, as_array, call, expect
-from autograder.hidden_data import HIDDEN_DATA_DIR
+from autograder.paths import HIDDEN_DATA
 from geoai_ref import layout
 from geoai_ref.bands import FUSED_BANDS, S2_BANDS
 from geoai_ref.classes import NUM_CLASSES
 
-REPO = Path(__file__).resolve().parents[2]
 SUBSETS = {"S2": list(S2_BANDS), "S2+MODIS": [*S2_BANDS, "MODIS_NDVI"], "S2+DEM": [*S2_BANDS, "DEM"],
            "Full": list(FUSED_BANDS)}
 VAL_SHARE_TOLERANCE = 0.15  # |val share - requested fraction| allowed on small grouped data sets
@@ -60,7 +59,7 @@ def _with_fill_block(source: Path, dest: Path) -> tuple[int, int]:
     return r0, c0
 
 
-def check_align(align_to_s2: Callable, data_dir: Path = HIDDEN_DATA_DIR) -> None:
+def check_align(align_to_s2: Callable, data_dir: Path = HIDDEN_DATA) -> None:
     """Run ``align_to_s2(source_path, s2_path)`` on the hidden MODIS and DEM rasters and judge it with
     geoai_ref.alignment_check.check_resampled (tolerance-based: any correct bilinear method passes)."""
     from geoai_ref.alignment_check import check_resampled
@@ -169,9 +168,9 @@ def check_patches(extract_patches: Callable, seed: int = 11) -> None:
 
 # --- 4b_qc ------------------------------------------------------------------------------------------------
 
-def check_qc(quality_check: Callable, data_dir: Path = HIDDEN_DATA_DIR, seed: int = 3) -> None:
+def check_qc(quality_check: Callable, data_dir: Path = HIDDEN_DATA, seed: int = 3) -> None:
     """Clean hidden patches pass; NaN and out-of-range values (any band) raise ValueError."""
-    x = np.load(data_dir / "data/processed/X_hidden_fused.npy").astype(np.float32)
+    x = np.load(data_dir / layout.X_HIDDEN_FUSED, allow_pickle=False).astype(np.float32)
     summary = call(quality_check, x, list(FUSED_BANDS), what="quality_check on clean data")
     expect(summary is not None, "quality_check returned None on clean data: return a summary (e.g. a dict of "
                                 "per-band min / max)")
@@ -235,7 +234,7 @@ def check_split(split: Callable, sample_index: Path | None = None, max_examples:
 
     from geoai_ref.splits import check_split as reference_check
 
-    path = sample_index or HIDDEN_DATA_DIR / layout.SAMPLE_INDEX
+    path = sample_index or HIDDEN_DATA / layout.SAMPLE_INDEX
     rows = list(csv.DictReader(path.open()))
     rows.sort(key=lambda r: int(r["class_id"]))  # class-sorted, as Keras validation_split would see them
     y = np.array([int(r["class_id"]) for r in rows])
@@ -365,11 +364,11 @@ def _failures(report) -> None:
 
 def check_fused_arrays(root: Path | str = ".", reference: Path | None = None) -> None:
     """X_train_fused.npy (300, 8, 8, 8) and X_val_fused.npy (75, 8, 8, 8): in range, bands in order."""
-    from autograder.course import fused_reference
+    from autograder.authoring.course import fused_reference
     from geoai_ref.deliverables import FUSED_SAMPLES, DeliverablesReport, check_fused, match_bands
 
     root = Path(root)
-    reference = reference or fused_reference(REPO / "runs" / "release_data")
+    reference = reference or fused_reference()
     report = DeliverablesReport()
     for rel, n in FUSED_SAMPLES.items():
         path, ref = root / rel, reference / rel

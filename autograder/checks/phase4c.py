@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from autograder.checks.common import CheckFailed, as_array, call, expect
-from autograder.hidden_data import HIDDEN_DATA_DIR
+from autograder.paths import HIDDEN_DATA
 from geoai_ref import layout
 from geoai_ref.ablation import BAND_SUBSETS
 from geoai_ref.ablation import select_bands as ref_select_bands
@@ -27,7 +27,7 @@ from geoai_ref.schemas import AblationStudy, read_json
 
 CONFIGURATIONS = tuple(BAND_SUBSETS)  # S2, S2+MODIS, S2+DEM, Full
 BAND_COUNTS = {name: len(bands) for name, bands in BAND_SUBSETS.items()}  # 6, 7, 7, 8
-HIDDEN_X = HIDDEN_DATA_DIR / "data" / "processed" / "X_hidden_fused.npy"
+HIDDEN_X = HIDDEN_DATA / layout.X_HIDDEN_FUSED
 REPORT_HEADINGS = ("conclusion", "next step")
 
 

@@ -56,8 +56,6 @@ HIDDEN_DESIGN = Design(polygons=(10, 14, 10, 12, 14), samples=(30, 40, 30, 30, 4
 #: Files that training makes: compared with a tolerance, not bit for bit.
 TOLERANCE_FILES = (layout.WEEK3_MODEL, layout.WEEK3_MODEL_INFO)
 
-HIDDEN_X = Path("data/processed/X_hidden_fused.npy")
-HIDDEN_Y = Path("data/processed/y_hidden.npy")
 
 Progress = Callable[[str], None]
 
@@ -287,7 +285,7 @@ def build_hidden(root: Path, progress: Progress = _quiet) -> list[Path]:
     rows, cols, ids = _locations(samples)
     x = extract_patches(stack.data, rows, cols, sample_ids=ids).astype(np.float32)
     check_bands(x, FUSED_BANDS).raise_if_failed()
-    paths += _save_arrays(root, {HIDDEN_X: x, HIDDEN_Y: np.array([s.class_id for s in samples], np.int64)})
+    paths += _save_arrays(root, {layout.X_HIDDEN_FUSED: x, layout.Y_HIDDEN: np.array([s.class_id for s in samples], np.int64)})
     paths.append(write_sample_index(root / layout.SAMPLE_INDEX, samples, scene.s2))
     paths.append(write_manifest(root, scene, paths))
     return paths

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import nbformat
 import pytest
 
-from autograder.notebooks import PHASES, SOLUTION_BEGIN, SOLUTION_END
-from autograder.selfcheck import SelfCheck, autograded_notebook, selfcheck, submit
+from autograder.authoring.notebooks import PHASES, SOLUTION_BEGIN, SOLUTION_END
+from autograder.authoring.selfcheck import SelfCheck, autograded_notebook, selfcheck, submit
 
 
 @dataclass(frozen=True)

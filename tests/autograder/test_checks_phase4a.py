@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from autograder.authoring.solutions import solution_namespace
 from autograder.checks import phase4a as checks
 from autograder.checks.common import CheckFailed
-from autograder.solutions import solution_namespace
 
 
 @pytest.fixture(scope="module")

@@ -12,9 +12,9 @@ import rasterio
 from rasterio.enums import Resampling
 from rasterio.warp import reproject
 
+from autograder.authoring.solutions import solution_namespace
 from autograder.checks import phase4b
 from autograder.checks.common import CheckFailed
-from autograder.solutions import solution_namespace
 from geoai_ref import layout
 from geoai_ref.bands import FUSED_BANDS
 
@@ -204,11 +204,10 @@ def submission(tmp_path_factory) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from autograder.course import fused_reference
-    from autograder.notebooks import REPO
+    from autograder.authoring.course import fused_reference
 
     root = tmp_path_factory.mktemp("phase4b_submission")
-    reference = fused_reference(REPO / "runs" / "release_data")
+    reference = fused_reference()
     for rel in (layout.X_TRAIN_FUSED, layout.X_VAL_FUSED):
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(reference / rel, root / rel)

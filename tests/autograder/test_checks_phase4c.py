@@ -15,10 +15,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
+from autograder.authoring.notebooks import ASSIGNMENTS  # noqa: E402
+from autograder.authoring.solutions import solution_namespace  # noqa: E402
 from autograder.checks import phase4c  # noqa: E402
 from autograder.checks.common import CheckFailed  # noqa: E402
-from autograder.notebooks import ASSIGNMENTS  # noqa: E402
-from autograder.solutions import solution_namespace  # noqa: E402
 from geoai_ref import layout  # noqa: E402
 from geoai_ref.bands import FUSED_BANDS, S2_BANDS  # noqa: E402
 

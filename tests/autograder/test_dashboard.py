@@ -1,4 +1,4 @@
-"""The class dashboard (autograder/dashboard.py) over the synthetic students of test_rubric_reports."""
+"""The class dashboard (autograder/publish/dashboard.py) over the synthetic students of test_rubric_reports."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from urllib.parse import unquote
 import pytest
 from test_rubric_reports import CRITERIA, assert_balanced, sample_rubrics
 
-from autograder.dashboard import DEFAULT_TITLE, common_failures, criterion_means, write_dashboard
+from autograder.publish.dashboard import DEFAULT_TITLE, common_failures, criterion_means, write_dashboard
 
 EVIL = "<script>alert(1)</script>"
 

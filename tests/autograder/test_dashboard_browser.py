@@ -18,8 +18,8 @@ from urllib.parse import urljoin
 import pytest
 from test_rubric_reports import sample_rubrics
 
-from autograder.dashboard import write_dashboard
-from autograder.reports import write_student_report
+from autograder.publish.dashboard import write_dashboard
+from autograder.publish.reports import write_student_report
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

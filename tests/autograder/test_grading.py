@@ -17,10 +17,10 @@ import psutil
 import pytest
 from conftest import REPO
 
-from autograder.course import make_course
-from autograder.demo import expectation_problems
-from autograder.sample_class import build_sample_class
-from autograder.store import RubricStore
+from autograder.authoring.course import make_course
+from autograder.demo.run import expectation_problems
+from autograder.demo.sample_class import build_sample_class
+from autograder.rubric.store import RubricStore
 
 STUDENTS = ("ada_correct", "gus_inflated_metrics", "ivy_invalid_json")
 BUILD_EPOCHS = 3
@@ -130,7 +130,7 @@ def test_override_history_export_and_feedback(graded_class):
 
 
 def test_grading_config_resolves_a_relative_course(tmp_path, monkeypatch):
-    from autograder.grading import GradingConfig
+    from autograder.grading.coordinator import GradingConfig
 
     monkeypatch.chdir(tmp_path)
     config = GradingConfig(course="course")
@@ -138,7 +138,7 @@ def test_grading_config_resolves_a_relative_course(tmp_path, monkeypatch):
 
 
 def test_a_grader_error_never_replaces_a_stored_grade(tmp_path):
-    from autograder.grading import GradingConfig, Job, _record
+    from autograder.grading.coordinator import GradingConfig, Job, _record
 
     config = GradingConfig(course=tmp_path)
     store = RubricStore(config.store_path)

@@ -6,7 +6,8 @@ import zipfile
 import nbformat
 import pytest
 
-from autograder.intake import (
+from autograder.authoring.notebooks import PHASES, build_notebook
+from autograder.grading.intake import (
     IntakeError,
     check_phase,
     discover,
@@ -14,7 +15,6 @@ from autograder.intake import (
     snapshot,
     unpack,
 )
-from autograder.notebooks import PHASES, build_notebook
 
 NB_4A = PHASES["phase4a"].ipynb.name
 

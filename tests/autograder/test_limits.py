@@ -5,7 +5,7 @@ import time
 
 import psutil
 
-from autograder.limits import Limits, kill_stale, run_limited
+from autograder.grading.limits import Limits, kill_stale, run_limited
 
 SLEEPER_WITH_CHILD = ("import subprocess, sys, time; "
                       "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); "

@@ -7,8 +7,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.notebooks import PHASES, NotebookSourceError, build_all, build_notebook, grade_cells
-from autograder.solutions import SOLUTIONS, solution_notebook
+from autograder.authoring.notebooks import PHASES, NotebookSourceError, build_all, build_notebook, grade_cells
+from autograder.authoring.solutions import SOLUTIONS, solution_notebook
 
 
 def test_committed_notebooks_match_their_sources() -> None:
@@ -69,7 +69,7 @@ def test_phase4c_given_simple_cnn_is_the_week3_architecture() -> None:
     """4C copies the Week 3 SimpleCNN inline (students never get geoai_ref): keep the copy in step."""
     import numpy as np
 
-    from autograder.solutions import solution_namespace
+    from autograder.authoring.solutions import solution_namespace
     from geoai_ref.models.simple_cnn import build_simple_cnn as reference
 
     namespace = solution_namespace("phase4c")

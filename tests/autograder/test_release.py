@@ -8,10 +8,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.course import PHASE_DATA, make_course
-from autograder.hidden_data import HIDDEN_DATA_DIR
-from autograder.notebooks import PHASES
-from autograder.release import REQUIREMENTS_FILE, audit_release, build_release, expected_files
+from autograder.authoring.course import PHASE_DATA, make_course
+from autograder.authoring.notebooks import PHASES
+from autograder.authoring.release import REQUIREMENTS_FILE, audit_release, build_release, expected_files
+from autograder.paths import HIDDEN_DATA
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +63,7 @@ def test_audit_catches_every_kind_of_leak(release: Path, tmp_path: Path, leak: s
     elif leak == "import":
         code.source = "from autograder import hidden_data\n" + code.source
     elif leak == "hidden_data":
-        shutil.copy(HIDDEN_DATA_DIR / "data" / "processed" / "y_hidden.npy", folder / "data" / "processed" / "y.npy")
+        shutil.copy(HIDDEN_DATA / "data" / "processed" / "y_hidden.npy", folder / "data" / "processed" / "y.npy")
     elif leak == "source":
         shutil.copy(PHASES["phase4a"].source, folder)
     elif leak == "answer":

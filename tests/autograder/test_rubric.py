@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.rubric import RubricError, load_rubric, notebook_problems
+from autograder.rubric.definition import RubricError, load_rubric, notebook_problems
 
 
 def test_rubric_sums_to_100_with_the_exercise_criteria() -> None:

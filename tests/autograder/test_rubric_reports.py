@@ -1,4 +1,4 @@
-"""Per-student renderings of the rubric dict (autograder/reports.py): TA report, student feedback, CSVs.
+"""Per-student renderings of the rubric dict (autograder/publish/reports.py): TA report, student feedback, CSVs.
 
 `sample_rubrics` (also used by test_dashboard.py and test_dashboard_browser.py) builds four synthetic students:
 full marks, a collapsed model with metrics-mismatch flags and an override history, an invalid notebook with a
@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from matplotlib.figure import Figure
 
-from autograder.reports import (
+from autograder.publish.reports import (
     GRADE_FORMATS,
     metric_rows,
     scrub_nbgrader_feedback,

@@ -5,13 +5,13 @@ import json
 import nbformat
 import pytest
 
-from autograder import sample_class
-from autograder.demo import expectation_problems
-from autograder.notebooks import PHASES
-from autograder.rubric import load_rubric
-from autograder.sample_class import FAULTS, STUDENTS, SampleClassError, edit_cell
-from autograder.solutions import solution_notebook
-from autograder.trusted import FLAGS
+from autograder.authoring.notebooks import PHASES
+from autograder.authoring.solutions import solution_notebook
+from autograder.demo import sample_class
+from autograder.demo.run import expectation_problems
+from autograder.demo.sample_class import FAULTS, STUDENTS, SampleClassError, edit_cell
+from autograder.rubric.definition import load_rubric
+from autograder.trusted.checks import FLAGS
 
 OUTCOMES = {"invalid-notebook", "missing-notebook", "timeout", "memory", "error"}
 

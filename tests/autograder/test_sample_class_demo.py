@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from autograder.demo import run_demo
-from autograder.sample_class import STUDENTS
+from autograder.demo.run import run_demo
+from autograder.demo.sample_class import STUDENTS
 
 
 @pytest.fixture(scope="module")
@@ -33,9 +33,9 @@ def test_every_fault_is_reflected_in_its_criterion(demo):
 
 
 def test_regrading_the_same_submissions_gives_the_same_scores(demo):
-    from autograder.grading import GradingConfig, grade_class
-    from autograder.publish import class_rubrics
-    from autograder.store import RubricStore
+    from autograder.grading.coordinator import GradingConfig, grade_class
+    from autograder.publish.class_reports import class_rubrics
+    from autograder.rubric.store import RubricStore
 
     out, result = demo
     config = GradingConfig(course=out / "course", phases=("phase4a",), regrade=True, cell_timeout=240)

@@ -19,7 +19,7 @@ import numpy as np
 import psutil
 import pytest
 
-from autograder.sandbox import (
+from autograder.trusted.sandbox import (
     WORKER,
     SandboxError,
     SandboxLimits,

@@ -2,10 +2,10 @@
 
 import pytest
 
-from autograder.rubric import load_rubric
-from autograder.scoring import PENDING, score_student
-from autograder.store import Override
-from autograder.trusted import TRUSTED_CHECKS
+from autograder.rubric.definition import load_rubric
+from autograder.rubric.scoring import PENDING, score_student
+from autograder.rubric.store import Override
+from autograder.trusted.checks import TRUSTED_CHECKS
 
 RUBRIC = load_rubric()
 

@@ -4,7 +4,7 @@ import sqlite3
 
 import pytest
 
-from autograder.store import RubricStore
+from autograder.rubric.store import RubricStore
 
 
 def test_result_round_trip_and_replacement(tmp_path):

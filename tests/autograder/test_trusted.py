@@ -15,12 +15,13 @@ from pathlib import Path
 import matplotlib.image as mpimg
 import numpy as np
 import pytest
-from conftest import FIXTURES, HIDDEN, REPO, assert_plain_json
+from conftest import FIXTURES, HIDDEN, assert_plain_json
 from sklearn.linear_model import LogisticRegression
 
-from autograder import sandbox, trusted
-from autograder.course import fused_reference
-from autograder.trusted import FLAGS, NEAREST_ZERO_SHARE, TRUSTED_CHECKS, TrustedResult, trusted_checks
+from autograder.authoring.course import fused_reference
+from autograder.trusted import checks as trusted
+from autograder.trusted import sandbox
+from autograder.trusted.checks import FLAGS, NEAREST_ZERO_SHARE, TRUSTED_CHECKS, TrustedResult, trusted_checks
 from geoai_ref import layout
 from geoai_ref.bands import FUSED_BANDS, S2_BANDS, band_indices
 from geoai_ref.collapse import detect_collapse
@@ -38,7 +39,7 @@ TEXT = "# Method\nPer-band normalisation, frozen backbone.\n\n# Result\nThe mode
 
 @pytest.fixture(scope="module")
 def data() -> dict[str, np.ndarray]:
-    fused = fused_reference(REPO / "runs" / "release_data")
+    fused = fused_reference()
     return {"x_train": np.load(FIXTURES / layout.X_TRAIN), "y_train": np.load(FIXTURES / layout.Y_TRAIN),
             "x_val": np.load(FIXTURES / layout.X_VAL), "y_val": np.load(FIXTURES / layout.Y_VAL),
             "xf_train": np.load(fused / layout.X_TRAIN_FUSED), "xf_val": np.load(fused / layout.X_VAL_FUSED)}

@@ -4,7 +4,7 @@ preprocess_input when only that reproduces the student's own reported accuracy (
 import numpy as np
 import pytest
 
-from autograder.trusted import CONTRACT, IMAGENET, _choose_convention, _Model, _reference, imagenet_preprocess
+from autograder.trusted.checks import CONTRACT, IMAGENET, _choose_convention, _Model, _reference, imagenet_preprocess
 
 
 @pytest.mark.parametrize("channels", [3, 6, 8])

@@ -23,8 +23,8 @@ from pathlib import Path
 import jupytext
 import nbformat
 
-REPO = Path(__file__).resolve().parent.parent
-ASSIGNMENTS = REPO / "assignments"
+from autograder.paths import ASSIGNMENTS
+
 SOLUTION_BEGIN = "### BEGIN SOLUTION"
 SOLUTION_END = "### END SOLUTION"
 HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"

@@ -11,8 +11,8 @@ This is the only place where points are computed. Rules, per rubric check:
 
 from __future__ import annotations
 
-from autograder.rubric import Criterion, Rubric, RubricCheck
-from autograder.store import Override
+from autograder.rubric.definition import Criterion, Rubric, RubricCheck
+from autograder.rubric.store import Override
 
 PASSED = "passed"
 PENDING = "waiting for a TA: enter the points with `geoai-grade override`"

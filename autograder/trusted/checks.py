@@ -52,9 +52,8 @@ from typing import Any
 
 import numpy as np
 
-from autograder.hidden_data import HIDDEN_DATA_DIR
-from autograder.notebooks import REPO
-from autograder.sandbox import SandboxError, SandboxLimits, predict_in_sandbox
+from autograder.paths import FIXTURES, HIDDEN_DATA, RELEASE_DATA, REPO
+from autograder.trusted.sandbox import SandboxError, SandboxLimits, predict_in_sandbox
 from geoai_ref import layout
 from geoai_ref.bands import FUSED_BANDS, S2_BANDS, band_indices
 from geoai_ref.classes import NUM_CLASSES
@@ -107,10 +106,6 @@ NEAREST_ZERO_SHARE: dict[str, float] = {"MODIS_NDVI": 0.5, "DEM": 0.3}
 MIN_METRIC_TOLERANCE = 0.02
 METRIC_TOLERANCE_SAMPLES = 1.5
 FUSED_SAMPLES = {layout.X_TRAIN_FUSED: 300, layout.X_VAL_FUSED: 75}
-RELEASE_DATA = REPO / "runs" / "release_data"
-FIXTURES = REPO / "fixtures"
-HIDDEN_X = Path("data/processed/X_hidden_fused.npy")
-HIDDEN_Y = Path("data/processed/y_hidden.npy")
 
 
 @dataclass
@@ -172,10 +167,10 @@ def _reference() -> _Reference:
     Raises:
         FileNotFoundError: if the fixtures or the hidden data are missing (run `make fixtures`).
     """
-    from autograder.course import fused_reference
+    from autograder.authoring.course import fused_reference
 
-    fused = fused_reference(RELEASE_DATA)
-    paths = {"x_hidden": HIDDEN_DATA_DIR / HIDDEN_X, "y_hidden": HIDDEN_DATA_DIR / HIDDEN_Y,
+    fused = fused_reference()
+    paths = {"x_hidden": HIDDEN_DATA / layout.X_HIDDEN_FUSED, "y_hidden": HIDDEN_DATA / layout.Y_HIDDEN,
              "x_train_s2": FIXTURES / layout.X_TRAIN, "x_val_s2": FIXTURES / layout.X_VAL,
              "x_train_fused": fused / layout.X_TRAIN_FUSED, "x_val_fused": fused / layout.X_VAL_FUSED,
              "y_val": FIXTURES / layout.Y_VAL}

@@ -1,6 +1,6 @@
 """Renderings of the per-student rubric dict: rubric.json / .md / .html, student feedback, class CSVs.
 
-The rubric dict (layout in the module docs of ``autograder.rubric`` and in ``rubric.json``) is the only input:
+The rubric dict (layout in the module docs of ``autograder.rubric.definition`` and in ``rubric.json``) is the only input:
 nothing here grades, re-runs or re-computes anything. Every string taken from a rubric is HTML-escaped.
 
 Two audiences:

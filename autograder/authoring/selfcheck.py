@@ -1,6 +1,6 @@
 """Autograde the worked solution and the untouched release of a phase in a throw-away course.
 
-``python -m autograder.selfcheck phase4a [--epochs 1] [--keep DIR]`` prints each grade cell's
+``python -m autograder.authoring.selfcheck phase4a [--epochs 1] [--keep DIR]`` prints each grade cell's
 score for both: the solution must earn every automatic point, the blank release none of the
 points that need the student's work. Tests use :func:`selfcheck` the same way.
 """
@@ -16,9 +16,9 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.course import Course, make_course, stage_data
-from autograder.notebooks import PHASES
-from autograder.solutions import run_solution
+from autograder.authoring.course import Course, make_course, stage_data
+from autograder.authoring.notebooks import PHASES
+from autograder.authoring.solutions import run_solution
 
 SOLUTION_STUDENT = "solution"
 BLANK_STUDENT = "blank"

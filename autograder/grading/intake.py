@@ -22,7 +22,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.notebooks import PHASES, build_notebook, grade_cells
+from autograder.authoring.notebooks import PHASES, build_notebook, grade_cells
 
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 MAX_UNZIPPED_BYTES = 2 * 2**30  # a class of 95 MB models fits; a zip bomb does not

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.course import PHASE_DATA, REQUIREMENTS, Course, stage_data
-from autograder.hidden_data import HIDDEN_DATA_DIR
-from autograder.notebooks import HIDDEN_BEGIN, PHASES, REPO, SOLUTION_BEGIN, SOLUTION_END, build_all
+from autograder.authoring.course import PHASE_DATA, REQUIREMENTS, Course, stage_data
+from autograder.authoring.notebooks import HIDDEN_BEGIN, PHASES, SOLUTION_BEGIN, SOLUTION_END, build_all
+from autograder.paths import HIDDEN_DATA, REPO
 
 REQUIREMENTS_FILE = "requirements.txt"
 _FORBIDDEN_IMPORT = re.compile(r"^\s*(from|import)\s+(geoai_ref|autograder)\b", re.MULTILINE)
@@ -46,7 +46,7 @@ def audit_release(release: Path, phases: list[str] | None = None) -> list[str]:
     solution region replaced by nbgrader's stub.
     """
     problems = []
-    hidden = {_sha256(p) for p in HIDDEN_DATA_DIR.rglob("*") if p.is_file()}
+    hidden = {_sha256(p) for p in HIDDEN_DATA.rglob("*") if p.is_file()}
     for phase in phases or list(PHASES):
         folder = release / phase
         if not folder.is_dir():

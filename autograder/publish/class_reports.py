@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from autograder.rubric import Rubric, load_rubric
-from autograder.scoring import score_student
-from autograder.store import RubricStore
+from autograder.rubric.definition import Rubric, load_rubric
+from autograder.rubric.scoring import score_student
+from autograder.rubric.store import RubricStore
 
 
 def class_rubrics(store: RubricStore, rubric: Rubric | None = None,
@@ -32,8 +32,8 @@ def class_rubrics(store: RubricStore, rubric: Rubric | None = None,
 
 def write_reports(store: RubricStore, out: Path, title: str = "GeoAI Week 4: class dashboard") -> list[dict]:
     """``OUT/<student>/rubric.{json,md,html}``, ``OUT/summary.csv`` and ``OUT/index.html``; returns the rubrics."""
-    from autograder.dashboard import write_dashboard
-    from autograder.reports import write_student_report, write_summary_csv
+    from autograder.publish.dashboard import write_dashboard
+    from autograder.publish.reports import write_student_report, write_summary_csv
 
     rubrics = class_rubrics(store)
     out.mkdir(parents=True, exist_ok=True)
@@ -47,9 +47,9 @@ def write_reports(store: RubricStore, out: Path, title: str = "GeoAI Week 4: cla
 def write_feedback_pages(store: RubricStore, course_root: Path, out: Path,
                          progress: Callable[[str], None] = lambda m: None) -> dict[str, Path]:
     """Student feedback per student: nbgrader's feedback (hidden tests removed) + the rubric feedback."""
-    from autograder.course import Course
-    from autograder.feedback import nbgrader_feedback
-    from autograder.reports import write_feedback
+    from autograder.authoring.course import Course
+    from autograder.publish.feedback import nbgrader_feedback
+    from autograder.publish.reports import write_feedback
 
     rubrics = class_rubrics(store)
     phases = sorted({p for r in rubrics for p in r["phases"]})

@@ -18,7 +18,7 @@ from urllib.parse import quote
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from autograder.reports import (
+from autograder.publish.reports import (
     BASE_CSS,
     esc,
     failed_check_ids,

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import yaml
 
-from autograder.notebooks import PHASES, build_notebook, grade_cells
-from autograder.trusted import TRUSTED_CHECKS
+from autograder.authoring.notebooks import PHASES, build_notebook, grade_cells
+from autograder.trusted.checks import TRUSTED_CHECKS
 
 RUBRIC_FILE = Path(__file__).resolve().parent / "rubric.yaml"
 SOURCES = ("nbgrader", "nbgrader-manual", "manual")
@@ -24,7 +24,7 @@ class RubricCheck:
     source: str  # one of SOURCES
     points: float
     description: str
-    confirmed_by: tuple[str, ...] = ()  # trusted checks (autograder/trusted.py) that must pass for the points
+    confirmed_by: tuple[str, ...] = ()  # trusted checks (autograder/trusted/checks.py) that must pass for the points
     flag: str | None = None  # the class-wide failure a failed check stands for (dashboard)
 
 

@@ -6,7 +6,7 @@ Per submitted phase, in order:
 2. **intake** decides whether the notebook can run (missing / invalid notebook -> a recorded outcome);
 3. **nbgrader autograde** runs in a private course folder (its own copy of the gradebook template), in a
    subprocess with a wall-time and a memory limit, so parallel workers never share a database;
-4. the **trusted checks** (autograder/trusted.py) read the snapshot and re-evaluate models in a sandbox.
+4. the **trusted checks** (autograder/trusted/checks.py) read the snapshot and re-evaluate models in a sandbox.
 
 Workers are threads that wait on subprocesses; the coordinating thread alone writes the rubric store and
 nbgrader's gradebook, one whole phase result per transaction. A phase whose fingerprint (files + grading
@@ -29,12 +29,13 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.course import REPO, Course, fused_reference, path_with_venv, use_venv_tools
-from autograder.intake import PhaseCheck, check_phase, discover, fingerprint, snapshot, unpack
-from autograder.limits import Limits, environment, kill_stale, run_limited, stop_all
-from autograder.notebooks import PHASES
-from autograder.sandbox import SandboxLimits
-from autograder.store import RubricStore
+from autograder.authoring.course import Course, fused_reference, path_with_venv, use_venv_tools
+from autograder.authoring.notebooks import PHASES
+from autograder.grading.intake import PhaseCheck, check_phase, discover, fingerprint, snapshot, unpack
+from autograder.grading.limits import Limits, environment, kill_stale, run_limited, stop_all
+from autograder.paths import REPO
+from autograder.rubric.store import RubricStore
+from autograder.trusted.sandbox import SandboxLimits
 
 #: Bump when grading logic changes in a way that should regrade stored results.
 GRADER_VERSION = "1"
@@ -185,7 +186,7 @@ def _autograde(job: Job, config: GradingConfig, course: Course) -> dict:
 
 def grade_phase(job: Job, config: GradingConfig, template_db: Path) -> dict:
     """Grade one phase of one student; never raises (an internal failure becomes outcome ``error``)."""
-    from autograder.trusted import trusted_checks
+    from autograder.trusted.checks import trusted_checks
 
     result: dict = {"snapshot": job.manifest, "snapshot_dir": str(job.snapshot), "flags": [], "cells": {}}
     start = time.monotonic()
@@ -352,7 +353,7 @@ def grade_class(config: GradingConfig, submissions: Path, progress: Callable[[st
         return run
     template = _template_db(config, progress)
     if "phase4b" in {j.phase for j in jobs} or "phase4c" in {j.phase for j in jobs}:
-        fused_reference(REPO / "runs" / "release_data")  # built once here, never by two kernels at once
+        fused_reference()  # built once here, never by two kernels at once
     progress(f"grading {len(jobs)} phase submission(s) with {config.workers} worker(s)")
     pool = ThreadPoolExecutor(max_workers=max(1, config.workers))
     bar = tqdm(total=len(jobs), unit="phase", desc="grading", disable=not show_bar, file=sys.stderr)

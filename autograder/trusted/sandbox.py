@@ -2,7 +2,7 @@
 
 A Keras file can run code when it is loaded (Lambda layers; CVE-2025-1550), so the grader never
 loads a submitted model in its own process. :func:`predict_in_sandbox` starts ONE subprocess per
-call, ``python -I autograder/sandbox_worker.py job.json`` (see that script for the protocol), with:
+call, ``python -I autograder/trusted/sandbox_worker.py job.json`` (see that script for the protocol), with:
 
 - a working folder that is a fresh temporary directory holding ONLY copies of the model files and
   the input ``.npy`` files it is given (never labels); it is deleted afterwards;
@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from autograder.limits import Limits, run_limited
+from autograder.grading.limits import Limits, run_limited
 
 WORKER = Path(__file__).resolve().parent / "sandbox_worker.py"
 NETWORK_ISOLATION = ("unshare", "--net", "--map-root-user")

@@ -15,10 +15,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.notebooks import ASSIGNMENTS, PHASES, REPO, build_notebook, serialise
+from autograder.authoring.notebooks import PHASES, build_notebook, serialise
+from autograder.paths import ASSIGNMENTS, FIXTURES, RELEASE_DATA, REPO
 from geoai_ref import layout
-
-FIXTURES = REPO / "fixtures"
 
 #: Files each phase ships beside its notebook, relative to the data folder (fixtures) and the release.
 PHASE_DATA: dict[str, tuple[Path, ...]] = {
@@ -49,7 +48,7 @@ class NbgraderError(RuntimeError):
     """An nbgrader command failed; the message holds the end of its log."""
 
 
-def fused_reference(cache: Path) -> Path:
+def fused_reference(cache: Path = RELEASE_DATA) -> Path:
     """A data folder holding the reference fused patches (made once by the geoai_ref pipeline).
 
     Raises:
@@ -74,7 +73,7 @@ def stage_data(phase: str, dest: Path, data_root: Path = FIXTURES, fused_root: P
     for rel in PHASE_DATA[phase]:
         root = data_root
         if rel in (layout.X_TRAIN_FUSED, layout.X_VAL_FUSED):
-            root = fused_root if fused_root is not None else fused_reference(REPO / "runs" / "release_data")
+            root = fused_root if fused_root is not None else fused_reference()
         src = root / rel
         if not src.is_file():
             raise FileNotFoundError(f"{src} is missing: regenerate the fixtures with `make fixtures`")

@@ -17,10 +17,9 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-from autograder.course import stage_data
-from autograder.notebooks import PHASES, REPO, build_notebook
-
-SOLUTIONS = REPO / "solutions"
+from autograder.authoring.course import stage_data
+from autograder.authoring.notebooks import PHASES, build_notebook
+from autograder.paths import SOLUTIONS
 
 
 class SolutionRunError(RuntimeError):

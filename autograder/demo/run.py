@@ -12,14 +12,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.course import make_course
-from autograder.grading import GradingConfig, grade_class
-from autograder.limits import Limits
-from autograder.notebooks import PHASES
-from autograder.publish import write_feedback_pages, write_reports
-from autograder.reports import write_grades_csv
-from autograder.sample_class import SampleStudent, build_sample_class
-from autograder.store import RubricStore
+from autograder.authoring.course import make_course
+from autograder.authoring.notebooks import PHASES
+from autograder.demo.sample_class import SampleStudent, build_sample_class
+from autograder.grading.coordinator import GradingConfig, grade_class
+from autograder.grading.limits import Limits
+from autograder.publish.class_reports import write_feedback_pages, write_reports
+from autograder.publish.reports import write_grades_csv
+from autograder.rubric.store import RubricStore
 
 
 @dataclass

@@ -21,10 +21,10 @@ import nbformat
 import numpy as np
 from nbclient import NotebookClient
 
-from autograder.notebooks import PHASES, REPO
-from autograder.solutions import run_solution
+from autograder.authoring.notebooks import PHASES
+from autograder.authoring.solutions import run_solution
+from autograder.paths import SAMPLE_CLASS_CACHE
 
-CACHE = REPO / "runs" / "sample_class_cache"
 DEFAULT_EPOCHS = 5
 
 
@@ -76,7 +76,7 @@ def edit_cell(nb: nbformat.NotebookNode, grade_id: str, old: str, new: str) -> N
     cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id]
     if len(cells) != 1 or cells[0].source.count(old) != 1:
         raise SampleClassError(f"cannot edit {grade_id}: {old[:60]!r} is not in it exactly once; update "
-                               "autograder/sample_class.py to the current notebook")
+                               "autograder/demo/sample_class.py to the current notebook")
     cells[0].source = cells[0].source.replace(old, new)
 
 
@@ -86,7 +86,7 @@ def _notebook(folder: Path, phase: str) -> Path:
 
 def correct_submission(phase: str, epochs: int, progress: Callable[[str], None]) -> Path:
     """The executed worked solution of ``phase`` with its deliverables (cached per epoch budget)."""
-    folder = CACHE / f"epochs{epochs}" / phase
+    folder = SAMPLE_CLASS_CACHE / f"epochs{epochs}" / phase
     done = folder / ".complete"
     if not done.exists():
         if folder.exists():
@@ -160,7 +160,7 @@ def _rerun_fused(folder: Path, epochs: int) -> None:
     _rerun(folder, "phase4b", epochs, until="4b_fused_run")
     if all(np.array_equal(b, np.load(a)) for a, b in zip(arrays, before, strict=True)):
         raise SampleClassError(f"{folder}: the edited 4B notebook did not rewrite the fused arrays (a cell before "
-                               "np.save failed); update autograder/sample_class.py to the current notebook")
+                               "np.save failed); update autograder/demo/sample_class.py to the current notebook")
 
 
 def _nearest(folder: Path, epochs: int) -> None:

@@ -14,8 +14,8 @@ from pathlib import Path
 from nbformat import NotebookNode
 from nbgrader.preprocessors import ClearHiddenTests, NbGraderPreprocessor
 
-from autograder.course import Course, NbgraderError
-from autograder.notebooks import PHASES
+from autograder.authoring.course import Course, NbgraderError
+from autograder.authoring.notebooks import PHASES
 
 
 class HideHiddenTests(NbGraderPreprocessor):
