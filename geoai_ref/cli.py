@@ -14,6 +14,8 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from geoai_ref.phase import PHASE_HELP, phase_argument
+
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_UNAVAILABLE = 0, 1, 2, 3
 
 
@@ -85,10 +87,8 @@ def _earthengine(args: argparse.Namespace) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     from geoai_ref.deliverables import check_deliverables
-    from geoai_ref.run import PHASES
 
-    phases = PHASES if args.phase == "all" else (args.phase,)
-    report = check_deliverables(Path(args.out), phases, Path(args.reference) if args.reference else None)
+    report = check_deliverables(Path(args.out), args.phase, Path(args.reference) if args.reference else None)
     for c in report.checks:
         print(("ok    " if c.passed else "FAIL  ") + f"{c.path}: {c.message}")
     print(f"{len(report.checks) - len(report.failures)}/{len(report.checks)} checks passed")
@@ -118,9 +118,9 @@ def _training_command(work: Callable[[], int], weights: str | None, allow_random
 
 def _run(args: argparse.Namespace) -> int:
     from geoai_ref.recipes import profile
-    from geoai_ref.run import PHASES, run_phases
+    from geoai_ref.run import run_phases
 
-    phases = list(PHASES) if args.phase == "all" else [args.phase]
+    phases = list(args.phase)
     weights = None if args.weights == "none" else args.weights
 
     def work() -> int:
@@ -214,7 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "relative path under --out (models/week4/*.h5, reports/*.json|md, figures/*.png, "
                        "phase4c_outputs/, config.yaml). ImageNet weights cannot be downloaded here: provide them "
                        "(--weights PATH or ~/.keras/models) or pass --allow-random-init.")
-    p.add_argument("--phase", choices=["4a", "4b", "4c", "all"], default="all", help="phase(s) to run")
+    p.add_argument("--phase", type=phase_argument, default="all", help=f"phase(s) to run: {PHASE_HELP}")
     p.add_argument("--recipe", choices=["recommended", "exercise"], default="recommended",
                    help="ResNet-50 recipe: the kit's recommended fixes or the exercise's original settings "
                    "(150 layers frozen, preprocess_input) (default: %(default)s)")
@@ -227,7 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "metrics JSON layouts, non-blank figures, report sections, config.yaml. With --reference, "
                        "fused bands are matched to a reference run to catch a wrong band order. Exit 1 on failures.")
     p.add_argument("--out", required=True, help="the folder to check")
-    p.add_argument("--phase", choices=["4a", "4b", "4c", "all"], default="all", help="phase(s) to check")
+    p.add_argument("--phase", type=phase_argument, default="all", help=f"phase(s) to check: {PHASE_HELP}")
     p.add_argument("--reference", default=None, help="a reference run folder to compare fused arrays with")
     p.set_defaults(func=_check)
 

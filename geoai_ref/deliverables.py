@@ -7,9 +7,8 @@ CVE-2025-1550). Each check says what it found and what to fix.
 
 - models: readable HDF5 Keras model, input (None, 8, 8, bands) with the phase's band count,
   a 5-class output, no Lambda layers;
-- fused arrays: (300 | 75, 8, 8, 8), finite, every band in its valid range (band registry);
-  with a reference run, each channel is matched to the reference band it correlates with
-  best, which catches bands stacked in the wrong order;
+- fused arrays: :func:`geoai_ref.fused_check.check_fused_array` (shape, values, band order against
+  a reference run, nearest-neighbour resampling);
 - metrics JSON: the layouts of :mod:`geoai_ref.schemas`, scores within 0..1;
 - figures: a readable PNG that is not blank; reports: present, substantial, with the
   required sections; ``config.yaml``: a YAML mapping.
@@ -24,18 +23,20 @@ from pathlib import Path
 import numpy as np
 
 from geoai_ref import layout
-from geoai_ref.bands import FUSED_BANDS
+from geoai_ref.ablation import BAND_SUBSETS
+from geoai_ref.bands import FUSED_BANDS, S2_BANDS
 from geoai_ref.classes import NUM_CLASSES
-from geoai_ref.qc import check_bands
+from geoai_ref.fused_check import FUSED_SAMPLES, check_fused_array
+from geoai_ref.phase import Phase
 from geoai_ref.schemas import AblationStudy, Phase4AMetrics, read_json
 
 MIN_REPORT_CHARS = 200
 MIN_FIGURE_PIXELS = 200
 MIN_FIGURE_STD = 0.02  # grey-level spread (0-1) below which a figure counts as blank
-MIN_BAND_CORRELATION = 0.9
 REQUIRED_SECTIONS = {layout.BASELINE_REPORT: ("method", "result", "failure", "next step")}
-MODEL_BANDS = {layout.PHASE4A_MODEL: 6, layout.PHASE4B_MODEL: 8}
-FUSED_SAMPLES = {layout.X_TRAIN_FUSED: 300, layout.X_VAL_FUSED: 75}
+#: The input band count of each model deliverable.
+MODEL_BANDS: dict[Path, int] = {layout.PHASE4A_MODEL: len(S2_BANDS), layout.PHASE4B_MODEL: len(FUSED_BANDS),
+                                **{rel: len(BAND_SUBSETS[name]) for name, rel in layout.PHASE4C_MODEL_FILES.items()}}
 
 
 @dataclass(frozen=True)
@@ -137,42 +138,14 @@ def check_model(report: DeliverablesReport, path: Path, rel: Path, bands: int | 
     return shape[3] if len(shape) == 4 else None
 
 
-def match_bands(x: np.ndarray, reference: np.ndarray) -> list[tuple[int, float]]:
-    """For each channel of ``x``, the reference channel it correlates with best, and that correlation."""
-    a = x.reshape(-1, x.shape[-1]).astype(np.float64)
-    b = reference.reshape(-1, reference.shape[-1]).astype(np.float64)
-    a = (a - a.mean(0)) / (a.std(0) + 1e-12)
-    b = (b - b.mean(0)) / (b.std(0) + 1e-12)
-    corr = a.T @ b / a.shape[0]
-    return [(int(np.argmax(row)), float(row.max())) for row in corr]
-
-
 def check_fused(report: DeliverablesReport, path: Path, rel: Path, n: int, reference: Path | None) -> None:
-    if not path.exists():
-        report.add(rel, False, f"missing: save the fused patches with np.save('{rel}', X)")
-        return
-    try:
-        x = np.load(path, allow_pickle=False)
-    except (ValueError, OSError) as exc:
-        report.add(rel, False, f"not a readable .npy array ({exc})")
-        return
-    if x.shape != (n, 8, 8, len(FUSED_BANDS)):
-        report.add(rel, False, f"shape {x.shape}, expected ({n}, 8, 8, 8): patches x rows x cols x bands, "
-                               "channels last")
-        return
-    qc = check_bands(x, FUSED_BANDS)
-    problems = list(qc.messages)
-    if reference is not None and (reference / rel).exists():
-        ref = np.load(reference / rel)
-        if ref.shape == x.shape and qc.ok:
-            for i, (j, r) in enumerate(match_bands(x, ref)):
-                if j != i and r >= MIN_BAND_CORRELATION:
-                    problems.append(f"channel {i} looks like {FUSED_BANDS[j]} (r={r:.2f}), not {FUSED_BANDS[i]}: "
-                                    f"stack the bands as {list(FUSED_BANDS)}")
-                elif r < MIN_BAND_CORRELATION and j == i:
-                    problems.append(f"channel {i} ({FUSED_BANDS[i]}) differs from the reference (r={r:.2f}): "
-                                    "check its alignment and resampling")
-    report.add(rel, not problems, "; ".join(problems) or f"fused array {x.shape}, bands in range")
+    """One fused array (see :mod:`geoai_ref.fused_check`); ``reference``: a run folder holding the same file."""
+    ref_path = None if reference is None else Path(reference) / rel
+    ref = np.load(ref_path, allow_pickle=False) if ref_path is not None and ref_path.is_file() else None
+    found = check_fused_array(path, rel, n, ref)
+    shape = found.evidence.get("shape")
+    report.add(rel, found.ok, "; ".join(found.messages(with_path=False))
+               or f"fused array {tuple(shape or ())}, bands in range")
 
 
 def check_json(report: DeliverablesReport, path: Path, rel: Path, cls: type) -> None:
@@ -237,31 +210,32 @@ def check_text(report: DeliverablesReport, path: Path, rel: Path) -> None:
     report.add(rel, not missing, f"missing section(s) {missing}" if missing else "report present")
 
 
-def check_deliverables(root: Path, phases: tuple[str, ...] = ("4a", "4b", "4c"),
+def check_file(report: DeliverablesReport, root: Path, rel: Path, reference: Path | None = None) -> None:
+    """Check one deliverable ``root / rel`` by its kind (model, fused array, metrics JSON, figure, text).
+
+    Raises:
+        KeyError: for a path that is not a deliverable of :data:`geoai_ref.layout.DELIVERABLES`.
+    """
+    path = Path(root) / rel
+    if rel.suffix == ".h5":
+        check_model(report, path, rel, MODEL_BANDS[rel])
+    elif rel.suffix == ".npy":
+        check_fused(report, path, rel, FUSED_SAMPLES[rel], reference)
+    elif rel == layout.PHASE4A_METRICS:
+        check_json(report, path, rel, Phase4AMetrics)
+    elif rel.suffix == ".json":
+        check_json(report, path, rel, AblationStudy)
+    elif rel.suffix == ".png":
+        check_figure(report, path, rel)
+    else:
+        check_text(report, path, rel)
+
+
+def check_deliverables(root: Path, phases: tuple[Phase, ...] = tuple(Phase),
                        reference: Path | None = None) -> DeliverablesReport:
     """Check every deliverable of ``phases`` under ``root`` (optionally against a reference run)."""
-    root = Path(root)
     report = DeliverablesReport()
-    for phase in phases:
+    for phase in map(Phase.parse, phases):
         for rel in layout.DELIVERABLES[phase]:
-            path = root / rel
-            if rel.suffix == ".h5":
-                check_model(report, path, rel, MODEL_BANDS.get(rel))
-            elif rel.suffix == ".npy":
-                check_fused(report, path, rel, FUSED_SAMPLES[rel], reference)
-            elif rel == layout.PHASE4A_METRICS:
-                check_json(report, path, rel, Phase4AMetrics)
-            elif rel.suffix == ".json":
-                check_json(report, path, rel, AblationStudy)
-            elif rel.suffix == ".png":
-                check_figure(report, path, rel)
-            else:
-                check_text(report, path, rel)
-        if phase == "4c":
-            models = sorted((root / layout.PHASE4C_MODELS).glob("*.h5"))
-            bands = {check_model(report, m, m.relative_to(root), None) for m in models}
-            missing = {6, 7, 8} - bands
-            report.add(layout.PHASE4C_MODELS, not missing,
-                       f"{len(models)} SimpleCNN model(s) taking {sorted(b for b in bands if b)} bands"
-                       + (f"; none takes {sorted(missing)} bands (S2=6, S2+MODIS/S2+DEM=7, Full=8)" if missing else ""))
+            check_file(report, Path(root), rel, reference)
     return report

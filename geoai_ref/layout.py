@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from geoai_ref.ablation import BAND_SUBSETS
+from geoai_ref.phase import Phase
+
 S2_COMPOSITE = Path("rasters/s2_l2a_composite.tif")
 MODIS_NDVI = Path("rasters/modis_ndvi.tif")
 SRTM_DEM = Path("rasters/srtm_dem.tif")
@@ -53,6 +56,9 @@ CONFIG = Path("config.yaml")
 BASELINE_REPORT = Path("reports/baseline_report.md")
 
 PHASE4C_MODELS = Path("phase4c_outputs/models")
+#: One SimpleCNN per band configuration: ``s2.h5``, ``s2_modis.h5``, ``s2_dem.h5``, ``full.h5``.
+PHASE4C_MODEL_FILES: dict[str, Path] = {name: PHASE4C_MODELS / f"{name.lower().replace('+', '_')}.h5"
+                                        for name in BAND_SUBSETS}
 PHASE4C_RESULTS = Path("phase4c_outputs/evaluation_results.json")
 PHASE4C_CONFUSION = Path("figures/phase4c_confusion_matrices.png")
 PHASE4C_ACCURACY = Path("figures/phase4c_accuracy_comparison.png")
@@ -60,9 +66,9 @@ PHASE4C_REPORT = Path("reports/phase4c_report.md")
 
 EXPERIMENT_LOG = Path("reports/experiment_log.md")
 
-DELIVERABLES: dict[str, tuple[Path, ...]] = {
-    "4a": (PHASE4A_MODEL, PHASE4A_METRICS, PHASE4A_CURVES, PHASE4A_CONFUSION, PHASE4A_COMPARISON),
-    "4b": (X_TRAIN_FUSED, X_VAL_FUSED, PHASE4B_MODEL, PHASE4B_ABLATION, PHASE4B_SENSOR_FIGURE, CONFIG,
+DELIVERABLES: dict[Phase, tuple[Path, ...]] = {
+    Phase.A: (PHASE4A_MODEL, PHASE4A_METRICS, PHASE4A_CURVES, PHASE4A_CONFUSION, PHASE4A_COMPARISON),
+    Phase.B: (X_TRAIN_FUSED, X_VAL_FUSED, PHASE4B_MODEL, PHASE4B_ABLATION, PHASE4B_SENSOR_FIGURE, CONFIG,
            BASELINE_REPORT),
-    "4c": (PHASE4C_RESULTS, PHASE4C_CONFUSION, PHASE4C_ACCURACY, PHASE4C_REPORT),
+    Phase.C: (PHASE4C_RESULTS, PHASE4C_CONFUSION, PHASE4C_ACCURACY, PHASE4C_REPORT, *PHASE4C_MODEL_FILES.values()),
 }

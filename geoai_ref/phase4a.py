@@ -15,6 +15,7 @@ from geoai_ref.evaluation import evaluate
 from geoai_ref.experiment import Dataset, fit_and_evaluate, load_week3
 from geoai_ref.models import keras
 from geoai_ref.models.resnet import FreezeReport, ResNetBuild, build_resnet50
+from geoai_ref.phase import Phase
 from geoai_ref.recipes import RECOMMENDED_RECIPE, Profile, ResNetRecipe
 from geoai_ref.schemas import ModelResult, Phase4AMetrics, write_json
 from geoai_ref.training import TrainConfig, predict_labels
@@ -82,7 +83,7 @@ def run_phase4a(data_root: Path, out: Path, profile: Profile, recipe: ResNetReci
     result, build, freeze = train_resnet("phase4a_transfer_model", data, recipe, profile, weights,
                                          allow_random_init, seed, checkpoint=out / layout.PHASE4A_MODEL)
     metrics = Phase4AMetrics(
-        phase="4A", model=f"ResNet-50 ({recipe.adapter}), 8x8 upsampled to 32x32", recipe=recipe.to_dict(),
+        phase=Phase.A.label, model=f"ResNet-50 ({recipe.adapter}), 8x8 upsampled to 32x32", recipe=recipe.to_dict(),
         pretrained=build.pretrained, weights_source=build.weights_source, freeze=freeze.to_dict() | {
             "summary": freeze.summary}, result=result, week3_baseline=week3_baseline(data_root, data),
         split=data.split_info())
@@ -95,7 +96,7 @@ def run_phase4a(data_root: Path, out: Path, profile: Profile, recipe: ResNetReci
     reports.phase4a_comparison(metrics, out / layout.PHASE4A_COMPARISON)
     week3 = metrics.week3_baseline.get("val_accuracy")
     reports.log_experiment(
-        out / layout.EXPERIMENT_LOG, "4A",
+        out / layout.EXPERIMENT_LOG, Phase.A.label,
         f"ResNet-50 with the {recipe.name} recipe ({freeze.summary}), pretrained={build.pretrained}",
         "ImageNet features transfer to 6-band reflectance if the head can adapt",
         f"accuracy {100 * result.accuracy:.2f} % vs Week 3 {'n/a' if week3 is None else f'{100 * week3:.2f} %'}; "

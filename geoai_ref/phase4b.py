@@ -10,6 +10,7 @@ from tqdm import tqdm
 from geoai_ref import layout, plots, reports
 from geoai_ref.ablation import BAND_SUBSETS, select_bands
 from geoai_ref.experiment import WEEK3_SPLIT, Dataset
+from geoai_ref.phase import Phase
 from geoai_ref.phase4a import train_resnet
 from geoai_ref.pipeline import run_data_pipeline
 from geoai_ref.recipes import RECOMMENDED_RECIPE, Profile, ResNetRecipe
@@ -63,7 +64,7 @@ def run_phase4b(data_root: Path, out: Path, profile: Profile, recipe: ResNetReci
         pretrained = build.pretrained
         results.append(result)
     best = max(results, key=lambda r: (r.accuracy, r.macro_f1))
-    study = AblationStudy(phase="4B", model=f"ResNet-50 ({recipe.adapter}, {recipe.name} recipe)",
+    study = AblationStudy(phase=Phase.B.label, model=f"ResNet-50 ({recipe.adapter}, {recipe.name} recipe)",
                           configurations=results, best_configuration=best.name, split=fused.split_info(),
                           pretrained=pretrained,
                           notes=["Full is the fusion model saved as models/week4/phase4b_fusion_model.h5"])
@@ -72,7 +73,8 @@ def run_phase4b(data_root: Path, out: Path, profile: Profile, recipe: ResNetReci
                         out / layout.PHASE4B_SENSOR_FIGURE, secondary={r.name: r.macro_f1 for r in results})
     reports.baseline_report(study, metrics4a, layout.CONFIG.as_posix(), out / layout.BASELINE_REPORT)
     reports.log_experiment(
-        out / layout.EXPERIMENT_LOG, "4B", "ResNet-50 on S2, S2+MODIS, S2+DEM and the 8-band fusion, same split",
+        out / layout.EXPERIMENT_LOG, Phase.B.label,
+        "ResNet-50 on S2, S2+MODIS, S2+DEM and the 8-band fusion, same split",
         "DEM (30 m) adds more than MODIS (250 m upsampled to 10 m)",
         "; ".join(f"{r.name} {100 * r.accuracy:.2f} %" for r in results) + f"; best {best.name}",
         "more samples before judging fusion; try late fusion")

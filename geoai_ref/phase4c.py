@@ -10,15 +10,11 @@ from geoai_ref import layout, plots, reports
 from geoai_ref.ablation import BAND_SUBSETS
 from geoai_ref.experiment import fit_and_evaluate
 from geoai_ref.models.simple_cnn import build_simple_cnn, set_deterministic
+from geoai_ref.phase import Phase
 from geoai_ref.phase4b import load_fused, subset
 from geoai_ref.recipes import SIMPLE_CNN_LEARNING_RATE, Profile
 from geoai_ref.schemas import AblationStudy, write_json
 from geoai_ref.training import TrainConfig
-
-
-def model_path(out: Path, name: str) -> Path:
-    """``phase4c_outputs/models/simplecnn_<config>.h5`` (``+`` becomes ``_``)."""
-    return Path(out) / layout.PHASE4C_MODELS / f"simplecnn_{name.lower().replace('+', '_')}.h5"
 
 
 def run_phase4c(data_root: Path, out: Path, profile: Profile, seed: int = 42,
@@ -36,9 +32,9 @@ def run_phase4c(data_root: Path, out: Path, profile: Profile, seed: int = 42,
         data = subset(fused, name)
         set_deterministic(seed)
         model = build_simple_cnn(len(data.bands), data.x_train)
-        results.append(fit_and_evaluate(name, model, data, config, checkpoint=model_path(out, name)))
+        results.append(fit_and_evaluate(name, model, data, config, checkpoint=out / layout.PHASE4C_MODEL_FILES[name]))
     best = max(results, key=lambda r: (r.accuracy, r.macro_f1))
-    study = AblationStudy(phase="4C", model="SimpleCNN (Week 3 architecture, trained from scratch)",
+    study = AblationStudy(phase=Phase.C.label, model="SimpleCNN (Week 3 architecture, trained from scratch)",
                           configurations=results, best_configuration=best.name, split=fused.split_info())
     write_json(out / layout.PHASE4C_RESULTS, study)
     plots.confusion_matrices_figure({r.name: r.evaluation["confusion_matrix"] for r in results},
@@ -48,7 +44,7 @@ def run_phase4c(data_root: Path, out: Path, profile: Profile, seed: int = 42,
                         out / layout.PHASE4C_ACCURACY, secondary={r.name: r.macro_f1 for r in results})
     reports.phase4c_report(study, resnet, out / layout.PHASE4C_REPORT)
     reports.log_experiment(
-        out / layout.EXPERIMENT_LOG, "4C", "SimpleCNN from scratch on the four band configurations",
+        out / layout.EXPERIMENT_LOG, Phase.C.label, "SimpleCNN from scratch on the four band configurations",
         "a small CNN trained from scratch beats a frozen ImageNet backbone on 300 samples",
         "; ".join(f"{r.name} {100 * r.accuracy:.2f} %" for r in results) + f"; best {best.name}",
         "repeat with several seeds; more samples")

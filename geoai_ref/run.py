@@ -12,18 +12,18 @@ import yaml
 from geoai_ref import layout
 from geoai_ref.ablation import BAND_SUBSETS
 from geoai_ref.bands import COMPOSITE_END, COMPOSITE_START, FUSED_BANDS
+from geoai_ref.phase import Phase
 from geoai_ref.recipes import BATCH_SIZE, RECIPES, SIMPLE_CNN_LEARNING_RATE, Profile, ResNetRecipe
 
-PHASES = ("4a", "4b", "4c")
 
-
-def write_config(out: Path, data_root: Path, phases: list[str], profile: Profile, recipe: ResNetRecipe,
+def write_config(out: Path, data_root: Path, phases: list[Phase], profile: Profile, recipe: ResNetRecipe,
                  weights: str | Path | None, allow_random_init: bool, seed: int, pretrained: bool | None) -> Path:
     """``config.yaml``: every parameter of the run and the command that repeats it."""
     import keras
     import tensorflow as tf
 
-    command = (f"geoai-ref run --phase {'all' if len(phases) == 3 else phases[0]} --profile {profile.name} "
+    phase_option = "all" if len(phases) == len(Phase) else ",".join(p.short for p in phases)
+    command = (f"geoai-ref run --phase {phase_option} --profile {profile.name} "
                f"--recipe {recipe.name} --seed {seed} --data {data_root} --out {out}"
                + (" --allow-random-init" if allow_random_init else "")
                + (f" --weights {weights}" if weights not in (None, "imagenet") else ""))
@@ -33,7 +33,7 @@ def write_config(out: Path, data_root: Path, phases: list[str], profile: Profile
                                                                                           COMPOSITE_END],
                  "alignment": "rasterio reproject onto the Sentinel-2 10 m grid, bilinear (MODIS, DEM)",
                  "patch_size": 8, "split": "Week 3: stratified by class, grouped by polygon (300 / 75)"},
-        "phases": phases,
+        "phases": [p.short for p in phases],
         "seed": seed,
         "profile": profile.to_dict(),
         "resnet50": {"recipe": recipe.to_dict(), "weights": str(weights), "allow_random_init": allow_random_init,
@@ -50,7 +50,8 @@ def write_config(out: Path, data_root: Path, phases: list[str], profile: Profile
     return path
 
 
-def run_phases(data_root: Path, out: Path, phases: list[str], profile: Profile, recipe_name: str = "recommended",
+def run_phases(data_root: Path, out: Path, phases: list[Phase] | tuple[Phase, ...], profile: Profile,
+               recipe_name: str = "recommended",
                weights: str | Path | None = "imagenet", allow_random_init: bool = False, seed: int = 42,
                progress: Callable[[str], None] | None = None) -> list[Path]:
     """Run ``phases`` in order and return the deliverables written.
@@ -64,9 +65,7 @@ def run_phases(data_root: Path, out: Path, phases: list[str], profile: Profile, 
     from geoai_ref.phase4b import run_phase4b
     from geoai_ref.phase4c import run_phase4c
 
-    unknown = [p for p in phases if p not in PHASES]
-    if unknown:
-        raise ValueError(f"unknown phase(s) {unknown}; choose from {list(PHASES)} or 'all'")
+    phases = [Phase.parse(p) for p in phases]
     if recipe_name not in RECIPES:
         raise ValueError(f"unknown recipe {recipe_name!r}; choose from {sorted(RECIPES)}")
     recipe = RECIPES[recipe_name]
@@ -76,18 +75,16 @@ def run_phases(data_root: Path, out: Path, phases: list[str], profile: Profile, 
     pretrained = None
     for phase in phases:
         start = time.perf_counter()
-        say(f"phase {phase.upper()}: training ({profile.name} profile)")
-        if phase == "4a":
+        say(f"phase {phase.label}: training ({profile.name} profile)")
+        if phase == Phase.A:
             metrics4a = run_phase4a(data_root, out, profile, recipe, weights, allow_random_init, seed)
             pretrained = metrics4a.pretrained
-        elif phase == "4b":
+        elif phase == Phase.B:
             study4b = run_phase4b(data_root, out, profile, recipe, weights, allow_random_init, seed, metrics4a)
             pretrained = study4b.pretrained
         else:
             run_phase4c(data_root, out, profile, seed, resnet=study4b)
-        say(f"phase {phase.upper()}: done in {time.perf_counter() - start:.0f} s")
+        say(f"phase {phase.label}: done in {time.perf_counter() - start:.0f} s")
     write_config(out, Path(data_root), phases, profile, recipe, weights, allow_random_init, seed, pretrained)
     written = [out / p for phase in phases for p in layout.DELIVERABLES[phase]]
-    if "4c" in phases:
-        written += sorted((out / layout.PHASE4C_MODELS).glob("*.h5"))
     return list(dict.fromkeys([*written, out / layout.CONFIG, out / layout.EXPERIMENT_LOG]))

@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from autograder.paths import FIXTURES, REPO
-from autograder.paths import HIDDEN_DATA as HIDDEN
+from autograder.paths import FIXTURES, HIDDEN_DATA, REPO
 
 TINY = FIXTURES / "tiny"
+HIDDEN = HIDDEN_DATA
+__all__ = ["FIXTURES", "HIDDEN", "REPO", "TINY", "assert_plain_json"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

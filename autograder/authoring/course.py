@@ -18,16 +18,17 @@ from pathlib import Path
 from autograder.authoring.notebooks import PHASES, build_notebook, serialise
 from autograder.paths import ASSIGNMENTS, FIXTURES, RELEASE_DATA, REPO
 from geoai_ref import layout
+from geoai_ref.phase import Phase
 
 #: Files each phase ships beside its notebook, relative to the data folder (fixtures) and the release.
 PHASE_DATA: dict[str, tuple[Path, ...]] = {
-    "phase4a": (layout.X_TRAIN, layout.Y_TRAIN, layout.X_VAL, layout.Y_VAL, layout.WEEK3_MODEL,
+    Phase.A: (layout.X_TRAIN, layout.Y_TRAIN, layout.X_VAL, layout.Y_VAL, layout.WEEK3_MODEL,
                 layout.WEEK3_MODEL_INFO),
-    "phase4b": (layout.S2_COMPOSITE, layout.MODIS_NDVI, layout.SRTM_DEM, layout.POLYGONS, layout.AOI,
+    Phase.B: (layout.S2_COMPOSITE, layout.MODIS_NDVI, layout.SRTM_DEM, layout.POLYGONS, layout.AOI,
                 layout.SAMPLE_INDEX, layout.X_TRAIN, layout.Y_TRAIN, layout.X_VAL, layout.Y_VAL),
     # Phase 4C starts from Phase 4B's fused patches; the release ships the reference ones, so a
     # student's 4C does not depend on their 4B (release 4C after 4B's deadline).
-    "phase4c": (layout.X_TRAIN_FUSED, layout.X_VAL_FUSED, layout.Y_TRAIN, layout.Y_VAL),
+    Phase.C: (layout.X_TRAIN_FUSED, layout.X_VAL_FUSED, layout.Y_TRAIN, layout.Y_VAL),
 }
 
 #: What the released notebooks import, with the versions the kit is tested with.

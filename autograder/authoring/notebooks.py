@@ -24,6 +24,7 @@ import jupytext
 import nbformat
 
 from autograder.paths import ASSIGNMENTS
+from geoai_ref.phase import Phase
 
 SOLUTION_BEGIN = "### BEGIN SOLUTION"
 SOLUTION_END = "### END SOLUTION"
@@ -32,11 +33,15 @@ HIDDEN_END = "### END HIDDEN TESTS"
 
 
 @dataclass(frozen=True)
-class Phase:
-    """One assignment: its nbgrader id and notebook name."""
+class Assignment:
+    """One phase's nbgrader assignment: its id (the phase) and its notebook's name."""
 
-    id: str
+    phase: Phase
     notebook: str
+
+    @property
+    def id(self) -> str:
+        return self.phase.value
 
     @property
     def source(self) -> Path:
@@ -47,11 +52,8 @@ class Phase:
         return ASSIGNMENTS / self.id / f"{self.notebook}.ipynb"
 
 
-PHASES: dict[str, Phase] = {
-    "phase4a": Phase("phase4a", "Week_4_Exercise_Phase4A"),
-    "phase4b": Phase("phase4b", "Week_4_Exercise_Phase4B"),
-    "phase4c": Phase("phase4c", "Week_4_Exercise_Phase4C"),
-}
+#: Every phase's assignment, in the exercise's order.
+PHASES: dict[Phase, Assignment] = {phase: Assignment(phase, f"Week_4_Exercise_Phase{phase.label}") for phase in Phase}
 
 
 class NotebookSourceError(ValueError):

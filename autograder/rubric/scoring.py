@@ -11,8 +11,12 @@ This is the only place where points are computed. Rules, per rubric check:
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+
+from autograder.grading.results import Outcome
 from autograder.rubric.definition import Criterion, Rubric, RubricCheck
 from autograder.rubric.store import Override
+from geoai_ref.phase import Phase
 
 PASSED = "passed"
 PENDING = "waiting for a TA: enter the points with `geoai-grade override`"
@@ -142,3 +146,35 @@ def score_student(rubric: Rubric, student: str, results: dict[str, dict], overri
         "figures": figures,
         "overrides": [o.to_dict() for o in overrides],
     }
+
+
+# --- rules over a scored rubric (rubric.json), for the renderings ---------------------------------------
+
+def _scored_checks(rubric: Mapping) -> Iterator[tuple[Mapping, Mapping]]:
+    for criterion in rubric.get("criteria") or []:
+        for check in criterion.get("checks") or []:
+            yield criterion, check
+
+
+def pending_check_ids(rubric: Mapping) -> list[str]:
+    """Ids of the checks of a scored rubric still waiting for a TA (points null)."""
+    return [str(check.get("id", "?")) for _, check in _scored_checks(rubric) if check.get("points") is None]
+
+
+def failed_check_ids(rubric: Mapping) -> list[str]:
+    """Ids of the checks of a scored rubric that failed in a graded phase.
+
+    Pending checks are not failures, and a phase that was not submitted or could not run shows as its
+    outcome flag, not as every one of its checks.
+    """
+    phases = rubric.get("phases") or {}
+    graded = {p for p, info in phases.items() if (info or {}).get("outcome") == Outcome.GRADED}
+    return [str(check.get("id", "?")) for criterion, check in _scored_checks(rubric)
+            if check.get("passed") is False and _criterion_phase(criterion) in graded]
+
+
+def _criterion_phase(criterion: Mapping) -> Phase | None:
+    try:
+        return Phase.parse(str(criterion.get("phase", "")))
+    except ValueError:
+        return None

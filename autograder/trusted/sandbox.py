@@ -13,7 +13,7 @@ call, ``python -I autograder/trusted/sandbox_worker.py job.json`` (see that scri
   (:func:`network_isolation`); where it does not (no user namespaces, e.g. some containers), the
   worker runs with the grader's network access, which on the course machines is none;
 - a wall-time limit and a memory limit on the resident memory (RSS) of the whole process tree,
-  both enforced by the parent (:func:`autograder.limits.run_limited`, a psutil watchdog that kills
+  both enforced by the parent (:func:`autograder.grading.limits.run_limited`, a psutil watchdog that kills
   the process group on excess: ``RLIMIT_AS`` cannot be used, TensorFlow reserves far more address
   space than it uses).
 
@@ -32,7 +32,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Hashable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -44,17 +45,44 @@ NETWORK_ISOLATION = ("unshare", "--net", "--map-root-user")
 LOG_TAIL_CHARS = 1500
 
 
-class SandboxError(RuntimeError):
-    """The sandbox could not produce valid predictions.
+@dataclass(frozen=True)
+class SandboxFailure:
+    """Why the sandbox produced no valid predictions for a model.
 
-    ``kind`` says why: "timeout" or "memory" (the whole sandbox was killed), "crash" (the worker
-    died), "unloadable" (a model could not be loaded or run), "output" (its predictions are not a
-    finite (n, k) matrix), "setup" (the job could not be staged).
+    ``kind``: "timeout" or "memory" (the whole sandbox was killed), "crash" (the worker died),
+    "unloadable" (a model could not be loaded or run), "output" (its predictions are not a finite
+    (n, k) matrix), "setup" (the job could not be staged).
     """
+
+    kind: str
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class SandboxError(RuntimeError):
+    """The whole sandbox call failed (every model of it): raised, carrying its :class:`SandboxFailure`."""
 
     def __init__(self, message: str, kind: str = "crash") -> None:
         super().__init__(message)
-        self.kind = kind
+        self.failure = SandboxFailure(kind, message)
+
+    @property
+    def kind(self) -> str:
+        return self.failure.kind
+
+
+@dataclass
+class ModelOutcome:
+    """What the sandbox gave back for one model: its predictions per input set, or why there are none."""
+
+    predictions: dict[Hashable, np.ndarray] = field(default_factory=dict)  # input set -> (n, classes) float32
+    failure: SandboxFailure | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.failure is None
 
 
 @dataclass(frozen=True)
@@ -81,13 +109,13 @@ def network_isolation() -> tuple[str, ...]:
     return (exe, *NETWORK_ISOLATION[1:]) if done.returncode == 0 else ()
 
 
-def stage_job(models: dict[str, Path], inputs: dict[str, dict[str, np.ndarray]],
-              box: Path) -> tuple[dict, dict[str, SandboxError]]:
+def stage_job(models: dict[str, Path], inputs: dict[str, dict[Hashable, np.ndarray]],
+              box: Path) -> tuple[dict, dict[str, SandboxFailure]]:
     """Copy the model files and write the inputs into the empty folder ``box``; returns (job, refused models).
 
     Files get neutral names (``m0.h5``, ``m0_s0.npy``); the job maps them back. A model path that
-    is missing, not a regular file or a symbolic link is refused (a SandboxError value, kind
-    "unloadable") and not copied.
+    is missing, not a regular file or a symbolic link is refused (a SandboxFailure, kind "unloadable")
+    and not copied.
 
     Raises:
         ValueError: if ``inputs`` names a model that ``models`` lacks, or an input is not a numeric array.
@@ -98,15 +126,15 @@ def stage_job(models: dict[str, Path], inputs: dict[str, dict[str, np.ndarray]],
     for key, sets in inputs.items():
         for set_name, x in sets.items():
             if np.asarray(x).dtype.kind not in "iuf":
-                raise ValueError(f"input {set_name!r} of model {key!r} has dtype {np.asarray(x).dtype}; "
+                raise ValueError(f"input '{set_name}' of model {key!r} has dtype {np.asarray(x).dtype}; "
                                  "pass numeric arrays")
     job: dict = {"models": {}, "inputs": {}}
-    refused: dict[str, SandboxError] = {}
+    refused: dict[str, SandboxFailure] = {}
     for i, (key, path) in enumerate(models.items()):
         path = Path(path)
         if path.is_symlink() or not path.is_file():
             what = "a symbolic link" if path.is_symlink() else "missing or not a regular file"
-            refused[key] = SandboxError(f"{path.name} is {what}: submit the saved model file itself", "unloadable")
+            refused[key] = SandboxFailure("unloadable", f"{path.name} is {what}: submit the saved model file itself")
             continue
         name = f"m{i}"
         shutil.copyfile(path, box / f"{name}{path.suffix or '.h5'}")
@@ -153,30 +181,31 @@ def _log_tail(log: Path) -> str:
     return text[-LOG_TAIL_CHARS:]
 
 
-def _validate(key: str, set_name: str, out: np.ndarray, n: int) -> np.ndarray | SandboxError:
+def _output_problem(key: str, set_name: Hashable, out: np.ndarray, n: int) -> SandboxFailure | None:
+    """Why ``out`` is not a valid (n, classes) probability matrix, or None."""
     if out.ndim != 2 or out.shape[0] != n or out.shape[1] < 1:
-        return SandboxError(f"model {key!r} returned shape {out.shape} for {set_name!r}; expected ({n}, classes): "
-                            "end the model with Dense(classes, activation='softmax')", "output")
+        return SandboxFailure("output", f"model {key!r} returned shape {out.shape} for '{set_name}'; expected ({n}, "
+                              "classes): end the model with Dense(classes, activation='softmax')")
     if out.dtype.kind != "f" or not np.isfinite(out).all():
-        return SandboxError(f"model {key!r} returned NaN or infinite values for {set_name!r}: its weights have "
-                            "diverged (NaN loss); retrain with a lower learning rate", "output")
-    return out
+        return SandboxFailure("output", f"model {key!r} returned NaN or infinite values for '{set_name}': its "
+                              "weights have diverged (NaN loss); retrain with a lower learning rate")
+    return None
 
 
-def predict_in_sandbox(models: dict[str, Path], inputs: dict[str, dict[str, np.ndarray]],
-                       limits: SandboxLimits = SandboxLimits()) -> dict[str, dict[str, np.ndarray] | SandboxError]:
+def predict_in_sandbox(models: dict[str, Path], inputs: dict[str, dict[Hashable, np.ndarray]],
+                       limits: SandboxLimits = SandboxLimits()) -> dict[str, ModelOutcome]:
     """Class probabilities (n, k) of every model on each of its input sets, computed in ONE sandboxed subprocess.
 
-    ``models`` maps a key to a model file; ``inputs`` maps a key to named input arrays (n, h, w, bands),
-    passed as float32. Returns, per model key, {set name: (n, k) float32 array} or a SandboxError value
-    (kind "unloadable", "output" or "crash") for that model alone.
+    ``models`` maps a key to a model file; ``inputs`` maps a key to its input arrays (n, h, w, bands), each
+    passed as float32. Returns, per model key, a :class:`ModelOutcome`: {input key: (n, k) float32 array}, or
+    the failure (kind "unloadable", "output" or "crash") of that model alone.
 
     Raises:
         SandboxError: kind "timeout" or "memory" when the whole sandbox is killed, "crash" when the worker
             fails before it attempts any model, "setup" when the files cannot be staged.
         ValueError: if ``inputs`` names a model missing from ``models``, or an input is not numeric.
     """
-    results: dict[str, dict[str, np.ndarray] | SandboxError] = {}
+    results: dict[str, ModelOutcome] = {}
     with tempfile.TemporaryDirectory(prefix="geoai_sandbox_", ignore_cleanup_errors=True) as tmp:
         root = Path(tmp)
         box, home, log = root / "box", root / "home", root / "worker.log"
@@ -186,7 +215,7 @@ def predict_in_sandbox(models: dict[str, Path], inputs: dict[str, dict[str, np.n
             job, refused = stage_job(models, inputs, box)
         except OSError as exc:
             raise SandboxError(f"could not stage the sandbox ({exc}); check the disk space of {tmp}", "setup") from exc
-        results.update(refused)
+        results.update({key: ModelOutcome(failure=failure) for key, failure in refused.items()})
         if not job["models"]:
             return results
         code = _run_worker(box, home, log, limits)
@@ -206,8 +235,8 @@ def predict_in_sandbox(models: dict[str, Path], inputs: dict[str, dict[str, np.n
             entry = done.get(name)
             if not isinstance(entry, dict):
                 where = "while evaluating this model" if name == current else "before reaching this model"
-                results[key] = SandboxError(f"the sandbox worker died (exit status {code}) {where}:\n"
-                                            f"{_log_tail(log)}", "crash")
+                results[key] = ModelOutcome(failure=SandboxFailure(
+                    "crash", f"the sandbox worker died (exit status {code}) {where}:\n{_log_tail(log)}"))
                 continue
             if not entry.get("ok"):
                 error, name_ = entry.get("error", "unknown error"), Path(models[key]).name
@@ -218,23 +247,20 @@ def predict_in_sandbox(models: dict[str, Path], inputs: dict[str, dict[str, np.n
                 else:
                     text = (f"{name_} loaded but failed to predict the grader's patches: {error}. Check that it "
                             "takes (None, 8, 8, bands) inputs and has one output")
-                results[key] = SandboxError(text, "unloadable")
+                results[key] = ModelOutcome(failure=SandboxFailure("unloadable", text))
                 continue
-            outs: dict[str, np.ndarray] = {}
-            failure: SandboxError | None = None
+            outcome = ModelOutcome()
             for j, (set_name, x) in enumerate(inputs.get(key, {}).items()):
                 file = entry.get("outputs", {}).get(f"s{j}")
                 try:
                     out = np.load(box / str(file), allow_pickle=False) if file else None
                 except (OSError, ValueError, EOFError):
                     out = None
-                if out is None:
-                    failure = SandboxError(f"model {key!r} produced no output for {set_name!r}", "output")
+                problem = (SandboxFailure("output", f"model {key!r} produced no output for '{set_name}'") if out is None
+                           else _output_problem(key, set_name, out, int(np.shape(x)[0])))
+                if problem is not None:
+                    outcome = ModelOutcome(failure=problem)
                     break
-                checked = _validate(key, set_name, out, int(np.shape(x)[0]))
-                if isinstance(checked, SandboxError):
-                    failure = checked
-                    break
-                outs[set_name] = checked
-            results[key] = failure if failure is not None else outs
+                outcome.predictions[set_name] = out
+            results[key] = outcome
     return {key: results[key] for key in models}

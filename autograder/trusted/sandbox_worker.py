@@ -1,6 +1,6 @@
 """The sandbox's worker: load submitted Keras models and predict, inside a throw-away folder.
 
-Run ONLY by :func:`autograder.sandbox.predict_in_sandbox`, as a script by path with ``python -I``
+Run ONLY by :func:`autograder.trusted.sandbox.predict_in_sandbox`, as a script by path with ``python -I``
 (isolated mode: no user site, no PYTHON* variables, nothing prepended to ``sys.path``), in a
 temporary working folder that holds copies of the model files and the input ``.npy`` files and
 nothing else (never labels). It imports neither ``autograder`` nor ``geoai_ref``: only the

@@ -285,7 +285,8 @@ def build_hidden(root: Path, progress: Progress = _quiet) -> list[Path]:
     rows, cols, ids = _locations(samples)
     x = extract_patches(stack.data, rows, cols, sample_ids=ids).astype(np.float32)
     check_bands(x, FUSED_BANDS).raise_if_failed()
-    paths += _save_arrays(root, {layout.X_HIDDEN_FUSED: x, layout.Y_HIDDEN: np.array([s.class_id for s in samples], np.int64)})
+    labels = np.array([s.class_id for s in samples], np.int64)
+    paths += _save_arrays(root, {layout.X_HIDDEN_FUSED: x, layout.Y_HIDDEN: labels})
     paths.append(write_sample_index(root / layout.SAMPLE_INDEX, samples, scene.s2))
     paths.append(write_manifest(root, scene, paths))
     return paths

@@ -11,7 +11,7 @@ from autograder.demo import sample_class
 from autograder.demo.run import expectation_problems
 from autograder.demo.sample_class import FAULTS, STUDENTS, SampleClassError, edit_cell
 from autograder.rubric.definition import load_rubric
-from autograder.trusted.checks import FLAGS
+from autograder.trusted.result import FLAGS
 
 OUTCOMES = {"invalid-notebook", "missing-notebook", "timeout", "memory", "error"}
 

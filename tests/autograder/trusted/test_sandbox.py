@@ -76,16 +76,17 @@ def test_one_call_returns_probabilities_and_per_model_failures(models):
                                       "eight": {"a": x8}, "link": {"a": x6}})
     assert list(out) == list(models)
     # the good models, including one listed AFTER the corrupt one, were evaluated
-    assert set(out["six"]) == {"a", "b"} and out["six"]["a"].shape == (10, 5) and out["six"]["b"].shape == (3, 5)
-    assert out["eight"]["a"].shape == (7, 5)
-    np.testing.assert_allclose(out["six"]["a"].sum(axis=1), 1.0, rtol=1e-5)
+    six, eight = out["six"].predictions, out["eight"].predictions
+    assert out["six"].ok and set(six) == {"a", "b"} and six["a"].shape == (10, 5) and six["b"].shape == (3, 5)
+    assert out["eight"].ok and eight["a"].shape == (7, 5)
+    np.testing.assert_allclose(six["a"].sum(axis=1), 1.0, rtol=1e-5)
     expected = keras.models.load_model(models["six"], compile=False).predict(x6.astype(np.float32), verbose=0)
-    np.testing.assert_allclose(out["six"]["a"], expected, rtol=1e-4, atol=1e-6)
-    # the failures are values, each saying what happened
-    assert isinstance(out["corrupt"], SandboxError) and out["corrupt"].kind == "unloadable"
-    assert "corrupt.h5 could not be loaded" in str(out["corrupt"])
-    assert isinstance(out["nan"], SandboxError) and out["nan"].kind == "output" and "NaN" in str(out["nan"])
-    assert isinstance(out["link"], SandboxError) and "symbolic link" in str(out["link"])
+    np.testing.assert_allclose(six["a"], expected, rtol=1e-4, atol=1e-6)
+    # each failure is a typed outcome of that model alone, saying what happened
+    corrupt, nan, link = out["corrupt"].failure, out["nan"].failure, out["link"].failure
+    assert corrupt is not None and corrupt.kind == "unloadable" and "corrupt.h5 could not be loaded" in str(corrupt)
+    assert nan is not None and nan.kind == "output" and "NaN" in str(nan) and not out["nan"].predictions
+    assert link is not None and "symbolic link" in str(link)
     assert not _sandbox_children()
 
 

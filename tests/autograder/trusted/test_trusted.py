@@ -19,17 +19,18 @@ from conftest import FIXTURES, HIDDEN, assert_plain_json
 from sklearn.linear_model import LogisticRegression
 
 from autograder.authoring.course import fused_reference
-from autograder.trusted import checks as trusted
 from autograder.trusted import sandbox
-from autograder.trusted.checks import FLAGS, NEAREST_ZERO_SHARE, TRUSTED_CHECKS, TrustedResult, trusted_checks
+from autograder.trusted.checks import TRUSTED_CHECKS, trusted_checks
+from autograder.trusted.reported import METRIC_TOLERANCE_SAMPLES, MIN_METRIC_TOLERANCE
+from autograder.trusted.result import FLAGS, TrustedResult
 from geoai_ref import layout
 from geoai_ref.bands import FUSED_BANDS, S2_BANDS, band_indices
 from geoai_ref.collapse import detect_collapse
 from geoai_ref.evaluation import evaluate
+from geoai_ref.fused_check import NEAREST_ZERO_SHARE
 from geoai_ref.schemas import AblationStudy, ModelResult, Phase4AMetrics, write_json
 
 CONFIGS = {"S2": S2_BANDS, "S2+MODIS": (*S2_BANDS, "MODIS_NDVI"), "S2+DEM": (*S2_BANDS, "DEM"), "Full": FUSED_BANDS}
-FILES_4C = {"S2": "s2.h5", "S2+MODIS": "s2_modis.h5", "S2+DEM": "s2_dem.h5", "Full": "full.h5"}
 TEXT = "# Method\nPer-band normalisation, frozen backbone.\n\n# Result\nThe model beats the baseline.\n\n" \
        "# Failure analysis\nNo collapse was seen.\n\n# Next step\nTry more epochs and other freeze ratios.\n" * 2
 
@@ -150,7 +151,7 @@ def test_faulty_4c_submission_fails_with_flags_and_keeps_labels_out_of_the_sandb
     for name, bands in CONFIGS.items():
         idx = band_indices(bands)
         tiny = Tiny(data["xf_train"][..., idx], data["y_train"])
-        rel = layout.PHASE4C_MODELS / FILES_4C[name]
+        rel = layout.PHASE4C_MODEL_FILES[name]
         if name == "S2+MODIS":
             (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
             (tmp_path / rel).write_bytes(np.random.default_rng(3).bytes(20_000))
@@ -324,4 +325,4 @@ def test_flags_and_checks_are_described():
     assert set(FLAGS) == {"collapse", "metrics-mismatch", "band-order", "nearest-resampling",
                           "missing-deliverable", "model-unloadable"}
     assert all(isinstance(v, str) and v for v in FLAGS.values())
-    assert trusted.MIN_METRIC_TOLERANCE == 0.02 and math.isclose(trusted.METRIC_TOLERANCE_SAMPLES / 75, 0.02)
+    assert MIN_METRIC_TOLERANCE == 0.02 and math.isclose(METRIC_TOLERANCE_SAMPLES / 75, 0.02)

@@ -4,7 +4,10 @@ preprocess_input when only that reproduces the student's own reported accuracy (
 import numpy as np
 import pytest
 
-from autograder.trusted.checks import CONTRACT, IMAGENET, _choose_convention, _Model, _reference, imagenet_preprocess
+from autograder.trusted.reeval import Convention, Split, SubmittedModel, _choose_convention, imagenet_preprocess
+from autograder.trusted.reference import grader_data
+
+CONTRACT, IMAGENET = Convention.PER_BAND, Convention.IMAGENET
 
 
 @pytest.mark.parametrize("channels", [3, 6, 8])
@@ -19,15 +22,15 @@ def _probs(labels: np.ndarray) -> np.ndarray:
     return np.eye(5, dtype=np.float32)[labels]
 
 
-def _conventions(accuracy_contract: float, accuracy_imagenet: float) -> dict[str, dict[str, np.ndarray]]:
+def _conventions(accuracy_contract: float, accuracy_imagenet: float) -> dict[Convention, dict[Split, np.ndarray]]:
     """Predictions on the 75 validation patches that score the given accuracies under each convention."""
-    y = _reference().y_val
+    y = grader_data().y_val
     out = {}
     for name, accuracy in ((CONTRACT, accuracy_contract), (IMAGENET, accuracy_imagenet)):
         pred = y.copy()
         wrong = int(round(len(y) * (1 - accuracy)))
         pred[:wrong] = (pred[:wrong] + 1) % 5
-        out[name] = {"validation": _probs(pred), "hidden": _probs(np.zeros(170, dtype=int))}
+        out[name] = {Split.VALIDATION: _probs(pred), Split.HIDDEN: _probs(np.zeros(170, dtype=int))}
     return out
 
 
@@ -38,12 +41,12 @@ def _conventions(accuracy_contract: float, accuracy_imagenet: float) -> dict[str
     (None, CONTRACT),  # nothing reported
 ])
 def test_convention_follows_the_reported_accuracy(reported, expected):
-    model = _Model(None, "models/week4/phase4a_transfer_model.h5")
+    model = SubmittedModel(None, "models/week4/phase4a_transfer_model.h5")
     assert _choose_convention(model, _conventions(0.80, 0.16), reported) == expected
     assert model.evidence["validation_accuracy_by_input"] == pytest.approx({CONTRACT: 0.80, IMAGENET: 0.16},
                                                                           abs=0.01)
 
 
 def test_contract_wins_when_both_match():
-    model = _Model(None, "m.h5")
+    model = SubmittedModel(None, "m.h5")
     assert _choose_convention(model, _conventions(0.60, 0.60), 0.60) == CONTRACT
