@@ -33,7 +33,9 @@ from geoai_ref.schemas import AblationStudy, Phase4AMetrics, read_json
 MIN_REPORT_CHARS = 200
 MIN_FIGURE_PIXELS = 200
 MIN_FIGURE_STD = 0.02  # grey-level spread (0-1) below which a figure counts as blank
-REQUIRED_SECTIONS = {layout.BASELINE_REPORT: ("method", "result", "failure", "next step")}
+#: Headings (lower-case words) each report must have.
+REQUIRED_SECTIONS = {layout.BASELINE_REPORT: ("method", "result", "failure", "next step"),
+                     layout.PHASE4C_REPORT: ("conclusion", "next step")}
 #: The input band count of each model deliverable.
 MODEL_BANDS: dict[Path, int] = {layout.PHASE4A_MODEL: len(S2_BANDS), layout.PHASE4B_MODEL: len(FUSED_BANDS),
                                 **{rel: len(BAND_SUBSETS[name]) for name, rel in layout.PHASE4C_MODEL_FILES.items()}}

@@ -36,6 +36,12 @@ def call(fn: Callable[..., Any], *args: Any, what: str | None = None, **kwargs: 
         raise CheckFailed(f"{name} raised {type(exc).__name__}: {exc}") from None
 
 
+def fail_on(report: object) -> None:
+    """Raise CheckFailed listing every failed entry of a :class:`geoai_ref.deliverables.DeliverablesReport`."""
+    failures = getattr(report, "failures", [])
+    expect(not failures, "; ".join(f"{c.path}: {c.message}" for c in failures))
+
+
 def as_array(value: Any, name: str) -> np.ndarray:
     """``value`` as a NumPy array, or CheckFailed saying what came back instead."""
     try:

@@ -19,11 +19,18 @@ from autograder.checks.common import CheckFailed, as_array, call, expect
 from autograder.paths import FIXTURES
 from geoai_ref import layout
 from geoai_ref.classes import CLASS_NAMES, NUM_CLASSES
+from geoai_ref.collapse import THRESHOLDS
+from geoai_ref.deliverables import MIN_REPORT_CHARS, check_deliverables
+from geoai_ref.phase import Phase
 
 WEEK3_RECORD = FIXTURES / layout.WEEK3_MODEL_INFO
 ACCURACY_TOLERANCE = 0.005  # Week 3 baseline: the model is deterministic; allow rounding
-COLLAPSE_THRESHOLD = 0.9
+COLLAPSE_THRESHOLD = THRESHOLDS.majority_share
 COLLAPSE_MARGIN = 0.02  # generated vectors keep their majority share this far from the threshold
+#: An accuracy counts as stated in the comparison report when a number in it is within rounding to 0.1
+#: percentage points (or 0.001 as a fraction) of it.
+STATED_PERCENT_TOLERANCE = 0.051
+STATED_FRACTION_TOLERANCE = 0.0051
 
 
 def _rng(seed: int = 20261124) -> np.random.Generator:
@@ -378,12 +385,14 @@ def check_comparison_report(root: Path) -> None:
     path = root / layout.PHASE4A_COMPARISON
     expect(path.exists(), f"{layout.PHASE4A_COMPARISON} is missing: write the comparison report")
     text = path.read_text(errors="replace")
-    expect(len(text.strip()) >= 200, f"{layout.PHASE4A_COMPARISON} has only {len(text.strip())} characters: "
-                                     "compare the two models in a few sentences and a table")
+    expect(len(text.strip()) >= MIN_REPORT_CHARS,
+           f"{layout.PHASE4A_COMPARISON} has only {len(text.strip())} characters: compare the two models in a few "
+           "sentences and a table")
     numbers = _numbers(text)
 
     def mentioned(fraction: float) -> bool:
-        return any(abs(x - 100 * fraction) <= 0.051 or abs(x - fraction) <= 0.0051 for x in numbers)
+        return any(abs(x - 100 * fraction) <= STATED_PERCENT_TOLERANCE or abs(x - fraction) <= STATED_FRACTION_TOLERANCE
+                   for x in numbers)
 
     week3 = float(metrics.week3_baseline.get("val_accuracy", -1))
     ours = float(metrics.result.accuracy)
@@ -394,8 +403,6 @@ def check_comparison_report(root: Path) -> None:
 
 def check_artifacts(root: Path) -> None:
     """Every Phase 4A deliverable exists and is valid (model read statically, never executed)."""
-    from geoai_ref.deliverables import check_deliverables
-
-    report = check_deliverables(root, ("4a",))
+    report = check_deliverables(root, (Phase.A,))
     failures = [f"{c.path}: {c.message}" for c in report.failures]
     expect(not failures, "deliverables with problems: " + "; ".join(failures))

@@ -15,14 +15,13 @@ from pathlib import Path
 
 import numpy as np
 
-from autograder.checks.common import CheckFailed, as_array, call, expect
+from autograder.checks.common import CheckFailed, as_array, call, expect, fail_on
 from autograder.paths import HIDDEN_DATA
 from geoai_ref import layout
-from geoai_ref.bands import FUSED_BANDS, S2_BANDS
+from geoai_ref.ablation import BAND_SUBSETS
+from geoai_ref.bands import FUSED_BANDS
 from geoai_ref.classes import NUM_CLASSES
 
-SUBSETS = {"S2": list(S2_BANDS), "S2+MODIS": [*S2_BANDS, "MODIS_NDVI"], "S2+DEM": [*S2_BANDS, "DEM"],
-           "Full": list(FUSED_BANDS)}
 VAL_SHARE_TOLERANCE = 0.15  # |val share - requested fraction| allowed on small grouped data sets
 FIXES = {
     "nearest-neighbour resampling": "use resampling=Resampling.bilinear in reproject / WarpedVRT",
@@ -336,7 +335,7 @@ def check_select_bands(select_bands: Callable, seed: int = 9) -> None:
     rng = np.random.default_rng(seed)
     x = rng.random((6, 8, 8, 8)).astype(np.float32)
     names_list = [["DEM", "B2"], ["MODIS_NDVI"], list(rng.permutation(FUSED_BANDS)), ["B12", "B11", "DEM", "B3"],
-                  *SUBSETS.values()]
+                  *map(list, BAND_SUBSETS.values())]
     for names in names_list:
         names = [str(n) for n in names]
         got = as_array(call(select_bands, x, names, what=f"select_bands(x, {names})"), "select_bands")
@@ -357,29 +356,20 @@ def check_select_bands(select_bands: Callable, seed: int = 9) -> None:
 
 # --- artifacts --------------------------------------------------------------------------------------------
 
-def _failures(report) -> None:
-    bad = report.failures
-    expect(not bad, "; ".join(f"{c.path}: {c.message}" for c in bad))
-
-
 def check_fused_arrays(root: Path | str = ".", reference: Path | None = None) -> None:
-    """X_train_fused.npy (300, 8, 8, 8) and X_val_fused.npy (75, 8, 8, 8): in range, bands in order."""
+    """X_train_fused.npy (300, 8, 8, 8) and X_val_fused.npy (75, 8, 8, 8): judged by
+    :func:`geoai_ref.fused_check.check_fused_array` against the reference fused patches (``reference``:
+    a data folder holding them; default the release's)."""
     from autograder.authoring.course import fused_reference
-    from geoai_ref.deliverables import FUSED_SAMPLES, DeliverablesReport, check_fused, match_bands
+    from geoai_ref.fused_check import FUSED_SAMPLES, check_fused_array
 
     root = Path(root)
-    reference = reference or fused_reference()
-    report = DeliverablesReport()
+    reference = Path(reference or fused_reference())
+    problems = []
     for rel, n in FUSED_SAMPLES.items():
-        path, ref = root / rel, reference / rel
-        if path.exists() and ref.exists():  # band order first: a swap also breaks the value ranges
-            x = np.load(path, allow_pickle=False)
-            if x.shape == np.load(ref).shape and np.isfinite(x).all():
-                swapped = [f"channel {i} looks like {FUSED_BANDS[j]} (r={r:.2f}), not {FUSED_BANDS[i]}"
-                           for i, (j, r) in enumerate(match_bands(x, np.load(ref))) if j != i and r >= 0.9]
-                expect(not swapped, f"{rel}: " + "; ".join(swapped) + f": stack the bands as {list(FUSED_BANDS)}")
-        check_fused(report, path, rel, n, reference)
-    _failures(report)
+        ref = np.load(reference / rel, allow_pickle=False) if (reference / rel).is_file() else None
+        problems += check_fused_array(root / rel, rel, n, ref).messages()
+    expect(not problems, "; ".join(problems))
 
 
 def _ablation(root: Path):
@@ -388,7 +378,7 @@ def _ablation(root: Path):
 
     report = DeliverablesReport()
     check_json(report, root / layout.PHASE4B_ABLATION, layout.PHASE4B_ABLATION, AblationStudy)
-    _failures(report)
+    fail_on(report)
     return read_json(root / layout.PHASE4B_ABLATION, AblationStudy)
 
 
@@ -399,7 +389,7 @@ def check_fusion_model(root: Path | str = ".") -> None:
     root = Path(root)
     report = DeliverablesReport()
     check_model(report, root / layout.PHASE4B_MODEL, layout.PHASE4B_MODEL, 8)
-    _failures(report)
+    fail_on(report)
     study = _ablation(root)
     try:
         full = study.result("Full")
@@ -421,17 +411,18 @@ def check_ablation_artifacts(root: Path | str = ".") -> None:
     study = _ablation(root)
     expect(str(study.phase).upper() == "4B", f"{layout.PHASE4B_ABLATION}: phase is {study.phase!r}, expected '4B'")
     names = [r.name for r in study.configurations]
-    missing = [n for n in SUBSETS if n not in names]
+    missing = [n for n in BAND_SUBSETS if n not in names]
     expect(not missing, f"{layout.PHASE4B_ABLATION}: configuration(s) {missing} missing (have {names}); the "
-                        f"ablation needs {list(SUBSETS)}")
-    for name, bands in SUBSETS.items():
+                        f"ablation needs {list(BAND_SUBSETS)}")
+    for name, bands in BAND_SUBSETS.items():
         got = list(study.result(name).bands)
-        expect(sorted(got) == sorted(bands), f"{layout.PHASE4B_ABLATION}: {name} has bands {got}, expected {bands}")
+        expect(sorted(got) == sorted(bands),
+               f"{layout.PHASE4B_ABLATION}: {name} has bands {got}, expected {list(bands)}")
     expect(study.best_configuration in names, f"{layout.PHASE4B_ABLATION}: best_configuration "
                                               f"{study.best_configuration!r} is not one of {names}")
     report = DeliverablesReport()
     check_figure(report, root / layout.PHASE4B_SENSOR_FIGURE, layout.PHASE4B_SENSOR_FIGURE)
-    _failures(report)
+    fail_on(report)
 
 
 CONFIG_CONCEPTS = {
@@ -464,7 +455,7 @@ def check_config(root: Path | str = ".") -> None:
     root = Path(root)
     report = DeliverablesReport()
     check_text(report, root / layout.CONFIG, layout.CONFIG)
-    _failures(report)
+    fail_on(report)
     keys = _keys(yaml.safe_load((root / layout.CONFIG).read_text()))
     missing = [concept for concept, words in CONFIG_CONCEPTS.items()
                if not any(w in k if len(w) > 2 else w == k for k in keys for w in words)]
@@ -482,5 +473,5 @@ def check_baseline_report(root: Path | str = ".") -> None:
     if report.failures and "missing section" in report.failures[0].message:
         raise CheckFailed(f"{layout.BASELINE_REPORT}: {report.failures[0].message}: use markdown headings "
                           "'## Methods', '## Results', '## Failures', '## Next steps'")
-    _failures(report)
+    fail_on(report)
 

@@ -16,6 +16,7 @@ from autograder.authoring.solutions import solution_namespace
 from autograder.checks import phase4b
 from autograder.checks.common import CheckFailed
 from geoai_ref import layout
+from geoai_ref.ablation import BAND_SUBSETS
 from geoai_ref.bands import FUSED_BANDS
 
 
@@ -217,7 +218,7 @@ def submission(tmp_path_factory) -> Path:
     model = keras.Model(inputs, keras.layers.Dense(5, activation="softmax")(x))
     (root / layout.PHASE4B_MODEL).parent.mkdir(parents=True)
     model.save(root / layout.PHASE4B_MODEL, include_optimizer=False)
-    subsets = phase4b.SUBSETS
+    subsets = {name: list(bands) for name, bands in BAND_SUBSETS.items()}
     configurations = [{"name": n, "bands": b, "accuracy": 0.5, "macro_f1": 0.4, "evaluation": {},
                        "collapse": {"collapsed": False, "majority_share": 0.3}, "training": {}} for n, b in
                       subsets.items()]

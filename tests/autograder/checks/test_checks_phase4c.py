@@ -15,17 +15,17 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from autograder.authoring.notebooks import ASSIGNMENTS  # noqa: E402
 from autograder.authoring.solutions import solution_namespace  # noqa: E402
 from autograder.checks import phase4c  # noqa: E402
 from autograder.checks.common import CheckFailed  # noqa: E402
+from autograder.paths import ASSIGNMENTS  # noqa: E402
 from geoai_ref import layout  # noqa: E402
+from geoai_ref.ablation import BAND_SUBSETS  # noqa: E402
 from geoai_ref.bands import FUSED_BANDS, S2_BANDS  # noqa: E402
 
-NAMES = ("S2", "S2+MODIS", "S2+DEM", "Full")
-BANDS = {"S2": list(S2_BANDS), "S2+MODIS": [*S2_BANDS, "MODIS_NDVI"], "S2+DEM": [*S2_BANDS, "DEM"],
-         "Full": list(FUSED_BANDS)}
-FILES = {"S2": "s2.h5", "S2+MODIS": "s2_modis.h5", "S2+DEM": "s2_dem.h5", "Full": "full.h5"}
+NAMES = tuple(BAND_SUBSETS)
+BANDS = {name: list(bands) for name, bands in BAND_SUBSETS.items()}
+FILES = {name: rel.name for name, rel in layout.PHASE4C_MODEL_FILES.items()}
 
 
 @pytest.fixture(scope="module")
@@ -233,12 +233,14 @@ def test_wrong_bands_in_json_fails(copy):
 
 def test_missing_models_fail(copy):
     shutil.rmtree(copy / layout.PHASE4C_MODELS)
-    fails(phase4c.check_results, copy, match="no .h5 model")
+    message = fails(phase4c.check_results, copy, match="missing: save the trained model to")
+    assert all(str(rel) in message for rel in layout.PHASE4C_MODEL_FILES.values())
 
 
 def test_missing_seven_band_model_fails(copy):
     (copy / layout.PHASE4C_MODELS / "s2_dem.h5").unlink()
-    fails(phase4c.check_results, copy, match="save one model per configuration")
+    message = fails(phase4c.check_results, copy, match="phase4c_outputs/models/s2_dem.h5: missing")
+    assert "s2.h5" not in message.replace("s2_dem.h5", "")
 
 
 def test_unreadable_model_fails(copy):
