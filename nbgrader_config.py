@@ -42,5 +42,5 @@ c.Validator.validate_all = True
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
-    "autograder.feedback.HideHiddenTests",
+    "autograder.publish.feedback.HideHiddenTests",
 ]

@@ -1,19 +1,27 @@
 """The autograder: grading of student submissions onto the 100-point rubric.
 
-It imports ``geoai_ref`` for reference answers and never imports student code into its
-own process. Its hidden evaluation data (``autograder/hidden_data/``) is never released.
+It imports ``geoai_ref`` for reference answers and never imports student code into its own
+process. Its hidden evaluation data (``autograder/hidden_data/``) is never released.
 
-Modules, in the order a submission meets them:
+One sub-package per stage, in the order a submission meets them:
 
-- ``intake``: find submissions (folder or zip), snapshot them, reject unreadable notebooks;
-- ``grading``: nbgrader autograde per phase in a private course, in parallel, one writer;
-- ``limits``: wall-time and memory limits on those subprocesses;
-- ``trusted`` and ``sandbox``: the grader's own checks of the submitted files, models re-evaluated
-  in a sandboxed subprocess (``sandbox_worker``) on hidden data;
-- ``rubric`` (``rubric.yaml``) and ``scoring``: the 100-point rubric and the one place points are computed;
-- ``store``: the SQLite rubric store (results and the override history);
-- ``publish``, ``reports``, ``dashboard``, ``feedback``: what TAs and students read;
-- ``sample_class`` and ``demo``: the sample class with one student per typical fault;
-- ``cli``: ``geoai-grade``; ``notebooks``, ``release``, ``solutions``, ``selfcheck``, ``course``,
-  ``checks``: the assignment notebooks, their hidden tests and the nbgrader course (issue 4).
+- ``authoring``: the course before grading: ``notebooks`` (the assignment notebooks built from their
+  sources), ``course`` (the nbgrader course and each phase's data), ``release`` (the student release and its
+  audit), ``solutions`` (the executed worked solutions), ``selfcheck`` (autograde a solution and a blank);
+- ``checks``: the hidden tests' logic, called from the notebooks' hidden test cells under nbgrader;
+- ``grading``: one run over a class: ``intake`` (find, snapshot and vet submissions), ``nbgrader_run``
+  (nbgrader autograde of one phase in a private course), ``limits`` (wall-time and memory limits),
+  ``results`` (the typed result of one phase: outcome, cells, flags), ``config`` and ``coordinator``
+  (workers, the one writer, resume);
+- ``trusted``: the grader's own checks of the snapshot: ``files`` (deliverables), ``fused`` (the fused
+  arrays), ``reeval`` (models re-evaluated on hidden data in the ``sandbox``, run by ``sandbox_worker``),
+  ``metrics_match`` (reported vs recomputed), ``reported`` and ``reference`` (their inputs), ``checks``
+  (which checks each phase runs);
+- ``rubric``: ``rubric.yaml`` and ``definition`` (the 100-point rubric), ``scoring`` (the one place points
+  are computed), ``store`` (the SQLite rubric store: results and the override history);
+- ``publish``: what TAs and students read: per-student reports, the class dashboard, student feedback, LMS
+  CSVs, from the rubric dicts scoring produces;
+- ``demo``: the sample class (one student per typical fault) graded end to end.
+
+``paths`` places the kit's folders; ``cli`` is ``geoai-grade``.
 """

@@ -1,7 +1,9 @@
 """`geoai-grade`: the autograder's command line (a thin layer over the library; no grading logic here).
 
-Exit codes: 0 success, 1 a check found problems (or some submissions could not be graded: they are
-recorded with their outcome), 2 bad usage or missing input, 130 interrupted (finished grades are kept).
+Defaults come from the library's configuration objects. Library errors (:mod:`geoai_ref.errors`) become
+exit codes here, and only here: 0 success, 1 a check found problems (or some submissions could not be
+graded: they are recorded with their outcome), 2 bad usage or missing input, 4 nbgrader failed, 70 a bug
+of the kit, 130 interrupted (finished grades are kept).
 """
 
 from __future__ import annotations
@@ -13,7 +15,14 @@ import sys
 import tempfile
 from pathlib import Path
 
+from autograder.demo.defaults import DEMO_CELL_TIMEOUT, DEMO_WORKERS, SAMPLE_EPOCHS
+from autograder.grading.config import GradingConfig
+from autograder.grading.limits import Limits, stop_all
+from autograder.grading.results import Outcome
 from autograder.paths import HIDDEN_DATA, REPO, SOLUTIONS
+from autograder.rubric.store import RubricStore
+from geoai_ref.errors import EXIT_INTERRUPTED, UsageError, run_command
+from geoai_ref.phase import PHASE_HELP, phase_argument
 
 
 def _say(message: str) -> None:
@@ -52,23 +61,12 @@ def _notebooks(args: argparse.Namespace) -> int:
     return 0
 
 
-def _phases(value: str | None) -> list[str] | None:
-    from autograder.authoring.notebooks import PHASES
-
-    if value in (None, "all"):
-        return None
-    phase = value if value.startswith("phase") else f"phase{value}"
-    if phase not in PHASES:
-        raise ValueError(f"unknown phase {value!r}; choose from {', '.join(PHASES)} or all")
-    return [phase]
-
-
 def _release(args: argparse.Namespace) -> int:
     from autograder.authoring.course import Course
     from autograder.authoring.release import ReleaseError, build_release
 
     try:
-        release = build_release(Course(Path(args.course).resolve()), _phases(args.phase), progress=_say)
+        release = build_release(Course(Path(args.course).resolve()), list(args.phase), progress=_say)
     except ReleaseError as exc:
         _say(f"geoai-grade release: {exc}")
         return 1
@@ -81,7 +79,7 @@ def _solutions(args: argparse.Namespace) -> int:
     from autograder.authoring.solutions import SolutionRunError, build_solutions
 
     try:
-        seconds = build_solutions(Path(args.out), epochs=args.epochs, phases=_phases(args.phase), progress=_say)
+        seconds = build_solutions(Path(args.out), epochs=args.epochs, phases=list(args.phase), progress=_say)
     except SolutionRunError as exc:
         _say(f"geoai-grade solutions: {exc}")
         return 1
@@ -95,21 +93,12 @@ def _course(args: argparse.Namespace) -> Path:
     return Path(args.course).resolve()
 
 
-def _store(args: argparse.Namespace):
-    from autograder.rubric.store import RubricStore
-
-    path = _course(args) / "gradebook" / "rubric_store.sqlite"
-    if not path.exists():
-        raise FileNotFoundError(f"no rubric store at {path}: grade the class first with `geoai-grade grade`")
-    return RubricStore(path)
+def _store(args: argparse.Namespace) -> RubricStore:
+    return RubricStore.of_course(_course(args))
 
 
-def _grading_config(args: argparse.Namespace, course: Path):
-    from autograder.authoring.notebooks import PHASES
-    from autograder.grading.coordinator import GradingConfig
-    from autograder.grading.limits import Limits
-
-    return GradingConfig(course=course, phases=tuple(_phases(args.phase) or PHASES), workers=args.workers,
+def _grading_config(args: argparse.Namespace, course: Path) -> GradingConfig:
+    return GradingConfig(course=course, phases=args.phase, workers=args.workers,
                          limits=Limits(seconds=args.timeout, memory_mb=args.memory_mb),
                          cell_timeout=args.cell_timeout, epochs=args.epochs, regrade=args.regrade)
 
@@ -124,14 +113,13 @@ def _print_table(rubrics: list[dict]) -> None:
 def _grade(args: argparse.Namespace) -> int:
     from autograder.grading.coordinator import grade_class
     from autograder.publish.class_reports import write_reports
-    from autograder.rubric.store import RubricStore
 
     config = _grading_config(args, _course(args))
     run = grade_class(config, Path(args.submissions), progress=_say, show_bar=sys.stderr.isatty())
     rubrics = write_reports(RubricStore(config.store_path), Path(args.out))
     _print_table(rubrics)
     print(f"reports: {Path(args.out) / 'index.html'}")
-    failed = [(s, p, o) for s, p, o in run.graded if o != "graded"]
+    failed = [(s, p, o) for s, p, o in run.graded if o != Outcome.GRADED]
     for s, p, o in failed:
         _say(f"{s}/{p}: {o} (see {Path(args.out) / s / 'rubric.html'})")
     return 1 if failed else 0
@@ -148,7 +136,7 @@ def _report(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     from autograder.publish.class_reports import class_rubrics
-    from autograder.publish.reports import write_grades_csv
+    from autograder.publish.lms import write_grades_csv
 
     rubrics = class_rubrics(_store(args))
     path = write_grades_csv(rubrics, Path(args.out), fmt=args.format)
@@ -179,15 +167,9 @@ def _override(args: argparse.Namespace) -> int:
             print(f"{o.at}\t{o.student}\t{o.check}\t{o.points:g}\t{o.grader}\t{o.reason}")
         return 0
     if args.check is None or args.points is None:
-        raise ValueError("give STUDENT CHECK POINTS (or --history)")
+        raise UsageError("give STUDENT CHECK POINTS (or --history)")
     rubric = load_rubric()
-    checks = {c.id: c for c in rubric.checks()}
-    if args.check not in checks:
-        raise ValueError(f"unknown check {args.check!r}; rubric checks: {', '.join(checks)}")
-    if not 0 <= args.points <= checks[args.check].points:
-        raise ValueError(f"{args.check} is worth 0 to {checks[args.check].points:g} points, not {args.points:g}")
-    class_rubrics(store, rubric, [args.student])  # raises KeyError for a student who was never graded
-    store.add_override(args.student, args.check, args.points, args.grader, args.reason)
+    store.add_override(rubric, args.student, args.check, args.points, args.grader, args.reason)
     r = class_rubrics(store, rubric, [args.student])[0]
     print(f"{args.student}: {args.check} = {args.points:g} ({args.grader}); total now {r['total']:g} / "
           f"{r['possible']:g}, status {r['status']}. Run `geoai-grade report` to refresh the reports.")
@@ -198,7 +180,7 @@ def _demo(args: argparse.Namespace) -> int:
     from autograder.demo.run import run_demo
 
     out = Path(args.out).resolve()
-    result = run_demo(out, workers=args.workers, phases=tuple(_phases(args.phase) or ()), epochs=args.build_epochs,
+    result = run_demo(out, workers=args.workers, phases=args.phase, epochs=args.build_epochs,
                       cell_timeout=args.cell_timeout, progress=_say, show_bar=sys.stderr.isatty())
     _print_table(result.rubrics)
     for line in result.expectation_problems:
@@ -216,7 +198,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Autograder of the GeoAI Week 4 exercise: builds the assignment notebooks, the student "
         "release and the worked solutions; grades a class in parallel onto the 100-point rubric with evidence for "
         "every point (grade, report, export, feedback, override); `demo` does it all on a sample class.",
-        epilog="Exit codes: 0 ok, 1 a check found problems, 2 bad usage or missing input.",
+        epilog="Exit codes: 0 ok, 1 a check found problems, 2 bad usage or missing input, 4 nbgrader failed, "
+        "70 a bug of the kit (please report it), 130 interrupted.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     p = sub.add_parser("hidden-data", help="generate (or --check) the hidden evaluation scene",
@@ -236,7 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Run nbgrader generate_assignment for each phase, add the data each phase needs "
                        "and a requirements.txt, then audit the release: no solutions, hidden tests, geoai_ref, "
                        "hidden data or text sources may leave. Exit 1 if the audit finds a leak.")
-    p.add_argument("--phase", default="all", help="4a, 4b, 4c or all (default: all)")
+    p.add_argument("--phase", type=phase_argument, default="all", help=PHASE_HELP)
     p.add_argument("--course", default=str(REPO), help="nbgrader course folder (default: %(default)s; the "
                    "release goes to COURSE/release and the gradebook to COURSE/gradebook)")
     p.set_defaults(func=_release)
@@ -246,7 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "holding the phase's data; the executed notebook and the deliverables it wrote stay there. "
                        "Exit 1 if a cell fails or writes to stderr.")
     p.add_argument("--out", default=str(SOLUTIONS), help="folder to write (default: %(default)s)")
-    p.add_argument("--phase", default="all", help="4a, 4b, 4c or all (default: all)")
+    p.add_argument("--phase", type=phase_argument, default="all", help=PHASE_HELP)
     p.add_argument("--epochs", type=int, default=None,
                    help="epoch budget (default: the notebooks' own, 50 with early stopping)")
     p.set_defaults(func=_solutions)
@@ -266,15 +249,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="report folder: <student>/rubric.{json,md,html}, summary.csv, "
                    "index.html")
     p.add_argument("--course", default=str(REPO), help=course_help)
-    p.add_argument("--workers", type=int, default=2, help="submissions graded at once (default: %(default)s)")
-    p.add_argument("--phase", default="all", help="4a, 4b, 4c or all (default: all)")
-    p.add_argument("--epochs", type=int, default=1, help="epoch budget of the notebooks under grading "
+    p.add_argument("--workers", type=int, default=GradingConfig.workers,
+                   help="submissions graded at once (default: %(default)s)")
+    p.add_argument("--phase", type=phase_argument, default="all", help=PHASE_HELP)
+    p.add_argument("--epochs", type=int, default=GradingConfig.epochs,
+                   help="epoch budget of the notebooks under grading "
                    "(default: %(default)s)")
-    p.add_argument("--cell-timeout", type=int, default=300, help="seconds before nbgrader stops a cell "
+    p.add_argument("--cell-timeout", type=int, default=GradingConfig.cell_timeout,
+                   help="seconds before nbgrader stops a cell "
                    "(default: %(default)s)")
-    p.add_argument("--timeout", type=float, default=1800, help="seconds one phase submission may take in all "
+    p.add_argument("--timeout", type=float, default=GradingConfig.limits.seconds,
+                   help="seconds one phase submission may take in all "
                    "(default: %(default)s)")
-    p.add_argument("--memory-mb", type=int, default=8192, help="resident memory one phase submission may use, "
+    p.add_argument("--memory-mb", type=int, default=GradingConfig.limits.memory_mb,
+                   help="resident memory one phase submission may use, "
                    "kernel included (default: %(default)s)")
     p.add_argument("--regrade", action="store_true", help="grade again even when the files did not change")
     p.set_defaults(func=_grade)
@@ -322,11 +310,13 @@ def build_parser() -> argparse.ArgumentParser:
                        "course folder OUT/course and write the reports, grades.csv and feedback under OUT. Exit 1 if "
                        "a fault is not reflected in the rubric check it should cost.")
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--workers", type=int, default=2, help="submissions graded at once (default: %(default)s)")
-    p.add_argument("--phase", default="all", help="4a, 4b, 4c or all (default: all)")
-    p.add_argument("--build-epochs", type=int, default=5, help="epoch budget of the solutions the sample class "
+    p.add_argument("--workers", type=int, default=DEMO_WORKERS,
+                   help="submissions graded at once (default: %(default)s)")
+    p.add_argument("--phase", type=phase_argument, default="all", help=PHASE_HELP)
+    p.add_argument("--build-epochs", type=int, default=SAMPLE_EPOCHS,
+                   help="epoch budget of the solutions the sample class "
                    "is built from (default: %(default)s)")
-    p.add_argument("--cell-timeout", type=int, default=240, help="seconds before nbgrader stops a cell "
+    p.add_argument("--cell-timeout", type=int, default=DEMO_CELL_TIMEOUT, help="seconds before nbgrader stops a cell "
                    "(default: %(default)s; the never-ending cell costs this much)")
     p.set_defaults(func=_demo)
     return parser
@@ -337,21 +327,16 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from autograder.grading.limits import stop_all
-
     args = build_parser().parse_args(argv)
     signal.signal(signal.SIGTERM, _interrupt)
     try:
-        return args.func(args)
+        return run_command("geoai-grade", lambda: args.func(args))
     except KeyboardInterrupt:
         stop_all()
         _say("geoai-grade: interrupted; every grade finished so far is kept (run the command again to go on)")
         sys.stderr.flush()
         sys.stdout.flush()
-        os._exit(130)  # worker threads may still wait on killed processes: do not join them
-    except (FileNotFoundError, ValueError, KeyError, RuntimeError) as exc:
-        _say(f"geoai-grade: {str(exc).strip(chr(39))}")
-        return 2
+        os._exit(EXIT_INTERRUPTED)  # worker threads may still wait on killed processes: do not join them
     finally:
         stop_all()
 

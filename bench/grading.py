@@ -23,20 +23,16 @@ import tempfile
 from pathlib import Path
 
 from autograder.authoring.course import make_course, path_with_venv
-from autograder.authoring.notebooks import PHASES
 from autograder.demo.sample_class import build_sample_class
 from autograder.grading.limits import Limits, environment, run_limited
 from autograder.paths import REPO
 from autograder.rubric.store import RubricStore
+from geoai_ref.phase import PHASE_HELP, Phase, phase_argument
 
 LIMITS = Limits(seconds=7200, memory_mb=60_000)  # measuring, not limiting
 
 
-def phases_of(value: str) -> tuple[str, ...]:
-    return tuple(PHASES) if value == "all" else (f"phase{value.removeprefix('phase')}",)
-
-
-def baseline(root: Path, submissions: Path, phases: tuple[str, ...], students: list[str],
+def baseline(root: Path, submissions: Path, phases: tuple[Phase, ...], students: list[str],
              cell_timeout: int) -> tuple[dict[str, float], float, float]:
     """Plain nbgrader, sequential: seconds per student, total seconds, peak MiB of any one command."""
     course = make_course(root / "baseline")
@@ -61,11 +57,11 @@ def baseline(root: Path, submissions: Path, phases: tuple[str, ...], students: l
     return per_student, sum(per_student.values()), peak
 
 
-def kit(root: Path, submissions: Path, phases: tuple[str, ...], workers: int,
+def kit(root: Path, submissions: Path, phases: tuple[Phase, ...], workers: int,
         cell_timeout: int) -> tuple[dict[str, float], float, float]:
     """`geoai-grade grade`: seconds per student (sum of its phases), wall seconds, peak MiB of the whole tree."""
     course = make_course(root / "kit")
-    phase_arg = "all" if len(phases) > 1 else phases[0]
+    phase_arg = ",".join(p.short for p in phases)
     cmd = [sys.executable, "-m", "autograder.cli", "grade", "--submissions", str(submissions),
            "--out", str(root / "reports"), "--course", str(course.root), "--workers", str(workers),
            "--phase", phase_arg, "--cell-timeout", str(cell_timeout)]
@@ -74,19 +70,19 @@ def kit(root: Path, submissions: Path, phases: tuple[str, ...], workers: int,
         raise SystemExit(f"geoai-grade grade failed (exit {run.returncode}):\n{run.output[-3000:]}")
     per_student: dict[str, float] = {}
     for r in RubricStore(course.root / "gradebook" / "rubric_store.sqlite").results():
-        per_student[r.student] = per_student.get(r.student, 0.0) + float(r.result.get("seconds") or 0.0)
+        per_student[r.student] = per_student.get(r.student, 0.0) + float(r.result.seconds or 0.0)
     return per_student, run.seconds, run.peak_mb
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--phase", default="4a", help="4a, 4b, 4c or all (default: %(default)s)")
+    parser.add_argument("--phase", type=phase_argument, default="4a", help=PHASE_HELP)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--students", nargs="*", default=None, help="sample students (default: all)")
     parser.add_argument("--cell-timeout", type=int, default=120)
     parser.add_argument("--build-epochs", type=int, default=5)
     args = parser.parse_args(argv)
-    phases = phases_of(args.phase)
+    phases = args.phase
     root = Path(tempfile.mkdtemp(prefix="bench-grading-"))
     built = build_sample_class(root / "submissions", phases=phases, epochs=args.build_epochs,
                                students=tuple(args.students) if args.students else None,

@@ -3,6 +3,8 @@
 Instructor-side only: it holds the answers the hidden tests compare against and is
 never shipped to students. One job per module:
 
+- :mod:`geoai_ref.phase`      the exercise's phases 4A, 4B, 4C (every spelling parsed here)
+- :mod:`geoai_ref.errors`     the kit's error types and the exit codes the command lines end with
 - :mod:`geoai_ref.classes`    the five land-cover classes (named once, here)
 - :mod:`geoai_ref.bands`      the band registry (sensor, resolution, range, resampling)
 - :mod:`geoai_ref.grids`      raster grids and the native grids of each sensor
@@ -29,6 +31,8 @@ never shipped to students. One job per module:
 - :mod:`geoai_ref.reports`    Markdown reports and the experiment log
 - :mod:`geoai_ref.run`        `geoai-ref run` and config.yaml
 - :mod:`geoai_ref.lessons`    the exercise's documented failures, measured
+- :mod:`geoai_ref.layout`     every file's path in a data set or run folder, the deliverables by phase
+- :mod:`geoai_ref.fused_check` the one judge of a fused array (shape, values, band order, resampling)
 - :mod:`geoai_ref.deliverables` checks that a folder holds every deliverable, each valid
 """
 

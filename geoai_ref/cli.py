@@ -1,8 +1,8 @@
 """`geoai-ref`: the reference implementation's command line.
 
-Library errors become exit codes here, and only here: 0 success, 1 a check found
-problems, 2 bad usage or missing input, 3 an outside resource is unavailable (Earth
-Engine, ImageNet weights).
+A thin layer over the library: library errors (:mod:`geoai_ref.errors`) become exit codes here, and only
+here: 0 success, 1 a check found problems, 2 bad usage or missing input, 3 an outside resource is
+unavailable (Earth Engine, ImageNet weights), 70 a bug of the kit.
 """
 
 from __future__ import annotations
@@ -14,9 +14,11 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from geoai_ref.errors import EXIT_OK, MissingInput, ProblemsFound, Unavailable, UsageError, run_command
 from geoai_ref.phase import PHASE_HELP, phase_argument
+from geoai_ref.recipes import PROFILES, RECIPES
 
-EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_UNAVAILABLE = 0, 1, 2, 3
+EXIT_PROBLEMS, EXIT_UNAVAILABLE = ProblemsFound.exit_code, Unavailable.exit_code
 
 
 def _say(message: str) -> None:
@@ -75,8 +77,16 @@ def _earthengine(args: argparse.Namespace) -> int:
     from geoai_ref.grids import Grid
     from geoai_ref.sources.earthengine import download_sources
 
-    aoi = json.loads(Path(args.aoi).read_text())
-    grid_spec = aoi["features"][0]["properties"]["s2_grid"]
+    aoi_path = Path(args.aoi)
+    if not aoi_path.is_file():
+        raise MissingInput(f"{aoi_path} not found: pass --aoi with an AOI GeoJSON that has an s2_grid property "
+                           "(the fixtures' data/external/aoi.geojson is one)")
+    try:
+        aoi = json.loads(aoi_path.read_text())
+        grid_spec = aoi["features"][0]["properties"]["s2_grid"]
+    except (ValueError, KeyError, IndexError, TypeError) as exc:
+        raise UsageError(f"{aoi_path} is not an AOI GeoJSON with an s2_grid property on its first feature "
+                         f"({type(exc).__name__}: {exc})") from None
     grid = Grid(CRS.from_user_input(grid_spec["crs"]), Affine(*grid_spec["transform"]), grid_spec["height"],
                 grid_spec["width"])
     for p in download_sources(Path(args.out), aoi, grid, project=args.project, start=args.start, end=args.end,
@@ -148,7 +158,7 @@ def _lessons(args: argparse.Namespace) -> int:
 
 
 def _add_training_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--profile", choices=["fast", "full"], default="fast",
+    p.add_argument("--profile", choices=sorted(PROFILES), default="fast",
                    help="fast: 3 epochs, for tests and demos; full: the exercise's up-to-50 epochs "
                    "(default: %(default)s)")
     p.add_argument("--data", default="fixtures", help="data folder (default: %(default)s)")
@@ -215,7 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "phase4c_outputs/, config.yaml). ImageNet weights cannot be downloaded here: provide them "
                        "(--weights PATH or ~/.keras/models) or pass --allow-random-init.")
     p.add_argument("--phase", type=phase_argument, default="all", help=f"phase(s) to run: {PHASE_HELP}")
-    p.add_argument("--recipe", choices=["recommended", "exercise"], default="recommended",
+    p.add_argument("--recipe", choices=sorted(RECIPES), default="recommended",
                    help="ResNet-50 recipe: the kit's recommended fixes or the exercise's original settings "
                    "(150 layers frozen, preprocess_input) (default: %(default)s)")
     _add_training_options(p)
@@ -241,18 +251,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from geoai_ref.qc import QualityError
-    from geoai_ref.sources.earthengine import EarthEngineUnavailable
-
     args = build_parser().parse_args(argv)
-    try:
-        return args.func(args)
-    except EarthEngineUnavailable as exc:
-        _say(f"geoai-ref: {exc}")
-        return EXIT_UNAVAILABLE
-    except (FileNotFoundError, KeyError, ValueError) as exc:
-        _say(f"geoai-ref: {exc}")
-        return EXIT_PROBLEMS if isinstance(exc, QualityError) else EXIT_USAGE
+    return run_command("geoai-ref", lambda: args.func(args))
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ import numpy as np
 from geoai_ref import layout
 from geoai_ref.classes import CLASS_NAMES
 from geoai_ref.collapse import detect_collapse
+from geoai_ref.errors import MissingInput
 from geoai_ref.evaluation import evaluate
 from geoai_ref.models import keras
 from geoai_ref.schemas import ModelResult
@@ -55,7 +56,7 @@ def load_week3(data_root: Path) -> Dataset:
     for rel in (layout.X_TRAIN, layout.Y_TRAIN, layout.X_VAL, layout.Y_VAL):
         path = Path(data_root) / rel
         if not path.exists():
-            raise FileNotFoundError(f"{path} not found: generate the data with `geoai-ref fixtures --out DIR`")
+            raise MissingInput(f"{path} not found: generate the data with `geoai-ref fixtures --out DIR`")
         arrays.append(np.load(path))
     return Dataset(*arrays, bands=S2_BANDS, split_method=WEEK3_SPLIT)
 

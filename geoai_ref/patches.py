@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from geoai_ref.errors import UsageError
+
 PATCH_SIZE = 8
 
 
-class PatchOutOfBounds(ValueError):
+class PatchOutOfBounds(UsageError):
     """A sample location too close to the edge of the raster for a whole patch."""
 
 

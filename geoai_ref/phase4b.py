@@ -8,7 +8,7 @@ import numpy as np
 from tqdm import tqdm
 
 from geoai_ref import layout, plots, reports
-from geoai_ref.ablation import BAND_SUBSETS, select_bands
+from geoai_ref.ablation import BAND_SUBSETS, select_bands, subset_bands
 from geoai_ref.experiment import WEEK3_SPLIT, Dataset
 from geoai_ref.phase import Phase
 from geoai_ref.phase4a import train_resnet
@@ -36,7 +36,7 @@ def load_fused(data_root: Path, out: Path, show_progress: bool = False) -> Datas
 
 def subset(data: Dataset, name: str) -> Dataset:
     """The same samples and split with only the bands of configuration ``name``."""
-    bands = BAND_SUBSETS[name]
+    bands = subset_bands(name)
     return Dataset(select_bands(data.x_train, bands, data.bands), data.y_train,
                    select_bands(data.x_val, bands, data.bands), data.y_val, bands, data.split_method)
 
@@ -67,7 +67,7 @@ def run_phase4b(data_root: Path, out: Path, profile: Profile, recipe: ResNetReci
     study = AblationStudy(phase=Phase.B.label, model=f"ResNet-50 ({recipe.adapter}, {recipe.name} recipe)",
                           configurations=results, best_configuration=best.name, split=fused.split_info(),
                           pretrained=pretrained,
-                          notes=["Full is the fusion model saved as models/week4/phase4b_fusion_model.h5"])
+                          notes=[f"Full is the fusion model saved as {layout.PHASE4B_MODEL.as_posix()}"])
     write_json(out / layout.PHASE4B_ABLATION, study)
     plots.accuracy_bars({r.name: r.accuracy for r in results}, "Phase 4B: ResNet-50 sensor ablation",
                         out / layout.PHASE4B_SENSOR_FIGURE, secondary={r.name: r.macro_f1 for r in results})

@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from geoai_ref.bands import band
+from geoai_ref.errors import ProblemsFound
 
 
-class QualityError(ValueError):
+class QualityError(ProblemsFound, ValueError):
     """An array failed quality control; ``report`` holds every finding."""
 
     def __init__(self, report: QCReport) -> None:

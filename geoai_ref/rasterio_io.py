@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import rasterio
 
+from geoai_ref.errors import MissingInput
 from geoai_ref.grids import Grid
 
 
@@ -84,7 +85,7 @@ def read_raster(path: Path) -> Raster:
     """
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(
+        raise MissingInput(
             f"{path} does not exist: generate the offline data with `geoai-ref fixtures --out DIR` "
             "or download it with `geoai-ref earthengine --out DIR`"
         )

@@ -14,6 +14,11 @@ from geoai_ref.classes import CLASS_NAMES
 from geoai_ref.schemas import AblationStudy, ModelResult, Phase4AMetrics
 
 
+def _f1(value: object) -> str:
+    """A macro F1 for a table: three decimals, or n/a when there is none."""
+    return f"{value:.3f}" if isinstance(value, int | float) and value == value else "n/a"
+
+
 def _pct(x: float) -> str:
     return f"{100 * x:.2f} %"
 
@@ -62,7 +67,7 @@ def phase4a_comparison(metrics: Phase4AMetrics, path: Path) -> Path:
                    f"points: within two of the {n_val} validation samples, which is noise).")
     collapse = r.collapse
     base = metrics.week3_baseline
-    week3_row = (f"{_pct(week3) if week3 is not None else 'n/a'} | {base.get('macro_f1', float('nan')):.3f} | "
+    week3_row = (f"{_pct(week3) if week3 is not None else 'n/a'} | {_f1(base.get('macro_f1'))} | "
                  f"{base.get('collapse_verdict', 'n/a')}")
     text = f"""# Phase 4A: ResNet-50 transfer learning vs the Week 3 SimpleCNN
 

@@ -12,6 +12,7 @@ import yaml
 from geoai_ref import layout
 from geoai_ref.ablation import BAND_SUBSETS
 from geoai_ref.bands import COMPOSITE_END, COMPOSITE_START, FUSED_BANDS
+from geoai_ref.errors import UsageError
 from geoai_ref.phase import Phase
 from geoai_ref.recipes import BATCH_SIZE, RECIPES, SIMPLE_CNN_LEARNING_RATE, Profile, ResNetRecipe
 
@@ -67,7 +68,7 @@ def run_phases(data_root: Path, out: Path, phases: list[Phase] | tuple[Phase, ..
 
     phases = [Phase.parse(p) for p in phases]
     if recipe_name not in RECIPES:
-        raise ValueError(f"unknown recipe {recipe_name!r}; choose from {sorted(RECIPES)}")
+        raise UsageError(f"unknown recipe {recipe_name!r}; choose from {sorted(RECIPES)}")
     recipe = RECIPES[recipe_name]
     say = progress or (lambda _: None)
     out = Path(out)

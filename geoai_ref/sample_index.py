@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from geoai_ref.errors import MissingInput, UsageError
+
 REQUIRED_COLUMNS = ("sample_id", "polygon_id", "class_id", "row", "col", "split", "array_index")
 
 
@@ -41,16 +43,16 @@ def read_sample_index(path: Path) -> SampleIndex:
     """
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"{path} not found: it is written with the Week 3 dataset by `geoai-ref fixtures`")
+        raise MissingInput(f"{path} not found: it is written with the Week 3 dataset by `geoai-ref fixtures`")
     with path.open(newline="") as f:
         rows = list(csv.DictReader(f))
     columns = rows[0].keys() if rows else []
     missing = [c for c in REQUIRED_COLUMNS if c not in columns]
     if missing:
-        raise ValueError(f"{path} lacks the column(s) {missing}; expected at least {list(REQUIRED_COLUMNS)}")
+        raise UsageError(f"{path} lacks the column(s) {missing}; expected at least {list(REQUIRED_COLUMNS)}")
     try:
         ints = {c: np.array([int(r[c]) for r in rows], dtype=np.int64)
                 for c in REQUIRED_COLUMNS if c != "split"}
     except ValueError as exc:
-        raise ValueError(f"{path}: a value in an integer column is not an integer ({exc})") from None
+        raise UsageError(f"{path}: a value in an integer column is not an integer ({exc})") from None
     return SampleIndex(split=np.array([r["split"] for r in rows]), **ints)

@@ -132,13 +132,3 @@ def train(model: keras.Model, x_train: np.ndarray, y_train: np.ndarray, x_val: n
 def predict_labels(model: keras.Model, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
     """Predicted class ids (argmax of the softmax)."""
     return np.argmax(model.predict(x, batch_size=batch_size, verbose=0), axis=1)
-
-
-def save_model(model: keras.Model, path: Path) -> Path:
-    """Save ``model`` as the exercise's .h5 (Keras' legacy HDF5 format, its notice silenced)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model.save(path)
-    return path

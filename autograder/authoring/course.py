@@ -18,6 +18,7 @@ from pathlib import Path
 from autograder.authoring.notebooks import PHASES, build_notebook, serialise
 from autograder.paths import ASSIGNMENTS, FIXTURES, RELEASE_DATA, REPO
 from geoai_ref import layout
+from geoai_ref.errors import MissingInput, ToolFailed
 from geoai_ref.phase import Phase
 
 #: Files each phase ships beside its notebook, relative to the data folder (fixtures) and the release.
@@ -45,7 +46,7 @@ h5py>=3.10
 """
 
 
-class NbgraderError(RuntimeError):
+class NbgraderError(ToolFailed):
     """An nbgrader command failed; the message holds the end of its log."""
 
 
@@ -77,7 +78,7 @@ def stage_data(phase: str, dest: Path, data_root: Path = FIXTURES, fused_root: P
             root = fused_root if fused_root is not None else fused_reference()
         src = root / rel
         if not src.is_file():
-            raise FileNotFoundError(f"{src} is missing: regenerate the fixtures with `make fixtures`")
+            raise MissingInput(f"{src} is missing: regenerate the fixtures with `make fixtures`")
         target = dest / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(src, target)

@@ -24,6 +24,7 @@ import jupytext
 import nbformat
 
 from autograder.paths import ASSIGNMENTS
+from geoai_ref.errors import UsageError
 from geoai_ref.phase import Phase
 
 SOLUTION_BEGIN = "### BEGIN SOLUTION"
@@ -56,7 +57,7 @@ class Assignment:
 PHASES: dict[Phase, Assignment] = {phase: Assignment(phase, f"Week_4_Exercise_Phase{phase.label}") for phase in Phase}
 
 
-class NotebookSourceError(ValueError):
+class NotebookSourceError(UsageError):
     """A notebook source breaks an authoring rule; the message names the cell."""
 
 

@@ -17,15 +17,16 @@ from pathlib import Path
 import nbformat
 
 from autograder.authoring.course import PHASE_DATA, REQUIREMENTS, Course, stage_data
-from autograder.authoring.notebooks import HIDDEN_BEGIN, PHASES, SOLUTION_BEGIN, SOLUTION_END, build_all
+from autograder.authoring.notebooks import HIDDEN_BEGIN, HIDDEN_END, PHASES, SOLUTION_BEGIN, SOLUTION_END, build_all
 from autograder.paths import HIDDEN_DATA, REPO
+from geoai_ref.errors import ProblemsFound
 
 REQUIREMENTS_FILE = "requirements.txt"
 _FORBIDDEN_IMPORT = re.compile(r"^\s*(from|import)\s+(geoai_ref|autograder)\b", re.MULTILINE)
-_FORBIDDEN_TEXT = ("geoai_ref", SOLUTION_BEGIN, SOLUTION_END, HIDDEN_BEGIN, "### END HIDDEN TESTS", "checks.phase4")
+_FORBIDDEN_TEXT = ("geoai_ref", SOLUTION_BEGIN, SOLUTION_END, HIDDEN_BEGIN, HIDDEN_END, "checks.phase4")
 
 
-class ReleaseError(RuntimeError):
+class ReleaseError(ProblemsFound):
     """The release would leak something or is incomplete; the message lists every problem."""
 
 
@@ -91,7 +92,7 @@ def build_release(course: Course, phases: list[str] | None = None,
 
     Raises:
         ReleaseError: if the sources and notebooks differ, or the audit finds a problem.
-        autograder.course.NbgraderError: if nbgrader fails.
+        autograder.authoring.course.NbgraderError: if nbgrader fails.
     """
     phases = phases or list(PHASES)
     if course.root == REPO:

@@ -20,9 +20,10 @@ from nbclient.exceptions import CellExecutionError
 from autograder.authoring.course import stage_data
 from autograder.authoring.notebooks import PHASES, build_notebook
 from autograder.paths import SOLUTIONS
+from geoai_ref.errors import ProblemsFound
 
 
-class SolutionRunError(RuntimeError):
+class SolutionRunError(ProblemsFound):
     """A solution notebook failed or wrote to stderr; the message names the cell."""
 
 

@@ -13,13 +13,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.authoring.course import make_course
-from autograder.authoring.notebooks import PHASES
+from autograder.demo.defaults import DEMO_CELL_TIMEOUT, DEMO_WORKERS, SAMPLE_EPOCHS
 from autograder.demo.sample_class import SampleStudent, build_sample_class
-from autograder.grading.coordinator import GradingConfig, grade_class
+from autograder.grading.config import GradingConfig
+from autograder.grading.coordinator import grade_class
 from autograder.grading.limits import Limits
 from autograder.publish.class_reports import write_feedback_pages, write_reports
-from autograder.publish.reports import write_grades_csv
+from autograder.publish.lms import write_grades_csv
 from autograder.rubric.store import RubricStore
+from geoai_ref.phase import Phase
 
 
 @dataclass
@@ -28,7 +30,7 @@ class DemoResult:
     expectation_problems: list[str]
 
 
-def expectation_problems(rubrics: list[dict], students: list[SampleStudent], phases: tuple[str, ...]) -> list[str]:
+def expectation_problems(rubrics: list[dict], students: list[SampleStudent], phases: tuple[Phase, ...]) -> list[str]:
     """Where a sample student's rubric does not show their fault as :data:`STUDENTS` says it must.
 
     The correct student must earn every automatic point of the graded phases and raise no flag; each
@@ -36,7 +38,7 @@ def expectation_problems(rubrics: list[dict], students: list[SampleStudent], pha
     expected outcome in the faulty phase.
     """
     by_id = {r["student"]: r for r in rubrics}
-    graded_phases = {f"4{p[-1].upper()}" for p in phases}
+    graded_phases = {Phase.parse(p).label for p in phases}
     problems = []
     for student in students:
         r = by_id.get(student.id)
@@ -66,15 +68,16 @@ def expectation_problems(rubrics: list[dict], students: list[SampleStudent], pha
     return problems
 
 
-def run_demo(out: Path, workers: int = 2, phases: tuple[str, ...] = (), epochs: int = 5, cell_timeout: int = 240,
+def run_demo(out: Path, workers: int = DEMO_WORKERS, phases: tuple[Phase, ...] = (), epochs: int = SAMPLE_EPOCHS,
+             cell_timeout: int = DEMO_CELL_TIMEOUT,
              progress: Callable[[str], None] = lambda m: None, show_bar: bool = False) -> DemoResult:
     """Build, grade and report the sample class under ``out``.
 
     Raises:
-        autograder.solutions.SolutionRunError: if a worked solution fails to execute.
-        autograder.course.NbgraderError: if nbgrader cannot generate the assignments.
+        autograder.authoring.solutions.SolutionRunError: if a worked solution fails to execute.
+        autograder.authoring.course.NbgraderError: if nbgrader cannot generate the assignments.
     """
-    phases = phases or tuple(PHASES)
+    phases = tuple(Phase.parse(p) for p in phases) or tuple(Phase)
     out.mkdir(parents=True, exist_ok=True)
     students = build_sample_class(out / "submissions", phases=phases, epochs=epochs, progress=progress,
                                   marker_dir=out / "sample_build")

@@ -23,9 +23,10 @@ from nbclient import NotebookClient
 
 from autograder.authoring.notebooks import PHASES
 from autograder.authoring.solutions import run_solution
+from autograder.demo.defaults import SAMPLE_EPOCHS
+from autograder.grading.results import Outcome
 from autograder.paths import SAMPLE_CLASS_CACHE
-
-DEFAULT_EPOCHS = 5
+from geoai_ref.phase import Phase
 
 
 @dataclass(frozen=True)
@@ -34,32 +35,32 @@ class SampleStudent:
 
     id: str
     fault: str
-    phase: str | None  # None: the correct submission
+    phase: Phase | None  # None: the correct submission
     lost_checks: tuple[str, ...]  # rubric checks that must score 0
     flags: tuple[str, ...]  # flag ids that must be raised
-    outcome: str = "graded"  # the outcome of the faulty phase
+    outcome: Outcome = Outcome.GRADED  # the outcome of the faulty phase
 
 
 STUDENTS: tuple[SampleStudent, ...] = (
     SampleStudent("ada_correct", "none: the worked solution", None, (), ()),
     SampleStudent("ben_collapsed", "trained with the exercise's recipe (ImageNet preprocess_input, 150 layers "
-                  "frozen, BatchNorm training): the model collapses", "phase4a", ("4a_stability",), ("collapse",)),
+                  "frozen, BatchNorm training): the model collapses", Phase.A, ("4a_stability",), ("collapse",)),
     SampleStudent("cai_unstratified", "a Keras-style split (the last 20 % of the samples): validation holds one "
-                  "class", "phase4b", ("4b_split",), ("unstratified-split",)),
-    SampleStudent("dan_nearest", "MODIS and SRTM resampled with nearest neighbour", "phase4b",
+                  "class", Phase.B, ("4b_split",), ("unstratified-split",)),
+    SampleStudent("dan_nearest", "MODIS and SRTM resampled with nearest neighbour", Phase.B,
                   ("4b_align", "4b_fused_arrays"), ("misaligned", "nearest-resampling")),
     SampleStudent("eve_band_order", "B4 (red) and B8 (near infrared) stacked in each other's place (and the "
-                  "notebook's consistency assert deleted)", "phase4b",
+                  "notebook's consistency assert deleted)", Phase.B,
                   ("4b_stack", "4b_fused_arrays"), ("band-order",)),
-    SampleStudent("fay_missing_figure", "the confusion-matrix figure was not submitted", "phase4a",
+    SampleStudent("fay_missing_figure", "the confusion-matrix figure was not submitted", Phase.A,
                   ("4a_artifacts",), ("missing-deliverable",)),
-    SampleStudent("gus_inflated_metrics", "phase4a_metrics.json edited to claim 99 % accuracy", "phase4a",
+    SampleStudent("gus_inflated_metrics", "phase4a_metrics.json edited to claim 99 % accuracy", Phase.A,
                   ("4a_artifacts",), ("metrics-mismatch",)),
-    SampleStudent("hal_endless_loop", "a cell that never finishes (the Week 3 baseline cell)", "phase4a",
+    SampleStudent("hal_endless_loop", "a cell that never finishes (the Week 3 baseline cell)", Phase.A,
                   ("4a_week3_baseline",), ("cell-timeout",)),
-    SampleStudent("ivy_invalid_json", "the notebook file is truncated (invalid JSON)", "phase4a",
+    SampleStudent("ivy_invalid_json", "the notebook file is truncated (invalid JSON)", Phase.A,
                   ("4a_normalise", "4a_build_model", "4a_freeze", "4a_collapse"), ("invalid-notebook",),
-                  outcome="invalid-notebook"),
+                  outcome=Outcome.INVALID_NOTEBOOK),
 )
 
 
@@ -80,11 +81,11 @@ def edit_cell(nb: nbformat.NotebookNode, grade_id: str, old: str, new: str) -> N
     cells[0].source = cells[0].source.replace(old, new)
 
 
-def _notebook(folder: Path, phase: str) -> Path:
+def _notebook(folder: Path, phase: Phase) -> Path:
     return folder / PHASES[phase].ipynb.name
 
 
-def correct_submission(phase: str, epochs: int, progress: Callable[[str], None]) -> Path:
+def correct_submission(phase: Phase, epochs: int, progress: Callable[[str], None]) -> Path:
     """The executed worked solution of ``phase`` with its deliverables (cached per epoch budget)."""
     folder = SAMPLE_CLASS_CACHE / f"epochs{epochs}" / phase
     done = folder / ".complete"
@@ -105,7 +106,7 @@ def _copy(src: Path, dest: Path) -> Path:
     return dest
 
 
-def _rerun(folder: Path, phase: str, epochs: int, until: str | None = None) -> None:
+def _rerun(folder: Path, phase: Phase, epochs: int, until: str | None = None) -> None:
     """Execute the edited notebook in ``folder`` (up to and including cell ``until``) so its files follow.
 
     Errors are allowed: a faulty student's visible tests fail, and the student submits anyway.
@@ -126,19 +127,19 @@ def _rerun(folder: Path, phase: str, epochs: int, until: str | None = None) -> N
 # --- the faults ------------------------------------------------------------------------------------------
 
 def _collapsed(folder: Path, epochs: int) -> None:
-    nb = nbformat.read(_notebook(folder, "phase4a"), as_version=4)
+    nb = nbformat.read(_notebook(folder, Phase.A), as_version=4)
     edit_cell(nb, "4a_train_run", "freeze_by_ratio(backbone, FREEZE_RATIO)\n",
               "# the exercise's recipe: ImageNet preprocessing and the first 150 layers frozen\n"
               "Xn_train = keras.applications.resnet.preprocess_input(X_train.copy())\n"
               "Xn_val = keras.applications.resnet.preprocess_input(X_val.copy())\n"
               "for i, layer in enumerate(backbone.layers):\n"
               "    layer.trainable = i >= 150\n")
-    nbformat.write(nb, _notebook(folder, "phase4a"))
-    _rerun(folder, "phase4a", epochs)
+    nbformat.write(nb, _notebook(folder, Phase.A))
+    _rerun(folder, Phase.A, epochs)
 
 
 def _unstratified(folder: Path, epochs: int) -> None:
-    nb = nbformat.read(_notebook(folder, "phase4b"), as_version=4)
+    nb = nbformat.read(_notebook(folder, Phase.B), as_version=4)
     cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "4b_split_code")
     start, end = cell.source.index("### BEGIN SOLUTION"), cell.source.index("### END SOLUTION")
     cell.source = (cell.source[:start] + "### BEGIN SOLUTION\n"
@@ -146,7 +147,7 @@ def _unstratified(folder: Path, epochs: int) -> None:
                    "    n_val = int(round(len(y) * val_fraction))\n"
                    "    index = np.arange(len(y))\n"
                    "    return index[:-n_val], index[-n_val:]\n    " + cell.source[end:])
-    nbformat.write(nb, _notebook(folder, "phase4b"))
+    nbformat.write(nb, _notebook(folder, Phase.B))
 
 
 def _rerun_fused(folder: Path, epochs: int) -> None:
@@ -157,27 +158,27 @@ def _rerun_fused(folder: Path, epochs: int) -> None:
     """
     arrays = [folder / "data" / "processed" / name for name in ("X_train_fused.npy", "X_val_fused.npy")]
     before = [np.load(a) for a in arrays]
-    _rerun(folder, "phase4b", epochs, until="4b_fused_run")
+    _rerun(folder, Phase.B, epochs, until="4b_fused_run")
     if all(np.array_equal(b, np.load(a)) for a, b in zip(arrays, before, strict=True)):
         raise SampleClassError(f"{folder}: the edited 4B notebook did not rewrite the fused arrays (a cell before "
                                "np.save failed); update autograder/demo/sample_class.py to the current notebook")
 
 
 def _nearest(folder: Path, epochs: int) -> None:
-    nb = nbformat.read(_notebook(folder, "phase4b"), as_version=4)
+    nb = nbformat.read(_notebook(folder, Phase.B), as_version=4)
     edit_cell(nb, "4b_align_code", "resampling=Resampling.bilinear)", "resampling=Resampling.nearest)")
-    nbformat.write(nb, _notebook(folder, "phase4b"))
+    nbformat.write(nb, _notebook(folder, Phase.B))
     _rerun_fused(folder, epochs)
 
 
 def _band_order(folder: Path, epochs: int) -> None:
-    nb = nbformat.read(_notebook(folder, "phase4b"), as_version=4)
+    nb = nbformat.read(_notebook(folder, Phase.B), as_version=4)
     edit_cell(nb, "4b_stack_code", "for name in FUSED_BANDS]",
               "for name in [\"B2\", \"B3\", \"B8\", \"B4\", \"B11\", \"B12\", \"MODIS_NDVI\", \"DEM\"]]")
     # the work cell's consistency check would stop the save; this student deleted it
     edit_cell(nb, "4b_fused_run",
               "assert np.allclose(X_train_fused[..., :6], np.load(\"data/processed/X_train.npy\"))\n", "")
-    nbformat.write(nb, _notebook(folder, "phase4b"))
+    nbformat.write(nb, _notebook(folder, Phase.B))
     _rerun_fused(folder, epochs)
 
 
@@ -195,15 +196,15 @@ def _inflated(folder: Path, epochs: int) -> None:
 
 
 def _endless(folder: Path, epochs: int) -> None:
-    nb = nbformat.read(_notebook(folder, "phase4a"), as_version=4)
+    nb = nbformat.read(_notebook(folder, Phase.A), as_version=4)
     edit_cell(nb, "4a_week3_run", "### BEGIN SOLUTION\n",
               "### BEGIN SOLUTION\nimport time\n\nwhile True:  # wait until the Week 3 model is ready (it never is)\n"
               "    time.sleep(1)\n")
-    nbformat.write(nb, _notebook(folder, "phase4a"))
+    nbformat.write(nb, _notebook(folder, Phase.A))
 
 
 def _invalid(folder: Path, epochs: int) -> None:
-    path = _notebook(folder, "phase4a")
+    path = _notebook(folder, Phase.A)
     text = path.read_text()
     path.write_text(text[: len(text) // 2])  # a notebook cut off while saving
 
@@ -215,7 +216,7 @@ FAULTS: dict[str, Callable[[Path, int], None]] = {
 }
 
 
-def build_sample_class(out: Path, phases: tuple[str, ...] = tuple(PHASES), epochs: int = DEFAULT_EPOCHS,
+def build_sample_class(out: Path, phases: tuple[Phase, ...] = tuple(Phase), epochs: int = SAMPLE_EPOCHS,
                        students: tuple[str, ...] | None = None, progress: Callable[[str], None] = lambda m: None,
                        marker_dir: Path | None = None) -> list[SampleStudent]:
     """Write the sample class's submissions under ``out/<student>/<phase>``; returns the students built.
@@ -225,7 +226,7 @@ def build_sample_class(out: Path, phases: tuple[str, ...] = tuple(PHASES), epoch
     run grades nothing again).
 
     Raises:
-        autograder.solutions.SolutionRunError: if a solution (or a faulty student's re-run) fails.
+        autograder.authoring.solutions.SolutionRunError: if a solution (or a faulty student's re-run) fails.
         SampleClassError: if an edit no longer matches the notebooks.
     """
     chosen = [s for s in STUDENTS if (s.phase is None or s.phase in phases)

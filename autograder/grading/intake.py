@@ -23,13 +23,16 @@ from pathlib import Path
 import nbformat
 
 from autograder.authoring.notebooks import PHASES, build_notebook, grade_cells
+from autograder.grading.results import Flag, Outcome
+from geoai_ref.errors import UsageError
+from geoai_ref.phase import Phase
 
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 MAX_UNZIPPED_BYTES = 2 * 2**30  # a class of 95 MB models fits; a zip bomb does not
 SKIPPED = {".ipynb_checkpoints", "__pycache__", "_autograder_outputs", ".DS_Store", "__MACOSX"}
 
 
-class IntakeError(ValueError):
+class IntakeError(UsageError):
     """The submissions location cannot be read at all (not a folder or zip, or unsafe); the message says why."""
 
 
@@ -37,15 +40,15 @@ class IntakeError(ValueError):
 class PhaseCheck:
     """Whether one phase of one submission can be executed, and what was noticed."""
 
-    outcome: str | None  # None: ready to grade; otherwise a final outcome such as "invalid-notebook"
+    outcome: Outcome | None  # None: ready to grade; otherwise a final outcome (missing or invalid notebook)
     message: str = ""
-    flags: tuple[tuple[str, str], ...] = ()  # (flag id, message)
+    flags: tuple[Flag, ...] = ()
 
 
 @dataclass
 class Submission:
     student: str
-    phases: dict[str, Path] = field(default_factory=dict)  # phase id -> submitted folder
+    phases: dict[Phase, Path] = field(default_factory=dict)  # phase -> submitted folder
 
 
 def _unzip(archive: Path, dest: Path) -> None:
@@ -153,7 +156,7 @@ def fingerprint(manifest: dict[str, str], *salt: str) -> str:
     return hashlib.sha256(json.dumps([sorted(manifest.items()), salt]).encode()).hexdigest()
 
 
-def check_phase(folder: Path, phase: str) -> PhaseCheck:
+def check_phase(folder: Path, phase: Phase) -> PhaseCheck:
     """Whether the phase's notebook in ``folder`` can be executed; the reasons if not.
 
     ``folder`` is a snapshot. Returns a final outcome for a missing or unreadable notebook, and flags
@@ -164,22 +167,23 @@ def check_phase(folder: Path, phase: str) -> PhaseCheck:
     if not notebook.is_file():
         others = sorted(p.name for p in folder.glob("*.ipynb"))
         hint = f" (found {', '.join(others)}: rename it to {expected})" if others else ""
-        return PhaseCheck("missing-notebook", f"{expected} is not in the submission{hint}")
+        return PhaseCheck(Outcome.MISSING_NOTEBOOK, f"{expected} is not in the submission{hint}")
     try:
         nb = nbformat.read(notebook, as_version=4)
         nbformat.validate(nb)
     except Exception as exc:  # noqa: BLE001 - any parse or schema error means the same thing to a student
         detail = str(exc).splitlines()[0][:300]
-        return PhaseCheck("invalid-notebook", f"{expected} is not a valid notebook file ({type(exc).__name__}: "
+        return PhaseCheck(Outcome.INVALID_NOTEBOOK, f"{expected} is not a valid notebook file ({type(exc).__name__}: "
                           f"{detail}); open it in Jupyter, save it again and resubmit")
     flags = []
     kernel = nb.metadata.get("kernelspec", {}).get("name", "")
     if kernel and not kernel.startswith("python"):
-        flags.append(("wrong-kernel", f"the notebook asks for kernel {kernel!r}; it was graded with Python 3"))
+        flags.append(Flag("wrong-kernel", phase, f"the notebook asks for kernel {kernel!r}; it was graded with "
+                          "Python 3"))
     expected_cells = set(grade_cells(build_notebook(PHASES[phase].source)))
     present = {c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells}
     deleted = sorted(expected_cells - present)
     if deleted:
-        flags.append(("cells-deleted", f"grade cell(s) {', '.join(deleted)} were deleted; nbgrader restored them "
-                      "from the release, so their tests ran against the rest of the notebook"))
+        flags.append(Flag("cells-deleted", phase, f"grade cell(s) {', '.join(deleted)} were deleted; nbgrader restored "
+                          "them from the release, so their tests ran against the rest of the notebook"))
     return PhaseCheck(None, "", tuple(flags))

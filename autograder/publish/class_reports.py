@@ -1,4 +1,9 @@
-"""From the rubric store to the files TAs and students read: reports, dashboard, CSVs, feedback."""
+"""From the rubric store to the files of a whole class: every student's rubric dict (scored by
+``autograder.rubric.scoring``), handed to the renderings that TAs and students read.
+
+The renderings themselves are ``student_report`` (TA report), ``dashboard`` (class index), ``lms`` (CSVs)
+and ``feedback`` (student feedback).
+"""
 
 from __future__ import annotations
 
@@ -33,7 +38,8 @@ def class_rubrics(store: RubricStore, rubric: Rubric | None = None,
 def write_reports(store: RubricStore, out: Path, title: str = "GeoAI Week 4: class dashboard") -> list[dict]:
     """``OUT/<student>/rubric.{json,md,html}``, ``OUT/summary.csv`` and ``OUT/index.html``; returns the rubrics."""
     from autograder.publish.dashboard import write_dashboard
-    from autograder.publish.reports import write_student_report, write_summary_csv
+    from autograder.publish.lms import write_summary_csv
+    from autograder.publish.student_report import write_student_report
 
     rubrics = class_rubrics(store)
     out.mkdir(parents=True, exist_ok=True)
@@ -48,10 +54,10 @@ def write_feedback_pages(store: RubricStore, course_root: Path, out: Path,
                          progress: Callable[[str], None] = lambda m: None) -> dict[str, Path]:
     """Student feedback per student: nbgrader's feedback (hidden tests removed) + the rubric feedback."""
     from autograder.authoring.course import Course
-    from autograder.publish.feedback import nbgrader_feedback
-    from autograder.publish.reports import write_feedback
+    from autograder.publish.feedback import nbgrader_feedback, write_feedback
+    from autograder.publish.rubric_dict import ordered_phases
 
     rubrics = class_rubrics(store)
-    phases = sorted({p for r in rubrics for p in r["phases"]})
+    phases = ordered_phases(p for r in rubrics for p in r["phases"])
     nb_pages = nbgrader_feedback(Course(course_root), phases, progress)
     return {r["student"]: write_feedback(r, out / r["student"], nb_pages.get(r["student"], {})) for r in rubrics}

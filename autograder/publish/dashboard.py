@@ -2,7 +2,8 @@
 
 Plots are matplotlib figures (Agg canvas, no pyplot state) embedded as base64 PNG; the page needs no
 JavaScript and no network. Each student row links to ``<student>/rubric.html`` (written by
-``autograder.reports.write_student_report``).
+``autograder.publish.student_report.write_student_report``). Statuses are the rubrics' own and pending and
+failed checks are ``autograder.rubric.scoring``'s: nothing here recomputes a rule.
 """
 
 from __future__ import annotations
@@ -15,19 +16,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from urllib.parse import quote
 
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from autograder.publish.reports import (
-    BASE_CSS,
-    esc,
-    failed_check_ids,
-    flag_ids,
-    fmt_num,
-    ordered_phases,
-    overall_status,
-    pending_checks,
-)
+from autograder.publish.html import badge, cards, esc, fmt_num, html_page, outcome_badge, total_text
+from autograder.publish.rubric_dict import flag_ids, ordered_phases, status
+from autograder.rubric.scoring import failed_check_ids, pending_check_ids
 
 DEFAULT_TITLE = "Week 4 GeoAI · class dashboard"
 TOP_FAILURES = 10
@@ -61,6 +56,12 @@ def _empty(ax, text: str) -> None:
     ax.set_yticks([])
 
 
+def _bar_figure(rows: int) -> tuple[Figure, Axes]:
+    """A figure tall enough for ``rows`` horizontal bars, and its axes."""
+    fig = Figure(figsize=(WIDTH_IN, max(3.0, 0.34 * rows + 1.2)))
+    return fig, fig.add_subplot()
+
+
 def _possible(rubrics: Sequence[Mapping]) -> float:
     return max((float(r.get("possible") or 100) for r in rubrics), default=100.0)
 
@@ -74,8 +75,8 @@ def score_histogram(rubrics: Sequence[Mapping]) -> str:
         _empty(ax, "no students graded yet")
     else:
         bins = [possible * i / 10 for i in range(11)]
-        done = [float(r.get("total") or 0) for r in rubrics if overall_status(r) != "manual-pending"]
-        waiting = [float(r.get("total") or 0) for r in rubrics if overall_status(r) == "manual-pending"]
+        done = [float(r.get("total") or 0) for r in rubrics if status(r) != "manual-pending"]
+        waiting = [float(r.get("total") or 0) for r in rubrics if status(r) == "manual-pending"]
         ax.hist([done, waiting], bins=bins, stacked=True, color=[_OK, _WAIT], edgecolor="white",
                 label=["final", "manual points pending"])
         ax.set_xlim(0, possible)
@@ -89,7 +90,10 @@ def score_histogram(rubrics: Sequence[Mapping]) -> str:
 
 
 def criterion_means(rubrics: Sequence[Mapping]) -> list[tuple[str, float, float, int]]:
-    """(criterion id, mean points earned, max, students pending) per criterion; pending points count as 0."""
+    """(criterion id, mean points earned, max, students pending) per criterion; pending points count as 0.
+
+    A student is pending on a criterion whose status (set by scoring) is "manual-pending".
+    """
     earned: dict[str, list[float]] = {}
     maxima: dict[str, float] = {}
     pending: Counter[str] = Counter()
@@ -98,7 +102,7 @@ def criterion_means(rubrics: Sequence[Mapping]) -> list[tuple[str, float, float,
             cid = str(c.get("id"))
             earned.setdefault(cid, []).append(float(c.get("points") or 0))
             maxima[cid] = max(maxima.get(cid, 0.0), float(c.get("max") or 0))
-            if c.get("points") is None or any(k.get("points") is None for k in c.get("checks") or []):
+            if c.get("status") == "manual-pending":
                 pending[cid] += 1
     return [(cid, statistics.fmean(v), maxima[cid], pending[cid]) for cid, v in earned.items()]
 
@@ -106,8 +110,7 @@ def criterion_means(rubrics: Sequence[Mapping]) -> list[tuple[str, float, float,
 def criterion_chart(rubrics: Sequence[Mapping]) -> str:
     """PNG data URI: mean points earned vs max per criterion (horizontal bars, rubric order top to bottom)."""
     rows = criterion_means(rubrics)
-    fig = Figure(figsize=(WIDTH_IN, max(3.0, 0.34 * len(rows) + 1.2)))
-    ax = fig.add_subplot()
+    fig, ax = _bar_figure(len(rows))
     if not rows:
         _empty(ax, "no criteria")
     else:
@@ -141,8 +144,7 @@ def common_failures(rubrics: Sequence[Mapping], top: int = TOP_FAILURES) -> list
 def failure_chart(rubrics: Sequence[Mapping]) -> str:
     """PNG data URI: students per flag and per failed check, top ten, most common on top."""
     rows = common_failures(rubrics)
-    fig = Figure(figsize=(WIDTH_IN, max(3.0, 0.34 * len(rows) + 1.2)))
-    ax = fig.add_subplot()
+    fig, ax = _bar_figure(len(rows))
     if not rows:
         _empty(ax, "no flags and no failed checks")
     else:
@@ -160,15 +162,13 @@ def failure_chart(rubrics: Sequence[Mapping]) -> str:
 def _cards(rubrics: Sequence[Mapping]) -> str:
     totals = [float(r.get("total") or 0) for r in rubrics]
     possible = _possible(rubrics)
-    cards = [("students", str(len(rubrics))),
+    items = [("students", str(len(rubrics))),
              ("mean", f"{fmt_num(statistics.fmean(totals), 1)} / {fmt_num(possible)}" if totals else "–"),
              ("median", fmt_num(statistics.median(totals), 1) if totals else "–"),
              ("range", f"{fmt_num(min(totals), 1)} – {fmt_num(max(totals), 1)}" if totals else "–"),
-             ("manual pending", str(sum(overall_status(r) == "manual-pending" for r in rubrics))),
+             ("manual pending", str(sum(status(r) == "manual-pending" for r in rubrics))),
              ("flagged", str(sum(bool(flag_ids(r)) for r in rubrics)))]
-    items = "".join(f'<div class="card"><div class="k">{esc(k)}</div><div class="v">{esc(v)}</div></div>'
-                    for k, v in cards)
-    return f'<div class="cards">{items}</div>'
+    return cards((k, esc(v)) for k, v in items)
 
 
 def _failures_table(rubrics: Sequence[Mapping]) -> str:
@@ -189,25 +189,23 @@ def _students_table(rubrics: Sequence[Mapping]) -> str:
     rows = []
     for r in sorted(rubrics, key=lambda r: str(r.get("student", ""))):
         student = str(r.get("student", "?"))
-        status = overall_status(r)
         flags = flag_ids(r)
-        pending = pending_checks(r)
+        pending = pending_check_ids(r)
         css = " ".join(c for c in ("row-pending" if pending else "", "row-flagged" if flags else "") if c)
         cells = []
         for p in phases:
             info = (r.get("phases") or {}).get(p) or {}
             outcome = str(info.get("outcome", "–"))
-            badge = "graded" if outcome == "graded" else ("muted" if outcome == "–" else "bad")
-            title = esc(info.get("message", ""))
-            cells.append(f'<td title="{title}"><span class="badge {badge}">{esc(outcome)}</span></td>')
-        status_cell = f'<span class="badge {esc(status)}">{esc(status)}</span>'
+            shown = badge("muted", outcome) if outcome == "–" else outcome_badge(outcome)
+            cells.append(f'<td title="{esc(info.get("message", ""))}">{shown}</td>')
+        status_cell = badge(status(r), status(r))
         if pending:
             status_cell += f'<br><span class="muted small">{len(pending)} check(s) wait for a TA</span>'
         href = quote(student, safe="") + "/rubric.html"
-        flag_badges = " ".join(f'<span class="badge fail">{esc(f)}</span>' for f in flags)
+        flag_badges = " ".join(badge("fail", f) for f in flags)
         rows.append(
             f'<tr class="{css}"><td><a href="{esc(href)}">{esc(student)}</a></td>'
-            f'<td class="num">{esc(fmt_num(r.get("total")))} / {esc(fmt_num(r.get("possible", 100)))}</td>'
+            f'<td class="num">{esc(total_text(r))}</td>'
             f'<td>{status_cell}</td>{"".join(cells)}'
             f"<td>{flag_badges or '–'}</td>"
             f'<td><a href="{esc(href)}">rubric</a></td></tr>')
@@ -226,10 +224,7 @@ def render_dashboard(rubrics: Sequence[Mapping], title: str = DEFAULT_TITLE) -> 
             f'<figure><img src="{failure_chart(rubrics)}" alt="most common failures"></figure></div>'
             f"<h2>Most common failures</h2>{_failures_table(rubrics)}"
             f"<h2>Students</h2>{_students_table(rubrics)}")
-    return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">\n<link rel="icon" href="data:,">\n'
-            f"<title>{esc(title)}</title>\n"
-            f"<style>{BASE_CSS}{_CSS}</style>\n</head>\n<body>\n{body}\n</body>\n</html>\n")
+    return html_page(title, body, _CSS)
 
 
 def write_dashboard(rubrics: list[dict], out_dir: Path, title: str = DEFAULT_TITLE) -> Path:

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import yaml
 
-from autograder.authoring.notebooks import PHASES, build_notebook, grade_cells
-from autograder.trusted.checks import TRUSTED_CHECKS
+from autograder.paths import RUBRIC_FILE
+from geoai_ref.errors import UsageError
+from geoai_ref.phase import Phase
 
-RUBRIC_FILE = Path(__file__).resolve().parent / "rubric.yaml"
 SOURCES = ("nbgrader", "nbgrader-manual", "manual")
 
 
-class RubricError(ValueError):
+class RubricError(UsageError):
     """rubric.yaml is malformed or disagrees with the notebooks; the message says where."""
 
 
@@ -31,7 +31,7 @@ class RubricCheck:
 @dataclass(frozen=True)
 class Criterion:
     id: str
-    phase: str
+    phase: Phase
     name: str
     description: str
     max: float
@@ -43,15 +43,15 @@ class Rubric:
     total: float
     criteria: tuple[Criterion, ...]
 
-    def phase_of(self, check_id: str) -> str:
-        """The phase id ("phase4a") of a check.
+    def phase_of(self, check_id: str) -> Phase:
+        """The phase of a check.
 
         Raises:
             KeyError: for a check the rubric does not name.
         """
         for cr in self.criteria:
             if any(c.id == check_id for c in cr.checks):
-                return f"phase{cr.phase.lower()}"
+                return cr.phase
         raise KeyError(f"{check_id!r} is not a check of rubric.yaml")
 
     def checks(self, source: str | None = None) -> list[RubricCheck]:
@@ -70,16 +70,21 @@ def load_rubric(path: Path = RUBRIC_FILE) -> Rubric:
         raise RubricError(f"{path} is not valid YAML: {exc}") from None
     try:
         criteria = tuple(
-            Criterion(id=c["id"], phase=c["phase"], name=c["name"], description=c["description"], max=float(c["max"]),
+            Criterion(id=c["id"], phase=Phase.parse(c["phase"]), name=c["name"], description=c["description"],
+                      max=float(c["max"]),
                       checks=tuple(RubricCheck(id=k["id"], source=k["source"], points=float(k["points"]),
                                                description=k["description"],
                                                confirmed_by=tuple(k.get("confirmed_by", ())), flag=k.get("flag"))
                          for k in c["checks"]))
             for c in data["criteria"])
         rubric = Rubric(total=float(data["total"]), criteria=criteria)
+    except ValueError as exc:
+        raise RubricError(f"{path}: {exc}") from None
     except (KeyError, TypeError) as exc:
         raise RubricError(f"{path}: every criterion needs id, phase, name, description, max and checks "
                           f"(each with id, source, points, description); missing {exc}") from None
+    from autograder.trusted.checks import TRUSTED_CHECKS
+
     seen: set[str] = set()
     for criterion in rubric.criteria:
         for check in criterion.checks:
@@ -88,7 +93,7 @@ def load_rubric(path: Path = RUBRIC_FILE) -> Rubric:
             if check.confirmed_by and check.source != "nbgrader":
                 raise RubricError(f"{criterion.id}/{check.id}: only automatic (nbgrader) checks can be confirmed_by "
                                   "trusted checks")
-            phase = f"phase{criterion.phase.lower()}"
+            phase = criterion.phase
             unknown = set(check.confirmed_by) - set(TRUSTED_CHECKS.get(phase, ()))
             if unknown:
                 raise RubricError(f"{criterion.id}/{check.id}: confirmed_by names {sorted(unknown)}, which are not "
@@ -111,6 +116,8 @@ def notebook_problems(rubric: Rubric) -> list[str]:
     Every grade cell must be named by exactly one rubric check, automatic cells by ``nbgrader`` checks and
     answer cells by ``nbgrader-manual`` ones; where a check carries rubric points the cell carries the same.
     """
+    from autograder.authoring.notebooks import PHASES, build_notebook, grade_cells
+
     problems = []
     cells: dict[str, dict] = {}
     for phase in PHASES.values():

@@ -12,8 +12,10 @@ This is the only place where points are computed. Rules, per rubric check:
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
 
-from autograder.grading.results import Outcome
+from autograder.grading.results import Outcome, PhaseResult
 from autograder.rubric.definition import Criterion, Rubric, RubricCheck
 from autograder.rubric.store import Override
 from geoai_ref.phase import Phase
@@ -22,116 +24,134 @@ PASSED = "passed"
 PENDING = "waiting for a TA: enter the points with `geoai-grade override`"
 
 
-def _phase_id(criterion: Criterion) -> str:
-    return f"phase{criterion.phase.lower()}"
+class Status:
+    """The status of a scored check, criterion or rubric (``rubric.json``'s "status")."""
+
+    AUTO = "auto"
+    PENDING = "manual-pending"
+    OVERRIDDEN = "overridden"
 
 
-def _trusted_index(result: dict) -> dict[str, dict]:
-    return {t["id"]: t for t in result.get("trusted", [])}
+@dataclass(frozen=True)
+class CheckScore:
+    """One rubric check, scored: ``points`` None while it waits for a TA."""
+
+    check: RubricCheck
+    passed: bool | None
+    points: float | None
+    message: str
+    status: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """The check as it appears in ``rubric.json``."""
+        return {"id": self.check.id, "source": self.check.source, "description": self.check.description,
+                "passed": self.passed, "points": None if self.points is None else round(self.points, 4),
+                "max": self.check.points, "message": self.message, "confirmed_by": list(self.check.confirmed_by),
+                "status": self.status}
 
 
-def _nbgrader_check(check: RubricCheck, result: dict | None) -> tuple[bool | None, float | None, str]:
+def _nbgrader_check(check: RubricCheck, result: PhaseResult | None) -> tuple[bool | None, float | None, str]:
     if result is None:
         return False, 0.0, "phase not submitted"
-    if result["outcome"] != "graded":
-        return False, 0.0, f"{result['outcome']}: {result.get('message', '')}".rstrip(": ")
-    cell = result.get("cells", {}).get(check.id)
+    if not result.graded:
+        return False, 0.0, f"{result.outcome}: {result.message}".rstrip(": ")
+    cell = result.cells.get(check.id)
     if cell is None:
         return False, 0.0, f"grade cell {check.id} is missing from the autograded notebook"
     if check.source == "nbgrader-manual":
-        if cell.get("score") is None:
+        if cell.score is None:
             return None, None, PENDING
-        fraction = cell["score"] / cell["max"] if cell["max"] else 0.0
+        fraction = cell.score / cell.max if cell.max else 0.0
         return fraction >= 1.0, fraction * check.points, "graded by a TA in nbgrader"
-    fraction = (cell["score"] or 0.0) / cell["max"] if cell["max"] else 0.0
-    passed = cell["score"] is not None and cell["score"] >= cell["max"]
-    message = cell.get("message") or (PASSED if passed else "failed")
-    trusted = _trusted_index(result)
+    fraction = (cell.score or 0.0) / cell.max if cell.max else 0.0
+    passed = cell.score is not None and cell.score >= cell.max
+    message = cell.message or (PASSED if passed else "failed")
+    trusted = {t.id: t for t in result.trusted}
     denied = []
     for tid in check.confirmed_by:
         t = trusted.get(tid)
         if t is None:
             denied.append(f"trusted check {tid} did not run")
-        elif not t["passed"]:
-            denied.append(f"trusted check {tid}: {t['message']}")
+        elif not t.passed:
+            denied.append(f"trusted check {tid}: {t.message}")
     if denied:
         note = "; ".join(denied)
         return False, 0.0, (f"{note} (nbgrader: {message})" if passed else f"{message}; {note}")
     return passed, fraction * check.points, message
 
 
-def _manual_check(result: dict | None) -> tuple[bool | None, float | None, str]:
-    if result is None or result["outcome"] != "graded":
-        outcome = "phase not submitted" if result is None else result["outcome"]
+def _manual_check(result: PhaseResult | None) -> tuple[bool | None, float | None, str]:
+    if result is None or not result.graded:
+        outcome = "phase not submitted" if result is None else result.outcome
         return False, 0.0, f"{outcome}: nothing to grade"
     return None, None, PENDING
 
 
-def score_check(check: RubricCheck, result: dict | None, override: Override | None) -> dict:
-    """One rubric check as it appears in ``rubric.json``."""
+def score_check(check: RubricCheck, result: PhaseResult | None, override: Override | None) -> CheckScore:
+    """One rubric check of one student: from nbgrader's cell (confirmed by trusted checks), a TA's override,
+    or pending."""
     if check.source == "manual":
         passed, points, message = _manual_check(result)
     else:
         passed, points, message = _nbgrader_check(check, result)
-    status = "auto" if points is not None else "manual-pending"
+    status = Status.AUTO if points is not None else Status.PENDING
     if override is not None:
         points = min(max(override.points, 0.0), check.points) if check.points else override.points
         passed = points >= check.points
         message = f"{override.points:g} points from {override.grader} ({override.at}): {override.reason}"
-        status = "overridden"
-    return {"id": check.id, "source": check.source, "description": check.description, "passed": passed,
-            "points": None if points is None else round(points, 4), "max": check.points, "message": message,
-            "confirmed_by": list(check.confirmed_by), "status": status}
+        status = Status.OVERRIDDEN
+    return CheckScore(check, passed, points, message, status)
 
 
 def _status(statuses: list[str]) -> str:
-    if "manual-pending" in statuses:
-        return "manual-pending"
-    return "overridden" if "overridden" in statuses else "auto"
+    if Status.PENDING in statuses:
+        return Status.PENDING
+    return Status.OVERRIDDEN if Status.OVERRIDDEN in statuses else Status.AUTO
 
 
-def _flags(rubric: Rubric, results: dict[str, dict], criteria: list[dict]) -> list[dict]:
+def _flags(rubric: Rubric, results: Mapping[Phase, PhaseResult], scored: list[tuple[Criterion, list[CheckScore]]]
+           ) -> list[dict]:
+    """Every flag of the student: raised while grading, by trusted checks, by an outcome, or by a failed check
+    that stands for a class-wide failure (``flag`` in rubric.yaml; counted only in a graded phase)."""
     flags: dict[tuple[str, str], str] = {}
     for phase, result in sorted(results.items()):
-        for flag in result.get("flags", []):
-            flags.setdefault((flag["id"], phase), flag["message"])
-        for t in result.get("trusted", []):
-            for fid in t.get("flags", []):
-                flags.setdefault((fid, phase), t["message"])
-        if result["outcome"] not in ("graded",):
-            flags.setdefault((result["outcome"], phase), result.get("message", ""))
-    by_id = {c.id: c for c in rubric.checks()}
-    for criterion in criteria:
-        for check in criterion["checks"]:
-            flag = by_id[check["id"]].flag
-            phase = f"phase{criterion['phase'].lower()}"
-            if flag and check["passed"] is False and results.get(phase, {}).get("outcome") == "graded":
-                flags.setdefault((flag, phase), check["message"])
-    return [{"id": fid, "phase": phase, "message": message} for (fid, phase), message in sorted(flags.items())]
+        for flag in result.flags:
+            flags.setdefault((flag.id, phase), flag.message)
+        for t in result.trusted:
+            for fid in t.flags:
+                flags.setdefault((fid, phase), t.message)
+        if not result.graded:
+            flags.setdefault((result.outcome.value, phase), result.message)
+    for criterion, checks in scored:
+        result = results.get(criterion.phase)
+        for score in checks:
+            if score.check.flag and score.passed is False and result is not None and result.graded:
+                flags.setdefault((score.check.flag, criterion.phase), score.message)
+    return [{"id": fid, "phase": str(phase), "message": message} for (fid, phase), message in sorted(flags.items())]
 
 
-def score_student(rubric: Rubric, student: str, results: dict[str, dict], overrides: list[Override],
+def score_student(rubric: Rubric, student: str, results: Mapping[Phase, PhaseResult], overrides: list[Override],
                   graded_at: str = "") -> dict:
     """The rubric dict of one student (layout: ../shared/DESIGN.md, ``rubric.json``).
 
-    ``results`` maps phase ids to stored phase results (a phase absent = not submitted); ``overrides`` is the
+    ``results`` maps phases to stored phase results (a phase absent = not submitted); ``overrides`` is the
     student's override history (the latest per check counts).
     """
+    results = {Phase.parse(phase): result for phase, result in results.items()}
     latest = {o.check: o for o in overrides}
+    scored = [(criterion, [score_check(c, results.get(criterion.phase), latest.get(c.id)) for c in criterion.checks])
+              for criterion in rubric.criteria]
     criteria = []
-    for criterion in rubric.criteria:
-        result = results.get(_phase_id(criterion))
-        checks = [score_check(c, result, latest.get(c.id)) for c in criterion.checks]
-        points = sum(c["points"] for c in checks if c["points"] is not None)
-        criteria.append({"id": criterion.id, "phase": criterion.phase, "name": criterion.name,
+    for criterion, checks in scored:
+        points = sum(c.points for c in checks if c.points is not None)
+        criteria.append({"id": criterion.id, "phase": criterion.phase.label, "name": criterion.name,
                          "description": criterion.description, "points": round(points, 4), "max": criterion.max,
-                         "status": _status([c["status"] for c in checks]), "checks": checks})
+                         "status": _status([c.status for c in checks]), "checks": [c.to_dict() for c in checks]})
     figures = []
     for phase, result in sorted(results.items()):
-        snap = result.get("snapshot_dir")
-        for name in sorted(result.get("snapshot", {})):
-            if snap and name.startswith("figures/") and name.endswith(".png"):
-                figures.append({"phase": phase, "name": name, "path": f"{snap}/{name}"})
+        for name in sorted(result.snapshot):
+            if result.snapshot_dir and name.startswith("figures/") and name.endswith(".png"):
+                figures.append({"phase": str(phase), "name": name, "path": f"{result.snapshot_dir}/{name}"})
     return {
         "student": student,
         "total": round(sum(c["points"] for c in criteria), 4),
@@ -139,10 +159,10 @@ def score_student(rubric: Rubric, student: str, results: dict[str, dict], overri
         "status": _status([c["status"] for c in criteria]),
         "graded_at": graded_at,
         "criteria": criteria,
-        "flags": _flags(rubric, results, criteria),
-        "phases": {phase: {"outcome": r["outcome"], "message": r.get("message", ""), "seconds": r.get("seconds"),
-                           "snapshot": r.get("snapshot", {})} for phase, r in sorted(results.items())},
-        "trusted": [t for _, r in sorted(results.items()) for t in r.get("trusted", [])],
+        "flags": _flags(rubric, results, scored),
+        "phases": {str(phase): {"outcome": r.outcome.value, "message": r.message, "seconds": r.seconds,
+                                "snapshot": dict(r.snapshot)} for phase, r in sorted(results.items())},
+        "trusted": [t.to_dict() for _, r in sorted(results.items()) for t in r.trusted],
         "figures": figures,
         "overrides": [o.to_dict() for o in overrides],
     }

@@ -14,6 +14,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from autograder.grading.results import Outcome, PhaseResult
+from geoai_ref.errors import MissingInput, UsageError
+from geoai_ref.phase import Phase
+
+if TYPE_CHECKING:
+    from autograder.rubric.definition import Rubric
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS results (
@@ -45,22 +53,35 @@ CREATE TABLE IF NOT EXISTS overrides (
 """
 
 
+class OverrideError(UsageError):
+    """An override the rubric does not allow; the message says which rule it breaks."""
+
+
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 @dataclass(frozen=True)
 class StoredResult:
+    """One stored phase result and when it was graded."""
+
     student: str
-    phase: str
+    phase: Phase
     fingerprint: str
-    outcome: str
-    result: dict
+    outcome: Outcome
+    result: PhaseResult
     graded_at: str
+
+    @classmethod
+    def from_row(cls, row: tuple) -> StoredResult:
+        return cls(row[0], Phase.parse(row[1]), row[2], Outcome(row[3]), PhaseResult.from_dict(json.loads(row[4])),
+                   row[5])
 
 
 @dataclass(frozen=True)
 class Override:
+    """Points a TA gave one rubric check of one student, who and why."""
+
     student: str
     check: str
     points: float
@@ -73,8 +94,25 @@ class Override:
                 "at": self.at}
 
 
+def store_path(course: Path) -> Path:
+    """Where a course keeps its rubric store."""
+    return Path(course) / "gradebook" / "rubric_store.sqlite"
+
+
 class RubricStore:
     """The SQLite rubric store at ``path`` (created on first use)."""
+
+    @classmethod
+    def of_course(cls, course: Path) -> RubricStore:
+        """The rubric store of a course that has been graded.
+
+        Raises:
+            MissingInput: if the course has no rubric store yet.
+        """
+        path = store_path(course)
+        if not path.exists():
+            raise MissingInput(f"no rubric store at {path}: grade the class first with `geoai-grade grade`")
+        return cls(path)
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
@@ -91,33 +129,39 @@ class RubricStore:
         finally:
             db.close()
 
-    def save_result(self, student: str, phase: str, fingerprint: str, outcome: str, result: dict) -> str:
+    def save_result(self, student: str, phase: Phase, fingerprint: str, result: PhaseResult) -> str:
         """Store (or replace) one phase's result, and log it in the history; returns the time stamp."""
         at = now()
+        row = (student, str(phase), fingerprint, result.outcome.value)
         with self._connect() as db:
             db.execute("INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?)",
-                       (student, phase, fingerprint, outcome, json.dumps(result), at))
+                       (*row, json.dumps(result.to_dict()), at))
             db.execute("INSERT INTO result_history (student, phase, fingerprint, outcome, graded_at) "
-                       "VALUES (?, ?, ?, ?, ?)", (student, phase, fingerprint, outcome, at))
+                       "VALUES (?, ?, ?, ?, ?)", (*row, at))
         return at
 
-    def log_attempt(self, student: str, phase: str, fingerprint: str, outcome: str) -> str:
+    def log_attempt(self, student: str, phase: Phase, fingerprint: str, outcome: Outcome) -> str:
         """Log a grading attempt whose result was not stored (the history only); returns the time stamp."""
         at = now()
         with self._connect() as db:
             db.execute("INSERT INTO result_history (student, phase, fingerprint, outcome, graded_at) "
-                       "VALUES (?, ?, ?, ?, ?)", (student, phase, fingerprint, f"{outcome} (not stored)", at))
+                       "VALUES (?, ?, ?, ?, ?)", (student, str(phase), fingerprint, f"{outcome} (not stored)", at))
         return at
 
-    def result(self, student: str, phase: str) -> StoredResult | None:
+    def result(self, student: str, phase: Phase) -> StoredResult | None:
         with self._connect() as db:
-            row = db.execute("SELECT * FROM results WHERE student = ? AND phase = ?", (student, phase)).fetchone()
-        return None if row is None else StoredResult(row[0], row[1], row[2], row[3], json.loads(row[4]), row[5])
+            row = db.execute("SELECT * FROM results WHERE student = ? AND phase = ?", (student, str(phase))).fetchone()
+        return None if row is None else StoredResult.from_row(row)
 
     def results(self) -> list[StoredResult]:
         with self._connect() as db:
             rows = db.execute("SELECT * FROM results ORDER BY student, phase").fetchall()
-        return [StoredResult(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5]) for r in rows]
+        return [StoredResult.from_row(r) for r in rows]
+
+    def students(self) -> list[str]:
+        """Every student with a stored result, sorted."""
+        with self._connect() as db:
+            return [r[0] for r in db.execute("SELECT DISTINCT student FROM results ORDER BY student").fetchall()]
 
     def _rows(self, table: str, columns: str, student: str | None) -> list[tuple]:
         """``columns`` of an append-only ``table``, oldest first, for one student or all."""
@@ -130,14 +174,24 @@ class RubricStore:
         rows = self._rows("result_history", "student, phase, fingerprint, outcome, graded_at", student)
         return [dict(zip(("student", "phase", "fingerprint", "outcome", "graded_at"), r, strict=True)) for r in rows]
 
-    def add_override(self, student: str, check: str, points: float, grader: str, reason: str) -> Override:
-        """Record a TA's points for one check (never replacing earlier entries).
+    def add_override(self, rubric: Rubric, student: str, check: str, points: float, grader: str,
+                     reason: str) -> Override:
+        """Record a TA's points for one check of ``rubric`` (never replacing earlier entries).
 
         Raises:
-            ValueError: if grader or reason is empty (every override says who and why).
+            OverrideError: if grader or reason is empty (every override says who and why), the check is not in
+                the rubric, the points are outside 0 .. the check's maximum, or the student was never graded.
         """
         if not grader.strip() or not reason.strip():
-            raise ValueError("an override needs --grader (who) and --reason (why)")
+            raise OverrideError("an override needs --grader (who) and --reason (why)")
+        checks = {c.id: c for c in rubric.checks()}
+        if check not in checks:
+            raise OverrideError(f"unknown check {check!r}; rubric checks: {', '.join(checks)}")
+        if not 0 <= points <= checks[check].points:
+            raise OverrideError(f"{check} is worth 0 to {checks[check].points:g} points, not {points:g}")
+        if student not in self.students():
+            raise OverrideError(f"no graded submission for student {student!r}: grade the class first, or check the "
+                                "spelling (`geoai-grade report` lists the students)")
         at = now()
         with self._connect() as db:
             db.execute("INSERT INTO overrides (student, check_id, points, grader, reason, created_at) "

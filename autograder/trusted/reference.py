@@ -14,6 +14,7 @@ import numpy as np
 
 from autograder.paths import FIXTURES, HIDDEN_DATA
 from geoai_ref import layout
+from geoai_ref.errors import MissingInput
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ def grader_data() -> GraderData:
              "y_val": FIXTURES / layout.Y_VAL}
     missing = [str(p) for p in paths.values() if not p.is_file()]
     if missing:
-        raise FileNotFoundError(f"the grader's data is incomplete ({missing}); regenerate it with `make fixtures`")
+        raise MissingInput(f"the grader's data is incomplete ({missing}); regenerate it with `make fixtures`")
     return GraderData(**{name: np.load(path, allow_pickle=False) for name, path in paths.items()})
 
 

@@ -37,6 +37,7 @@ from typing import Literal
 import numpy as np
 
 from geoai_ref.classes import NUM_CLASSES
+from geoai_ref.errors import MissingInput, Unavailable
 from geoai_ref.models import keras
 
 WEIGHTS_ENV = "GEOAI_RESNET50_WEIGHTS"
@@ -47,7 +48,7 @@ MIN_RESNET_INPUT = 32
 CONV1 = "conv1_conv"
 
 
-class PretrainedWeightsUnavailable(RuntimeError):
+class PretrainedWeightsUnavailable(Unavailable):
     """The ImageNet ResNet-50 weights file is not on this machine (it cannot be downloaded here)."""
 
 
@@ -191,7 +192,7 @@ def _resolve_weights(weights: str | Path | None, allow_random_init: bool) -> Pat
             return None
     path = Path(weights).expanduser()
     if not path.is_file():
-        raise FileNotFoundError(
+        raise MissingInput(
             f"ResNet-50 weights file {path} does not exist: pass the path of {NOTOP_WEIGHTS_FILE} "
             "(or a .weights.h5 saved from ResNet50(include_top=False)), weights='imagenet', or weights=None"
         )

@@ -28,6 +28,7 @@ import rasterio
 
 from geoai_ref import layout
 from geoai_ref.bands import BANDS, COMPOSITE_END, COMPOSITE_START, S2_BANDS, Band
+from geoai_ref.errors import Unavailable
 from geoai_ref.grids import Grid, modis_grid_covering, srtm_grid_covering
 from geoai_ref.rasterio_io import Raster, write_raster
 
@@ -53,7 +54,7 @@ _MODIS = BANDS["MODIS_NDVI"]
 _DEM = BANDS["DEM"]
 
 
-class EarthEngineUnavailable(RuntimeError):
+class EarthEngineUnavailable(Unavailable):
     """Earth Engine cannot be used here (no credentials, no network, a timeout or a server error)."""
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from geoai_ref import layout
+from geoai_ref.errors import MissingInput
 from geoai_ref.synth.build import content_hash
 
 MODEL_ACCURACY_TOLERANCE = 0.05
@@ -30,7 +31,7 @@ def manifest_problems(root: Path) -> list[str]:
     root = Path(root)
     manifest_path = root / layout.MANIFEST
     if not manifest_path.exists():
-        raise FileNotFoundError(f"{manifest_path} not found: is {root} a fixture folder made by `geoai-ref fixtures`?")
+        raise MissingInput(f"{manifest_path} not found: is {root} a fixture folder made by `geoai-ref fixtures`?")
     manifest = json.loads(manifest_path.read_text())
     problems = []
     for rel, expected in manifest["files"].items():

@@ -8,8 +8,8 @@ import pytest
 import yaml
 
 from geoai_ref import layout
-from geoai_ref.phase import Phase
 from geoai_ref.models import keras
+from geoai_ref.phase import Phase
 from geoai_ref.recipes import PROFILES
 from geoai_ref.run import run_phases
 from geoai_ref.schemas import AblationStudy, Phase4AMetrics, read_json

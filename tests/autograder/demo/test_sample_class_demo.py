@@ -6,6 +6,7 @@
 import json
 
 import pytest
+from expected_grades import EXPECTED, summarise
 
 from autograder.demo.run import run_demo
 from autograder.demo.sample_class import STUDENTS
@@ -32,8 +33,24 @@ def test_every_fault_is_reflected_in_its_criterion(demo):
     assert (out / "index.html").exists() and (out / "grades.csv").exists()
 
 
+def test_the_sample_class_grades_to_the_recorded_points_flags_and_outcomes(demo):
+    """Every check's points, every flag and every phase outcome as recorded (see expected_grades.py)."""
+    _, result = demo
+    expected = json.loads(EXPECTED.read_text())
+    got = summarise(result.rubrics)
+    assert sorted(got) == sorted(expected)
+    for student, want in expected.items():
+        have = got[student]
+        changed = {cid: (p, have["points"].get(cid)) for cid, p in want["points"].items()
+                   if have["points"].get(cid) != p}
+        assert not changed, f"{student}: checks whose points changed (recorded, now): {changed}"
+        assert (have["flags"], have["outcomes"], have["total"]) == (want["flags"], want["outcomes"], want["total"]), \
+            student
+
+
 def test_regrading_the_same_submissions_gives_the_same_scores(demo):
-    from autograder.grading.coordinator import GradingConfig, grade_class
+    from autograder.grading.config import GradingConfig
+    from autograder.grading.coordinator import grade_class
     from autograder.publish.class_reports import class_rubrics
     from autograder.rubric.store import RubricStore
 

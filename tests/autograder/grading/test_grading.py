@@ -130,7 +130,7 @@ def test_override_history_export_and_feedback(graded_class):
 
 
 def test_grading_config_resolves_a_relative_course(tmp_path, monkeypatch):
-    from autograder.grading.coordinator import GradingConfig
+    from autograder.grading.config import GradingConfig
 
     monkeypatch.chdir(tmp_path)
     config = GradingConfig(course="course")
@@ -138,17 +138,21 @@ def test_grading_config_resolves_a_relative_course(tmp_path, monkeypatch):
 
 
 def test_a_grader_error_never_replaces_a_stored_grade(tmp_path):
-    from autograder.grading.coordinator import GradingConfig, Job, _record
+    from autograder.grading.config import GradingConfig
+    from autograder.grading.coordinator import Job, _record
+    from autograder.grading.results import CellScore, Outcome, PhaseResult
+    from geoai_ref.phase import Phase
 
     config = GradingConfig(course=tmp_path)
     store = RubricStore(config.store_path)
-    job = Job("ada", "phase4a", tmp_path / "snap", {}, "fp-new")
-    store.save_result("ada", "phase4a", "fp-old", "graded", {"outcome": "graded", "cells": {"4a_metrics": 2}})
-    outcome = _record(config, store, job, {"outcome": "error", "message": "unable to open database file"})
+    job = Job("ada", Phase.A, tmp_path / "snap", {}, "fp-new")
+    cells = {"4a_metrics": CellScore(2.0, 2.0, True, "passed")}
+    store.save_result("ada", Phase.A, "fp-old", PhaseResult(Outcome.GRADED, cells=cells))
+    outcome = _record(config, store, job, PhaseResult(Outcome.ERROR, "unable to open database file"))
     assert outcome == "error (previous grade kept)"
-    kept = store.result("ada", "phase4a")
-    assert (kept.fingerprint, kept.outcome, kept.result["cells"]) == ("fp-old", "graded", {"4a_metrics": 2})
+    kept = store.result("ada", Phase.A)
+    assert (kept.fingerprint, kept.outcome, kept.result.cells) == ("fp-old", Outcome.GRADED, cells)
     assert [h["outcome"] for h in store.history("ada")] == ["graded", "error (not stored)"]
     # a first attempt that fails is recorded (and retried on the next run)
-    assert _record(config, store, Job("ben", "phase4a", tmp_path, {}, "fp"), {"outcome": "error"}) == "error"
-    assert store.result("ben", "phase4a").outcome == "error"
+    assert _record(config, store, Job("ben", Phase.A, tmp_path, {}, "fp"), PhaseResult(Outcome.ERROR)) == "error"
+    assert store.result("ben", Phase.A).outcome is Outcome.ERROR

@@ -111,6 +111,7 @@ def test_check_phase_outcomes(tmp_path):
 
     odd = _student_notebook(tmp_path / "odd", drop=("4a_freeze", "4a_collapse"), kernel="ir")
     result = check_phase(odd, "phase4a")
-    flags = dict(result.flags)
+    flags = {f.id: f.message for f in result.flags}
+    assert {f.phase for f in result.flags} == {"phase4a"}
     assert result.outcome is None
     assert "4a_collapse, 4a_freeze" in flags["cells-deleted"] and "'ir'" in flags["wrong-kernel"]

@@ -19,7 +19,8 @@ import pytest
 from test_rubric_reports import sample_rubrics
 
 from autograder.publish.dashboard import write_dashboard
-from autograder.publish.reports import write_student_report
+from autograder.publish.feedback import write_feedback
+from autograder.publish.student_report import write_student_report
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -52,13 +53,15 @@ class _QuietHandler(SimpleHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    """The class output folder (index.html + <student>/rubric.html) served on localhost."""
+    """The class output folder (index.html, <student>/rubric.html, <student>/feedback/feedback.html) served on
+    localhost."""
     _need_browser()
     root = tmp_path_factory.mktemp("site")
     rubrics = list(sample_rubrics(tmp_path_factory.mktemp("inputs")).values())
     rubrics[2]["student"] = ODD_NAME
     for rubric in rubrics:
         write_student_report(rubric, root / rubric["student"])
+        write_feedback(rubric, root / rubric["student"] / "feedback")
     write_dashboard(rubrics, root, title="Week 4 GeoAI · test class")
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(root)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -150,6 +153,24 @@ def test_rubric_report_renders_in_chromium(site, browser):
     page, errors, page_errors, dialogs = _open(browser, base + "ada_correct/rubric.html")
     try:
         assert len(_images_ok(page)) == 1
+        assert not errors and not page_errors and not dialogs, (errors, page_errors, dialogs)
+    finally:
+        page.close()
+
+
+@pytest.mark.parametrize("path", ["dee_pending/rubric.html", "dee_pending/feedback/feedback.html"])
+def test_pending_points_stay_in_their_column(site, browser, path):
+    """A pending check's 'waiting for a TA (of 3)' wraps inside the points column of the fixed-layout tables
+    instead of running on over the message next to it."""
+    base, _ = site
+    page, errors, page_errors, dialogs = _open(browser, base + path)
+    try:
+        assert page.locator("section.criterion td.num", has_text="waiting for a TA (of 3)").count() >= 1
+        overflowing = page.eval_on_selector_all(
+            "section.criterion td.num",
+            "els => els.filter(e => e.scrollWidth > e.clientWidth + 1)"
+            "          .map(e => `${e.textContent}: ${e.scrollWidth} px in ${e.clientWidth} px`)")
+        assert not overflowing, overflowing
         assert not errors and not page_errors and not dialogs, (errors, page_errors, dialogs)
     finally:
         page.close()

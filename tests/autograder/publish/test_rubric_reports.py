@@ -1,4 +1,5 @@
-"""Per-student renderings of the rubric dict (autograder/publish/reports.py): TA report, student feedback, CSVs.
+"""Per-student renderings of the rubric dict: TA report (autograder/publish/student_report.py), student feedback
+(feedback.py), CSVs (lms.py).
 
 `sample_rubrics` (also used by test_dashboard.py and test_dashboard_browser.py) builds four synthetic students:
 full marks, a collapsed model with metrics-mismatch flags and an override history, an invalid notebook with a
@@ -18,16 +19,9 @@ from pathlib import Path
 import pytest
 from matplotlib.figure import Figure
 
-from autograder.publish.reports import (
-    GRADE_FORMATS,
-    metric_rows,
-    scrub_nbgrader_feedback,
-    student_message,
-    write_feedback,
-    write_grades_csv,
-    write_student_report,
-    write_summary_csv,
-)
+from autograder.publish.feedback import scrub_nbgrader_feedback, student_message, write_feedback
+from autograder.publish.lms import GRADE_FORMATS, write_grades_csv, write_summary_csv
+from autograder.publish.student_report import metric_rows, write_student_report
 
 # criterion id, phase, name, [(check id, source, points, confirmed_by)]
 CRITERIA = [

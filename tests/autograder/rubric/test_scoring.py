@@ -2,35 +2,35 @@
 
 import pytest
 
+from autograder.grading.results import CellScore, Outcome, PhaseResult
 from autograder.rubric.definition import load_rubric
 from autograder.rubric.scoring import PENDING, score_student
 from autograder.rubric.store import Override
 from autograder.trusted.checks import TRUSTED_CHECKS
+from autograder.trusted.result import TrustedResult
 
 RUBRIC = load_rubric()
 
 
 def _phase_result(phase: str, *, failing: dict[str, str] | None = None, trusted_failing: dict | None = None,
-                  outcome: str = "graded") -> dict:
+                  outcome: str = "graded") -> PhaseResult:
     """A stored phase result where every cell passes except ``failing`` (id -> message)."""
     failing = failing or {}
     cells = {}
     for criterion in RUBRIC.criteria:
-        if f"phase{criterion.phase.lower()}" != phase:
+        if criterion.phase != phase:
             continue
         for check in criterion.checks:
             if check.source == "nbgrader":
                 ok = check.id not in failing
-                cells[check.id] = {"score": 2.0 if ok else 0.0, "max": 2.0, "passed": ok,
-                                   "message": "passed" if ok else failing[check.id]}
+                cells[check.id] = CellScore(2.0 if ok else 0.0, 2.0, ok, "passed" if ok else failing[check.id])
             elif check.source == "nbgrader-manual":
-                cells[check.id] = {"score": None, "max": 3.0, "passed": None, "message": ""}
+                cells[check.id] = CellScore(None, 3.0, None, "")
     trusted_failing = trusted_failing or {}
-    trusted = [{"id": tid, "phase": phase, "passed": tid not in trusted_failing,
-                "message": trusted_failing.get(tid, ("ok", []))[0], "evidence": {},
-                "flags": trusted_failing.get(tid, ("ok", []))[1]} for tid in TRUSTED_CHECKS[phase]]
-    return {"outcome": outcome, "message": "" if outcome == "graded" else "it broke", "cells": cells,
-            "trusted": trusted, "flags": [], "snapshot": {"figures/a.png": "ab"}, "snapshot_dir": "/snap"}
+    trusted = [TrustedResult(tid, phase, tid not in trusted_failing, trusted_failing.get(tid, ("ok", []))[0], {},
+                             trusted_failing.get(tid, ("ok", []))[1]) for tid in TRUSTED_CHECKS[phase]]
+    return PhaseResult(Outcome(outcome), "" if outcome == "graded" else "it broke", cells=cells, trusted=trusted,
+                       snapshot={"figures/a.png": "ab"}, snapshot_dir="/snap")
 
 
 def _check(rubric_dict: dict, check_id: str) -> dict:

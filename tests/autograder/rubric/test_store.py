@@ -1,48 +1,73 @@
-"""The rubric store: whole results, replaced not duplicated, and an override history that is never rewritten."""
+"""The rubric store: whole typed results, replaced not duplicated, and an override history that is never rewritten."""
 
 import sqlite3
 
 import pytest
 
-from autograder.rubric.store import RubricStore
+from autograder.grading.results import CellScore, Outcome, PhaseResult
+from autograder.rubric.definition import load_rubric
+from autograder.rubric.store import OverrideError, RubricStore
+from geoai_ref.errors import UsageError
+from geoai_ref.phase import Phase
+
+RUBRIC = load_rubric()
+
+
+def _graded_store(tmp_path, *students: str) -> RubricStore:
+    store = RubricStore(tmp_path / "store.sqlite")
+    for student in students:
+        store.save_result(student, Phase.A, "fp", PhaseResult(Outcome.GRADED))
+    return store
 
 
 def test_result_round_trip_and_replacement(tmp_path):
     store = RubricStore(tmp_path / "gb" / "store.sqlite")
-    store.save_result("ada", "phase4a", "fp1", "graded", {"cells": {"4a_normalise": {"score": 3.0}}})
-    store.save_result("ada", "phase4a", "fp2", "timeout", {"cells": {}})
-    store.save_result("ben", "phase4b", "fp3", "invalid-notebook", {"message": "not JSON"})
+    store.save_result("ada", Phase.A, "fp1", PhaseResult(Outcome.GRADED, cells={"4a_normalise": CellScore(3.0, 3.0,
+                                                                                                         True, "")}))
+    store.save_result("ada", Phase.A, "fp2", PhaseResult(Outcome.TIMEOUT, "ran past 1800 s"))
+    store.save_result("ben", Phase.B, "fp3", PhaseResult(Outcome.INVALID_NOTEBOOK, "not JSON"))
     results = store.results()
     assert [(r.student, r.phase, r.fingerprint, r.outcome) for r in results] == [
-        ("ada", "phase4a", "fp2", "timeout"), ("ben", "phase4b", "fp3", "invalid-notebook")]
-    assert store.result("ben", "phase4b").result == {"message": "not JSON"}
-    assert store.result("ben", "phase4a") is None
+        ("ada", Phase.A, "fp2", Outcome.TIMEOUT), ("ben", Phase.B, "fp3", Outcome.INVALID_NOTEBOOK)]
+    stored = store.result("ben", Phase.B).result
+    assert isinstance(stored, PhaseResult) and stored.outcome is Outcome.INVALID_NOTEBOOK
+    assert stored.message == "not JSON"
+    assert store.result("ben", Phase.A) is None
     assert [h["fingerprint"] for h in store.history("ada")] == ["fp1", "fp2"]
+    assert store.students() == ["ada", "ben"]
 
 
 def test_overrides_are_history_latest_last(tmp_path):
-    store = RubricStore(tmp_path / "store.sqlite")
-    store.add_override("ada", "4b_report_quality", 2, "ta1", "methods thin")
-    store.add_override("ada", "4b_report_quality", 4, "ta2", "regrade: methods are in the appendix")
-    store.add_override("ben", "4a_code_documented", 3, "ta1", "well commented")
+    store = _graded_store(tmp_path, "ada", "ben")
+    store.add_override(RUBRIC, "ada", "4b_report_quality", 2, "ta1", "methods thin")
+    store.add_override(RUBRIC, "ada", "4b_report_quality", 4, "ta2", "regrade: methods are in the appendix")
+    store.add_override(RUBRIC, "ben", "4a_code_documented", 3, "ta1", "well commented")
     history = store.overrides("ada")
     assert [(o.points, o.grader) for o in history] == [(2.0, "ta1"), (4.0, "ta2")]
     assert history[-1].to_dict()["reason"].startswith("regrade")
     assert len(store.overrides()) == 3
 
 
-@pytest.mark.parametrize("grader,reason", [("", "why"), ("ta1", "  ")])
-def test_override_needs_who_and_why(tmp_path, grader, reason):
-    store = RubricStore(tmp_path / "store.sqlite")
-    with pytest.raises(ValueError, match="--grader"):
-        store.add_override("ada", "4a_analysis", 1, grader, reason)
+@pytest.mark.parametrize("student,check,points,grader,reason,words", [
+    ("ada", "4a_analysis", 1, "", "why", "--grader"),
+    ("ada", "4a_analysis", 1, "ta1", "  ", "--grader"),
+    ("ada", "4a_nope", 1, "ta1", "why", "unknown check '4a_nope'"),
+    ("ada", "4a_analysis", 99, "ta1", "why", "worth 0 to"),
+    ("ada", "4a_analysis", -1, "ta1", "why", "worth 0 to"),
+    ("zed", "4a_analysis", 1, "ta1", "why", "no graded submission for student 'zed'"),
+])
+def test_an_override_the_rubric_does_not_allow_is_refused(tmp_path, student, check, points, grader, reason, words):
+    store = _graded_store(tmp_path, "ada")
+    with pytest.raises(OverrideError, match=words) as info:
+        store.add_override(RUBRIC, student, check, points, grader, reason)
+    assert isinstance(info.value, UsageError) and info.value.exit_code == 2
     assert store.overrides() == []
 
 
 def test_a_failed_write_leaves_nothing(tmp_path):
     store = RubricStore(tmp_path / "store.sqlite")
-    with pytest.raises(TypeError):
-        store.save_result("ada", "phase4a", "fp", "graded", {"bad": object()})  # not JSON: nothing written
+    with pytest.raises(TypeError):  # not JSON: nothing written
+        store.save_result("ada", Phase.A, "fp", PhaseResult(Outcome.GRADED, snapshot={"x": object()}))
     assert store.results() == [] and store.history() == []
     with sqlite3.connect(store.path) as db:
         assert db.execute("SELECT COUNT(*) FROM result_history").fetchone() == (0,)

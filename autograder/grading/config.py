@@ -1,0 +1,60 @@
+"""How a class is graded: the one configuration object of a grading run, and its defaults.
+
+Kept light (no nbgrader, TensorFlow or notebook imports) so that command lines can show its defaults.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from autograder.grading.limits import Limits
+from autograder.rubric.store import store_path
+from autograder.trusted.sandbox import SandboxLimits
+from geoai_ref.phase import Phase
+
+#: Bump when grading logic changes in a way that should regrade stored results.
+GRADER_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class GradingConfig:
+    """How a class is graded. ``limits`` apply to each phase's nbgrader run (kernel included)."""
+
+    course: Path
+    phases: tuple[Phase, ...] = tuple(Phase)
+    workers: int = 2
+    limits: Limits = Limits(seconds=1800, memory_mb=8192)
+    cell_timeout: int = 300
+    epochs: int = 1
+    regrade: bool = False
+    trusted_limits: SandboxLimits | None = None  # the sandbox's limits; None = its defaults
+
+    def __post_init__(self) -> None:
+        # nbgrader runs with the repository as working folder: a relative course path would point elsewhere
+        object.__setattr__(self, "course", Path(self.course).resolve())
+        object.__setattr__(self, "phases", tuple(Phase.parse(p) for p in self.phases))
+
+    @property
+    def threads_per_worker(self) -> int:
+        """CPU threads each worker's TensorFlow may use: the cores shared out, so that parallel kernels do
+        not oversubscribe the machine (each would otherwise start one thread per core)."""
+        return max(1, (os.cpu_count() or 1) // max(1, self.workers))
+
+    @property
+    def gradebook(self) -> Path:
+        return self.course / "gradebook"
+
+    @property
+    def store_path(self) -> Path:
+        return store_path(self.course)
+
+    def salt(self, phase: Phase) -> tuple[str, ...]:
+        """What besides the files decides a phase's grade (changing any of it regrades)."""
+        from autograder.authoring.notebooks import PHASES
+
+        source = self.course / "assignments" / phase / PHASES[phase].ipynb.name
+        digest = hashlib.sha256(source.read_bytes()).hexdigest() if source.exists() else "no-source"
+        return (GRADER_VERSION, str(phase), digest, str(self.epochs), str(self.cell_timeout))

@@ -1,0 +1,177 @@
+"""One phase of one student through ``nbgrader autograde``, in a private course, under limits.
+
+Each job gets its own course folder (a copy of the gradebook template, the course's assignments, the
+snapshot as the submission), so parallel jobs never share nbgrader's database. nbgrader runs in a
+subprocess with a wall-time and a memory limit (:mod:`autograder.grading.limits`); its scores and the
+errors of its grade cells come back as :class:`~autograder.grading.results.CellScore` values. The
+coordinator alone copies a finished job's scores into the course gradebook (:func:`merge_into_gradebook`).
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+import nbformat
+
+from autograder.authoring.course import Course, path_with_venv
+from autograder.authoring.notebooks import PHASES
+from autograder.grading.limits import Limits, environment, kill_stale, run_limited
+from autograder.grading.results import CellScore, Flag, Outcome, PhaseResult
+from autograder.paths import REPO
+from geoai_ref.phase import Phase
+
+#: Characters of nbgrader's log kept in a result's message.
+LOG_TAIL = 3000
+
+
+def cell_messages(notebook: Path) -> tuple[dict[str, str], list[str]]:
+    """From an autograded notebook: grade_id -> the error its grade cell raised (``Name: message``), and the
+    ids of the cells nbgrader stopped at the cell timeout."""
+    messages: dict[str, str] = {}
+    timed_out: list[str] = []
+    nb = nbformat.read(notebook, as_version=4)
+    for i, cell in enumerate(nb.cells):
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type != "code":
+            continue
+        errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+        if any(e.get("ename") == "CellTimeoutError" for e in errors):
+            timed_out.append(meta.get("grade_id", f"cell {i + 1}"))
+        if errors and meta.get("grade"):
+            err = errors[-1]
+            value = str(err.get("evalue", "")).strip() or "".join(err.get("traceback", [])[-1:])[:300]
+            messages[meta["grade_id"]] = f"{err.get('ename', 'Error')}: {value}"
+    return messages, timed_out
+
+
+def worker_course(root: Path, course: Path, template_db: Path, student: str, phase: Phase, snapshot: Path,
+                  python3_kernel: bool = False) -> Course:
+    """A private nbgrader course at ``root`` for one job: ``course``'s assignments, a copy of the gradebook
+    template, the snapshot as the submission (its kernelspec set to Python 3 when ``python3_kernel``)."""
+    if root.exists():
+        kill_stale(root / "autograde.pid")  # an nbgrader run orphaned by a killed coordinator
+        shutil.rmtree(root)
+    (root / "gradebook").mkdir(parents=True)
+    (root / "assignments").symlink_to(course / "assignments", target_is_directory=True)
+    shutil.copyfile(template_db, root / "gradebook" / "gradebook.db")
+    submitted = root / "gradebook" / "submitted" / student / phase
+    shutil.copytree(snapshot, submitted, copy_function=shutil.copyfile)
+    if python3_kernel:
+        path = submitted / PHASES[phase].ipynb.name
+        nb = nbformat.read(path, as_version=4)
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nbformat.write(nb, path)
+    return Course(root)
+
+
+def autograde(course: Course, student: str, phase: Phase, limits: Limits, cell_timeout: int, epochs: int,
+              threads: int) -> PhaseResult:
+    """``nbgrader autograde`` of one submission in ``course`` (a worker course) under ``limits``.
+
+    The kernel gets ``threads`` CPU threads and the ``epochs`` training budget. Returns the outcome with the
+    scores of every grade cell; the trusted checks are not run here.
+    """
+    cmd = [sys.executable, "-m", "nbgrader", "autograde", phase, "--student", student, "--force",
+           f"--CourseDirectory.root={course.root}", f"--CourseDirectory.db_url=sqlite:///{course.db}",
+           f"--Execute.timeout={cell_timeout}"]
+    env = environment(PATH=path_with_venv(), GEOAI_GRADING="1", GEOAI_EPOCHS=str(epochs), PYTHONWARNINGS="ignore",
+                      TF_NUM_INTRAOP_THREADS=str(threads), TF_NUM_INTEROP_THREADS="1", OMP_NUM_THREADS=str(threads))
+    run = run_limited(cmd, limits, cwd=REPO, env=env, log=course.root / "autograde.log",
+                      pidfile=course.root / "autograde.pid")
+    timings = {"nbgrader_seconds": round(run.seconds, 1), "peak_mb": round(run.peak_mb)}
+    if run.killed == "timeout":
+        return PhaseResult(Outcome.TIMEOUT, f"grading ran past {limits.seconds:g} s and was stopped: look for a cell "
+                           "that never finishes (an endless loop, input(), a huge epoch count)", **timings)
+    if run.killed == "memory":
+        return PhaseResult(Outcome.MEMORY, f"the notebook used more than {limits.memory_mb} MiB and was stopped: use "
+                           "smaller batches or fewer copies of the data", **timings)
+    if run.returncode != 0:
+        return PhaseResult(Outcome.ERROR, f"nbgrader autograde failed (exit {run.returncode}): "
+                           f"{run.output[-LOG_TAIL:]}", **timings)
+    notebook = course.autograded(student, phase) / PHASES[phase].ipynb.name
+    if not notebook.exists():
+        return PhaseResult(Outcome.ERROR, f"nbgrader wrote no autograded notebook: {run.output[-LOG_TAIL:]}",
+                           **timings)
+    messages, timed_out = cell_messages(notebook)
+    if timed_out:
+        for gid, message in messages.items():
+            if message.startswith("NameError"):
+                messages[gid] = (f"{message} (cell {timed_out[0]} never finished, so what it defines was never "
+                                 "defined: fix that cell first)")
+    cells = {}
+    for gid, (score, max_score) in course.scores(phase, student).items():
+        passed = None if score is None else score >= max_score
+        cells[gid] = CellScore(score, max_score, passed, messages.get(gid, "passed" if passed else ""))
+    flags = [Flag("cell-timeout", phase,
+                  f"cell {gid} did not finish within {cell_timeout} s and was stopped; the cells after it ran "
+                  "without its results: look for an endless loop (or work too slow for the grading budget: raise "
+                  "--cell-timeout on a busy machine)") for gid in timed_out]
+    return PhaseResult(Outcome.GRADED, "", cells=cells, flags=flags, **timings)
+
+
+def gradebook_template(course_root: Path, phases: tuple[Phase, ...], dest: Path,
+                       progress: Callable[[str], None]) -> Path:
+    """A copy at ``dest`` of the course gradebook holding every assignment of ``phases`` (generated if missing).
+
+    Raises:
+        autograder.authoring.course.NbgraderError: if nbgrader cannot generate an assignment.
+    """
+    from nbgrader.api import Gradebook, MissingEntry
+
+    course = Course(course_root)
+    with Gradebook(f"sqlite:///{course.db}") as gb:
+        missing = []
+        for phase in phases:
+            try:
+                gb.find_assignment(phase)
+            except MissingEntry:
+                missing.append(phase)
+    for phase in missing:
+        progress(f"nbgrader generate_assignment {phase} (first grading of this phase)")
+        course.generate(phase)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(course.db, dest)
+    return dest
+
+
+def merge_into_gradebook(course_root: Path, student: str, phase: Phase, worker_root: Path) -> None:
+    """Copy one autograded submission's scores into the course's nbgrader gradebook (coordinator only).
+
+    Manual scores already entered in the course gradebook (formgrader) are kept. The autograded notebook is
+    copied to the course's ``autograded/`` folder (what nbgrader's feedback and formgrader need).
+    """
+    from nbgrader.api import Gradebook, MissingEntry
+
+    course, worker = Course(course_root), Course(worker_root)
+    with warnings.catch_warnings(), Gradebook(f"sqlite:///{worker.db}") as wgb, \
+            Gradebook(f"sqlite:///{course.db}") as gb:
+        # nbgrader's add_submission triggers SQLAlchemy "not in session" warnings; the rows are written regardless
+        warnings.simplefilter("ignore")
+        wsub = wgb.find_submission(phase, student)
+        gb.update_or_create_student(student)
+        try:
+            gb.find_submission(phase, student)
+        except MissingEntry:
+            gb.add_submission(phase, student)
+        for wnb in wsub.notebooks:
+            for g in wnb.grades:
+                mg = gb.find_grade(g.name, wnb.name, phase, student)
+                mg.auto_score = g.auto_score
+                if mg.manual_score is None:
+                    mg.needs_manual_grade = g.needs_manual_grade
+            for c in wnb.comments:
+                mc = gb.find_comment(c.name, wnb.name, phase, student)
+                mc.auto_comment = c.auto_comment
+        gb.db.commit()
+    # models and arrays stay in the snapshot (gradebook/snapshots), so the course folder does not hold every
+    # file three times
+    dest = course_root / "gradebook" / "autograded" / student / phase
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    for notebook in (worker_root / "gradebook" / "autograded" / student / phase).glob("*.ipynb"):
+        shutil.copyfile(notebook, dest / notebook.name)
