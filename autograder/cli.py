@@ -12,7 +12,6 @@ import argparse
 import os
 import signal
 import sys
-import tempfile
 from pathlib import Path
 
 from autograder.demo.defaults import DEMO_CELL_TIMEOUT, DEMO_WORKERS, SAMPLE_EPOCHS
@@ -21,7 +20,7 @@ from autograder.grading.limits import Limits, stop_all
 from autograder.grading.results import Outcome
 from autograder.paths import HIDDEN_DATA, REPO, SOLUTIONS
 from autograder.rubric.store import RubricStore
-from geoai_ref.errors import EXIT_INTERRUPTED, UsageError, run_command
+from geoai_ref.errors import EXIT_INTERRUPTED, EXIT_OK, ProblemsFound, UsageError, run_command
 from geoai_ref.phase import PHASE_HELP, phase_argument
 
 
@@ -31,21 +30,18 @@ def _say(message: str) -> None:
 
 def _hidden_data(args: argparse.Namespace) -> int:
     from geoai_ref.synth.build import build_hidden
-    from geoai_ref.synth.verify import compare_generations, manifest_problems
+    from geoai_ref.synth.verify import reproduction_problems
 
     out = Path(args.out)
     if args.check:
-        problems = manifest_problems(out)
-        with tempfile.TemporaryDirectory() as tmp:
-            build_hidden(Path(tmp), progress=_say)
-            problems += compare_generations(out, Path(tmp))
+        problems = reproduction_problems(out, lambda folder: build_hidden(folder, progress=_say), progress=_say)
         for p in problems:
             print(f"DIFFERS: {p}")
         print("hidden data reproduce" if not problems else f"{len(problems)} difference(s)")
-        return 1 if problems else 0
+        return ProblemsFound.exit_code if problems else EXIT_OK
     for p in build_hidden(out, progress=_say):
         print(p)
-    return 0
+    return EXIT_OK
 
 
 def _notebooks(args: argparse.Namespace) -> int:
@@ -63,30 +59,21 @@ def _notebooks(args: argparse.Namespace) -> int:
 
 def _release(args: argparse.Namespace) -> int:
     from autograder.authoring.course import Course
-    from autograder.authoring.release import ReleaseError, build_release
+    from autograder.authoring.release import build_release
 
-    try:
-        release = build_release(Course(Path(args.course).resolve()), list(args.phase), progress=_say)
-    except ReleaseError as exc:
-        _say(f"geoai-grade release: {exc}")
-        return 1
+    release = build_release(Course(Path(args.course).resolve()), list(args.phase), progress=_say)
     for folder in sorted(p for p in release.iterdir() if p.is_dir()):
         print(folder)
     return 0
 
 
 def _solutions(args: argparse.Namespace) -> int:
-    from autograder.authoring.solutions import SolutionRunError, build_solutions
+    from autograder.authoring.solutions import build_solutions
 
-    try:
-        seconds = build_solutions(Path(args.out), epochs=args.epochs, phases=list(args.phase), progress=_say)
-    except SolutionRunError as exc:
-        _say(f"geoai-grade solutions: {exc}")
-        return 1
+    seconds = build_solutions(Path(args.out), epochs=args.epochs, phases=list(args.phase), progress=_say)
     for phase, s in seconds.items():
         print(f"{phase}\t{s:.0f} s\t{Path(args.out) / phase}")
     return 0
-
 
 
 def _course(args: argparse.Namespace) -> Path:
@@ -135,8 +122,8 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from autograder.publish.class_reports import class_rubrics
     from autograder.publish.lms import write_grades_csv
+    from autograder.rubric.scoring import class_rubrics
 
     rubrics = class_rubrics(_store(args))
     path = write_grades_csv(rubrics, Path(args.out), fmt=args.format)
@@ -158,8 +145,8 @@ def _feedback(args: argparse.Namespace) -> int:
 
 
 def _override(args: argparse.Namespace) -> int:
-    from autograder.publish.class_reports import class_rubrics
     from autograder.rubric.definition import load_rubric
+    from autograder.rubric.scoring import class_rubrics
 
     store = _store(args)
     if args.history:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -27,17 +26,13 @@ def _say(message: str) -> None:
 
 def _fixtures(args: argparse.Namespace) -> int:
     from geoai_ref.synth.build import PUBLIC_SCENE, build_fixtures, build_tiny
-    from geoai_ref.synth.verify import compare_generations, compare_week3_models, manifest_problems
+    from geoai_ref.synth.verify import reproduction_problems
 
     out = Path(args.out)
     if args.check:
-        problems = manifest_problems(out)
-        with tempfile.TemporaryDirectory() as tmp:
-            _say(f"regenerating into {tmp} to compare with {out}")
-            build_fixtures(Path(tmp), seed=args.seed, train_model=not args.no_model, progress=_say)
-            problems += compare_generations(out, Path(tmp))
-            if not args.no_model:
-                problems += compare_week3_models(out, Path(tmp))
+        problems = reproduction_problems(
+            out, lambda folder: build_fixtures(folder, seed=args.seed, train_model=not args.no_model, progress=_say),
+            with_model=not args.no_model, progress=_say)
         for p in problems:
             print(f"DIFFERS: {p}")
         print("fixtures reproduce" if not problems else f"{len(problems)} difference(s)")

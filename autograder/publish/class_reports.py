@@ -10,29 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from autograder.rubric.definition import Rubric, load_rubric
-from autograder.rubric.scoring import score_student
+from autograder.rubric.scoring import class_rubrics
 from autograder.rubric.store import RubricStore
-
-
-def class_rubrics(store: RubricStore, rubric: Rubric | None = None,
-                  students: list[str] | None = None) -> list[dict]:
-    """The rubric dict of every student in the store (or of ``students``), sorted by student id.
-
-    Raises:
-        KeyError: if a student in ``students`` has no result in the store.
-    """
-    rubric = rubric or load_rubric()
-    by_student: dict[str, dict[str, dict]] = {}
-    stamps: dict[str, str] = {}
-    for r in store.results():
-        by_student.setdefault(r.student, {})[r.phase] = r.result
-        stamps[r.student] = max(stamps.get(r.student, ""), r.graded_at)
-    wanted = sorted(by_student) if students is None else students
-    for s in wanted:
-        if s not in by_student:
-            raise KeyError(f"no graded submission of {s!r} in {store.path}; students: {', '.join(sorted(by_student))}")
-    return [score_student(rubric, s, by_student[s], store.overrides(s), stamps[s]) for s in wanted]
 
 
 def write_reports(store: RubricStore, out: Path, title: str = "GeoAI Week 4: class dashboard") -> list[dict]:

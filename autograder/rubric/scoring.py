@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from autograder.grading.results import Outcome, PhaseResult
-from autograder.rubric.definition import Criterion, Rubric, RubricCheck
-from autograder.rubric.store import Override
+from autograder.rubric.definition import Criterion, Rubric, RubricCheck, load_rubric
+from autograder.rubric.store import Override, RubricStore
+from geoai_ref.errors import UsageError
 from geoai_ref.phase import Phase
 
 PASSED = "passed"
@@ -166,6 +167,27 @@ def score_student(rubric: Rubric, student: str, results: Mapping[Phase, PhaseRes
         "figures": figures,
         "overrides": [o.to_dict() for o in overrides],
     }
+
+
+def class_rubrics(store: RubricStore, rubric: Rubric | None = None,
+                  students: list[str] | None = None) -> list[dict]:
+    """The rubric dict of every student in the store (or of ``students``), sorted by student id.
+
+    Raises:
+        UsageError: if a student in ``students`` has no result in the store.
+    """
+    rubric = rubric or load_rubric()
+    by_student: dict[str, dict[Phase, PhaseResult]] = {}
+    stamps: dict[str, str] = {}
+    for r in store.results():
+        by_student.setdefault(r.student, {})[r.phase] = r.result
+        stamps[r.student] = max(stamps.get(r.student, ""), r.graded_at)
+    wanted = sorted(by_student) if students is None else students
+    for s in wanted:
+        if s not in by_student:
+            raise UsageError(f"no graded submission of {s!r} in {store.path}; students: "
+                             f"{', '.join(sorted(by_student))}")
+    return [score_student(rubric, s, by_student[s], store.overrides(s), stamps[s]) for s in wanted]
 
 
 # --- rules over a scored rubric (rubric.json), for the renderings ---------------------------------------

@@ -10,6 +10,8 @@ for at least ``MODEL_AGREEMENT`` of the validation patches.
 from __future__ import annotations
 
 import json
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -78,4 +80,24 @@ def compare_week3_models(committed: Path, regenerated: Path) -> list[str]:
     if agreement < MODEL_AGREEMENT:
         problems.append(f"the Week 3 models agree on only {100 * agreement:.1f} % of validation patches "
                         f"(at least {100 * MODEL_AGREEMENT:.0f} % expected)")
+    return problems
+
+
+def reproduction_problems(committed: Path, regenerate: Callable[[Path], object], with_model: bool = False,
+                          progress: Callable[[str], None] = lambda m: None) -> list[str]:
+    """Where a committed data set differs from what ``regenerate(folder)`` writes now (empty: it reproduces).
+
+    Checks the committed manifest, regenerates into a temporary folder, compares every file, and with
+    ``with_model`` also the Week 3 model's predictions.
+
+    Raises:
+        MissingInput: if ``committed`` has no manifest (it is not a generated data set).
+    """
+    problems = manifest_problems(committed)
+    with tempfile.TemporaryDirectory() as tmp:
+        progress(f"regenerating into {tmp} to compare with {committed}")
+        regenerate(Path(tmp))
+        problems += compare_generations(committed, Path(tmp))
+        if with_model:
+            problems += compare_week3_models(committed, Path(tmp))
     return problems

@@ -51,7 +51,7 @@ def test_the_sample_class_grades_to_the_recorded_points_flags_and_outcomes(demo)
 def test_regrading_the_same_submissions_gives_the_same_scores(demo):
     from autograder.grading.config import GradingConfig
     from autograder.grading.coordinator import grade_class
-    from autograder.publish.class_reports import class_rubrics
+    from autograder.rubric.scoring import class_rubrics
     from autograder.rubric.store import RubricStore
 
     out, result = demo
