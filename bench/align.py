@@ -29,12 +29,11 @@ from rasterio.warp import transform as warp_transform
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from autograder.paths import FIXTURES  # noqa: E402
 from geoai_ref.align import Sources, fuse, load_sources  # noqa: E402
 from geoai_ref.bands import S2_BANDS  # noqa: E402
 from geoai_ref.grids import S2_CRS, WGS84, modis_grid_covering, s2_grid, srtm_grid_covering  # noqa: E402
 from geoai_ref.rasterio_io import Raster  # noqa: E402
-
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 
 def timed(fn, repeat: int) -> list[float]:

@@ -18,7 +18,8 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from autograder.paths import REPO
+
 # Runs the CLI in a fresh process and reports that process's own peak RSS (KiB) on its last stderr line.
 CHILD = ("import resource, sys; from geoai_ref.cli import main; rc = main(sys.argv[1:]); "
          "print('peak_rss_kib', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr); "

@@ -24,7 +24,7 @@ from nbformat import NotebookNode
 from nbgrader.preprocessors import ClearHiddenTests, NbGraderPreprocessor
 
 from autograder.authoring.course import Course, NbgraderError
-from autograder.authoring.notebooks import PHASES
+from autograder.authoring.notebooks import HIDDEN_BEGIN, HIDDEN_END, PHASES
 from autograder.publish.html import (
     badge,
     cards,
@@ -81,7 +81,7 @@ def nbgrader_feedback(course: Course, phases: list[str],
 
 # -------------------------------------------------------------------------------------- hidden-test scrubbing
 
-_HIDDEN_REGION = re.compile(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS", re.DOTALL)
+_HIDDEN_REGION = re.compile(f"{re.escape(HIDDEN_BEGIN)}.*?{re.escape(HIDDEN_END)}", re.DOTALL)
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _TRACE_MARKERS = ("Traceback (most recent call last)", "Cell In[", "----> ", "File \"")
 _FRAME_LINE = re.compile(r"^\s*(-+>|\d+\s|File |Cell In\[|\.\.\.|Traceback|\^+$|~+)")
