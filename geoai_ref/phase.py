@@ -63,3 +63,11 @@ def phase_argument(text: str) -> tuple[Phase, ...]:
         return Phase.parse_many(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def one_phase_argument(text: str) -> Phase:
+    """argparse ``type=`` for an argument that names exactly one phase."""
+    try:
+        return Phase.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None

@@ -22,7 +22,7 @@ from geoai_ref.errors import MissingInput, ToolFailed
 from geoai_ref.phase import Phase
 
 #: Files each phase ships beside its notebook, relative to the data folder (fixtures) and the release.
-PHASE_DATA: dict[str, tuple[Path, ...]] = {
+PHASE_DATA: dict[Phase, tuple[Path, ...]] = {
     Phase.A: (layout.X_TRAIN, layout.Y_TRAIN, layout.X_VAL, layout.Y_VAL, layout.WEEK3_MODEL,
                 layout.WEEK3_MODEL_INFO),
     Phase.B: (layout.S2_COMPOSITE, layout.MODIS_NDVI, layout.SRTM_DEM, layout.POLYGONS, layout.AOI,
@@ -64,7 +64,7 @@ def fused_reference(cache: Path = RELEASE_DATA) -> Path:
     return cache
 
 
-def stage_data(phase: str, dest: Path, data_root: Path = FIXTURES, fused_root: Path | None = None) -> list[Path]:
+def stage_data(phase: Phase, dest: Path, data_root: Path = FIXTURES, fused_root: Path | None = None) -> list[Path]:
     """Copy the files ``phase`` ships into ``dest`` (a release or submission folder); returns them.
 
     Raises:
@@ -113,10 +113,10 @@ class Course:
     def release(self) -> Path:
         return self.root / "release"
 
-    def submitted(self, student: str, phase: str) -> Path:
+    def submitted(self, student: str, phase: Phase) -> Path:
         return self.root / "gradebook" / "submitted" / student / phase
 
-    def autograded(self, student: str, phase: str) -> Path:
+    def autograded(self, student: str, phase: Phase) -> Path:
         return self.root / "gradebook" / "autograded" / student / phase
 
     def nbgrader(self, *args: str, env: Mapping[str, str] | None = None, timeout: float | None = None) -> str:
@@ -138,12 +138,12 @@ class Course:
             raise NbgraderError(f"nbgrader {' '.join(args)} failed (exit {done.returncode}):\n{log[-3000:]}")
         return log
 
-    def generate(self, phase: str) -> Path:
+    def generate(self, phase: Phase) -> Path:
         """``nbgrader generate_assignment``: the student notebook of ``phase`` under ``release/``."""
         self.nbgrader("generate_assignment", phase, "--force")
         return self.release / phase
 
-    def autograde(self, phase: str, student: str, env: Mapping[str, str] | None = None,
+    def autograde(self, phase: Phase, student: str, env: Mapping[str, str] | None = None,
                   timeout: float | None = None) -> dict[str, tuple[float | None, float]]:
         """Autograde one submission; returns grade_id -> (score, max score).
 
@@ -154,7 +154,7 @@ class Course:
                       env={"GEOAI_GRADING": "1", **(env or {})}, timeout=timeout)
         return self.scores(phase, student)
 
-    def scores(self, phase: str, student: str) -> dict[str, tuple[float | None, float]]:
+    def scores(self, phase: Phase, student: str) -> dict[str, tuple[float | None, float]]:
         """grade_id -> (score, max score); score None while a changed manual answer awaits a grader."""
         from nbgrader.api import Gradebook
 

@@ -20,6 +20,7 @@ from autograder.authoring.course import PHASE_DATA, REQUIREMENTS, Course, stage_
 from autograder.authoring.notebooks import HIDDEN_BEGIN, HIDDEN_END, PHASES, SOLUTION_BEGIN, SOLUTION_END, build_all
 from autograder.paths import HIDDEN_DATA, REPO
 from geoai_ref.errors import ProblemsFound
+from geoai_ref.phase import Phase
 
 REQUIREMENTS_FILE = "requirements.txt"
 _FORBIDDEN_IMPORT = re.compile(r"^\s*(from|import)\s+(geoai_ref|autograder)\b", re.MULTILINE)
@@ -34,12 +35,12 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def expected_files(phase: str) -> set[Path]:
+def expected_files(phase: Phase) -> set[Path]:
     """Every file a phase's release folder holds, relative to it."""
     return {Path(f"{PHASES[phase].notebook}.ipynb"), Path(REQUIREMENTS_FILE), *PHASE_DATA[phase]}
 
 
-def audit_release(release: Path, phases: list[str] | None = None) -> list[str]:
+def audit_release(release: Path, phases: list[Phase] | None = None) -> list[str]:
     """Problems in a release folder (empty when it is clean). Checks, per phase:
 
     exactly the expected files; no file identical to one of the hidden data; a notebook without
@@ -86,7 +87,7 @@ def audit_notebook(nb: nbformat.NotebookNode) -> list[str]:
     return problems
 
 
-def build_release(course: Course, phases: list[str] | None = None,
+def build_release(course: Course, phases: list[Phase] | None = None,
                   progress: Callable[[str], None] | None = None) -> Path:
     """Generate, stage and audit the release of ``phases`` (default: all) under ``course.release``.
 

@@ -19,6 +19,7 @@ import nbformat
 from autograder.authoring.course import Course, make_course, stage_data
 from autograder.authoring.notebooks import PHASES
 from autograder.authoring.solutions import run_solution
+from geoai_ref.phase import Phase, one_phase_argument
 
 SOLUTION_STUDENT = "solution"
 BLANK_STUDENT = "blank"
@@ -32,7 +33,7 @@ class SelfCheck:
     solution_seconds: float
 
 
-def submit(course: Course, phase: str, student: str, folder: Path) -> Path:
+def submit(course: Course, phase: Phase, student: str, folder: Path) -> Path:
     """Copy a student's working folder into the course's submitted/ tree."""
     dest = course.submitted(student, phase)
     if dest.exists():
@@ -41,11 +42,11 @@ def submit(course: Course, phase: str, student: str, folder: Path) -> Path:
     return dest
 
 
-def autograded_notebook(course: Course, phase: str, student: str) -> nbformat.NotebookNode:
+def autograded_notebook(course: Course, phase: Phase, student: str) -> nbformat.NotebookNode:
     return nbformat.read(course.autograded(student, phase) / f"{PHASES[phase].notebook}.ipynb", as_version=4)
 
 
-def selfcheck(phase: str, root: Path, epochs: int = 1, fused_root: Path | None = None) -> SelfCheck:
+def selfcheck(phase: Phase, root: Path, epochs: int = 1, fused_root: Path | None = None) -> SelfCheck:
     """Generate ``phase`` in a course at ``root``, then autograde its solution and its blank release."""
     course = make_course(root)
     release = course.generate(phase)
@@ -62,7 +63,7 @@ def selfcheck(phase: str, root: Path, epochs: int = 1, fused_root: Path | None =
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("phase", choices=list(PHASES))
+    parser.add_argument("phase", type=one_phase_argument, help="the phase: 4a, 4b or 4c (or phase4a, ...)")
     parser.add_argument("--epochs", type=int, default=1, help="epoch budget of the solution run (default 1)")
     parser.add_argument("--keep", help="course folder to keep for inspection (default: a temporary one)")
     args = parser.parse_args(argv)

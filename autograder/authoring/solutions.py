@@ -21,6 +21,7 @@ from autograder.authoring.course import stage_data
 from autograder.authoring.notebooks import PHASES, build_notebook
 from autograder.paths import SOLUTIONS
 from geoai_ref.errors import ProblemsFound
+from geoai_ref.phase import Phase
 
 
 class SolutionRunError(ProblemsFound):
@@ -36,7 +37,7 @@ def without_hidden_tests(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return copy
 
 
-def solution_notebook(phase: str) -> nbformat.NotebookNode:
+def solution_notebook(phase: Phase) -> nbformat.NotebookNode:
     """The worked solution of ``phase``, unexecuted: solutions in, hidden tests out."""
     return without_hidden_tests(build_notebook(PHASES[phase].source))
 
@@ -87,7 +88,7 @@ def execute(nb: nbformat.NotebookNode, folder: Path, epochs: int | None = None, 
     return ExecutedNotebook(nb, folder, seconds)
 
 
-def run_solution(phase: str, folder: Path, epochs: int | None = None,
+def run_solution(phase: Phase, folder: Path, epochs: int | None = None,
                  fused_root: Path | None = None) -> ExecutedNotebook:
     """Stage ``phase``'s data in ``folder``, execute its worked solution there and save the notebook.
 
@@ -101,7 +102,7 @@ def run_solution(phase: str, folder: Path, epochs: int | None = None,
     return result
 
 
-def build_solutions(out: Path = SOLUTIONS, epochs: int | None = None, phases: list[str] | None = None,
+def build_solutions(out: Path = SOLUTIONS, epochs: int | None = None, phases: list[Phase] | None = None,
                     progress: Callable[[str], None] | None = None) -> dict[str, float]:
     """Execute every phase's worked solution under ``out/<phase>``; returns seconds per phase."""
     seconds = {}
@@ -114,7 +115,7 @@ def build_solutions(out: Path = SOLUTIONS, epochs: int | None = None, phases: li
     return seconds
 
 
-def solution_namespace(phase: str) -> dict:
+def solution_namespace(phase: Phase) -> dict:
     """The setup cell and every ``*_code`` solution cell of ``phase`` executed in one namespace.
 
     Those cells only define functions, so this is quick; tests call the solution functions from it.

@@ -62,6 +62,7 @@ def grade_phase(job: Job, config: GradingConfig, template_db: Path) -> PhaseResu
 
     start = time.monotonic()
     intake_flags: list[Flag] = []
+    result: PhaseResult | None = None
     try:
         intake = check_phase(job.snapshot, job.phase)
         intake_flags = list(intake.flags)
@@ -78,8 +79,11 @@ def grade_phase(job: Job, config: GradingConfig, template_db: Path) -> PhaseResu
         kwargs = {"limits": config.trusted_limits} if config.trusted_limits is not None else {}
         result.trusted = trusted_checks(job.phase, job.snapshot, **kwargs)
     except Exception as exc:  # noqa: BLE001 - one broken submission must never stop the class
+        # what was found so far stays (flags, the worker folder to retire); the outcome is the grader's fault
         result = PhaseResult(Outcome.ERROR, f"internal grading error ({type(exc).__name__}: {exc}); report it with "
-                             f"this trace: {traceback.format_exc()[-LOG_TAIL:]}", flags=intake_flags)
+                             f"this trace: {traceback.format_exc()[-LOG_TAIL:]}",
+                             flags=result.flags if result is not None else intake_flags,
+                             worker_course=result.worker_course if result is not None else None)
     result.snapshot, result.snapshot_dir = dict(job.manifest), str(job.snapshot)
     result.seconds = round(time.monotonic() - start, 1)  # nbgrader and the trusted checks
     return result

@@ -43,6 +43,7 @@ from autograder.publish.html import (
 )
 from autograder.publish.rubric_dict import ordered_phases, student_id
 from autograder.rubric.scoring import pending_check_ids
+from geoai_ref.phase import Phase
 
 # ------------------------------------------------------------------------------------ nbgrader's feedback
 
@@ -58,7 +59,7 @@ class HideHiddenTests(NbGraderPreprocessor):
         return nb, resources
 
 
-def nbgrader_feedback(course: Course, phases: list[str],
+def nbgrader_feedback(course: Course, phases: list[Phase],
                       progress: Callable[[str], None] = lambda m: None) -> dict[str, dict[str, Path]]:
     """Run ``nbgrader generate_feedback`` once per phase for every autograded student;
     returns student -> phase -> feedback HTML.

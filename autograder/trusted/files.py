@@ -10,9 +10,10 @@ from pathlib import Path
 
 from autograder.trusted.result import TrustedResult
 from geoai_ref.deliverables import DeliverablesReport, check_file
+from geoai_ref.phase import Phase
 
 
-def files_check(check_id: str, phase: str, snapshot: Path, rels: tuple[Path, ...] | list[Path]) -> TrustedResult:
+def files_check(check_id: str, phase: Phase, snapshot: Path, rels: tuple[Path, ...] | list[Path]) -> TrustedResult:
     """Every file of ``rels`` in ``snapshot``: present and valid. A missing one raises ``missing-deliverable``."""
     report = DeliverablesReport()
     for rel in rels:

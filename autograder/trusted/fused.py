@@ -14,9 +14,10 @@ from autograder.trusted.reference import grader_data, inside_snapshot
 from autograder.trusted.result import TrustedResult
 from geoai_ref import layout
 from geoai_ref.fused_check import FUSED_SAMPLES, check_fused_array
+from geoai_ref.phase import Phase
 
 
-def fused_check(check_id: str, phase: str, snapshot: Path) -> TrustedResult:
+def fused_check(check_id: str, phase: Phase, snapshot: Path) -> TrustedResult:
     """Both fused arrays of ``snapshot``; flags ``band-order``, ``nearest-resampling``, ``missing-deliverable``."""
     data = grader_data()
     references = {layout.X_TRAIN_FUSED: data.x_train_fused, layout.X_VAL_FUSED: data.x_val_fused}

@@ -14,10 +14,11 @@ from autograder.trusted.reeval import SubmittedModel
 from autograder.trusted.reference import grader_data, inside_snapshot
 from autograder.trusted.reported import metric_tolerance, number, read_reported, reported_result
 from autograder.trusted.result import TrustedResult
+from geoai_ref.phase import Phase
 from geoai_ref.schemas import AblationStudy
 
 
-def metrics_match(check_id: str, phase: str, snapshot: Path, rel: Path, cls: type,
+def metrics_match(check_id: str, phase: Phase, snapshot: Path, rel: Path, cls: type,
                   pairs: list[tuple[str, SubmittedModel]]) -> TrustedResult:
     """Compare the reported figures of each (configuration name, re-evaluated model) pair with the recomputed ones.
 

@@ -32,6 +32,7 @@ from geoai_ref.classes import NUM_CLASSES
 from geoai_ref.collapse import detect_collapse
 from geoai_ref.deliverables import inspect_h5_model
 from geoai_ref.evaluation import EvaluationMetrics, evaluate
+from geoai_ref.phase import Phase
 
 #: Keras' ImageNet "caffe" preprocessing (keras.applications.resnet.preprocess_input): channels reversed,
 #: then these BGR means subtracted from the first three channels. Restated in NumPy so that the grader's
@@ -267,7 +268,7 @@ def _line(m: SubmittedModel) -> str:
     return line
 
 
-def reeval_result(check_id: str, phase: str, models: list[SubmittedModel], seconds: float | None) -> TrustedResult:
+def reeval_result(check_id: str, phase: Phase, models: list[SubmittedModel], seconds: float | None) -> TrustedResult:
     """The re-evaluation check: passed when every model ran and none collapsed."""
     flags = set().union(*(m.flags for m in models)) if models else set()
     passed = all(m.ok and not m.collapsed for m in models)
@@ -307,5 +308,5 @@ class PhaseModels:
         self.run()
         return list(self.models.items())
 
-    def reeval(self, check_id: str, phase: str) -> TrustedResult:
+    def reeval(self, check_id: str, phase: Phase) -> TrustedResult:
         return reeval_result(check_id, phase, self.run(), self.seconds)
