@@ -41,7 +41,9 @@ test: $(STAMP)
 	$(BIN)/python -m pytest --durations=25; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$status
 
-# Everything in `make test`, plus autograding a wrong-answer submission of Phases 4B and 4C (about 3 more minutes).
+# Everything in `make test`, plus the slow end-to-end tests (about 40 more minutes on 2 cores): wrong-answer
+# submissions of 4B and 4C, the whole sample class against its recorded grades, and a plain `pip install`
+# without extras into a fresh virtual environment grading the 4B solution with full points.
 test-all: $(STAMP)
 	$(BIN)/python -m pytest --full-e2e; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test-all: pytest collected no tests" >&2; exit 1; fi; exit $$status

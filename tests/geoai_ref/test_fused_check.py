@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from autograder.authoring.course import fused_reference
 from geoai_ref import layout
 from geoai_ref.bands import FUSED_BANDS
 from geoai_ref.fused_check import (
@@ -12,16 +13,14 @@ from geoai_ref.fused_check import (
     check_fused_array,
     zero_difference_share,
 )
-from geoai_ref.pipeline import run_data_pipeline
 
 REL = layout.X_VAL_FUSED
 
 
 @pytest.fixture(scope="module")
-def reference(fixtures_root, tmp_path_factory) -> np.ndarray:
-    out = tmp_path_factory.mktemp("fused")
-    run_data_pipeline(fixtures_root, out, show_progress=False)
-    return np.load(out / REL)
+def reference() -> np.ndarray:
+    """The reference fused patches (the data pipeline on the fixtures, built once and shared by the suite)."""
+    return np.load(fused_reference() / REL)
 
 
 def _judge(tmp_path, x, reference=None, n=75):
