@@ -123,11 +123,11 @@ def _report(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     from autograder.publish.lms import write_grades_csv
-    from autograder.rubric.scoring import class_rubrics
+    from autograder.rubric.scoring import Status, class_rubrics
 
     rubrics = class_rubrics(_store(args))
     path = write_grades_csv(rubrics, Path(args.out), fmt=args.format)
-    pending = [r["student"] for r in rubrics if r["status"] == "manual-pending"]
+    pending = [r["student"] for r in rubrics if r["status"] == Status.PENDING]
     if pending:
         _say(f"{len(pending)} student(s) still wait for manual points (their grade is the points so far): "
              f"{', '.join(pending)}")

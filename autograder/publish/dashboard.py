@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 
 from autograder.publish.html import badge, cards, esc, fmt_num, html_page, outcome_badge, total_text
 from autograder.publish.rubric_dict import flag_ids, ordered_phases, status
-from autograder.rubric.scoring import failed_check_ids, pending_check_ids
+from autograder.rubric.scoring import Status, failed_check_ids, pending_check_ids
 
 DEFAULT_TITLE = "Week 4 GeoAI · class dashboard"
 TOP_FAILURES = 10
@@ -75,8 +75,8 @@ def score_histogram(rubrics: Sequence[Mapping]) -> str:
         _empty(ax, "no students graded yet")
     else:
         bins = [possible * i / 10 for i in range(11)]
-        done = [float(r.get("total") or 0) for r in rubrics if status(r) != "manual-pending"]
-        waiting = [float(r.get("total") or 0) for r in rubrics if status(r) == "manual-pending"]
+        done = [float(r.get("total") or 0) for r in rubrics if status(r) != Status.PENDING]
+        waiting = [float(r.get("total") or 0) for r in rubrics if status(r) == Status.PENDING]
         ax.hist([done, waiting], bins=bins, stacked=True, color=[_OK, _WAIT], edgecolor="white",
                 label=["final", "manual points pending"])
         ax.set_xlim(0, possible)
@@ -102,7 +102,7 @@ def criterion_means(rubrics: Sequence[Mapping]) -> list[tuple[str, float, float,
             cid = str(c.get("id"))
             earned.setdefault(cid, []).append(float(c.get("points") or 0))
             maxima[cid] = max(maxima.get(cid, 0.0), float(c.get("max") or 0))
-            if c.get("status") == "manual-pending":
+            if c.get("status") == Status.PENDING:
                 pending[cid] += 1
     return [(cid, statistics.fmean(v), maxima[cid], pending[cid]) for cid, v in earned.items()]
 
@@ -166,7 +166,7 @@ def _cards(rubrics: Sequence[Mapping]) -> str:
              ("mean", f"{fmt_num(statistics.fmean(totals), 1)} / {fmt_num(possible)}" if totals else "–"),
              ("median", fmt_num(statistics.median(totals), 1) if totals else "–"),
              ("range", f"{fmt_num(min(totals), 1)} – {fmt_num(max(totals), 1)}" if totals else "–"),
-             ("manual pending", str(sum(status(r) == "manual-pending" for r in rubrics))),
+             ("manual pending", str(sum(status(r) == Status.PENDING for r in rubrics))),
              ("flagged", str(sum(bool(flag_ids(r)) for r in rubrics)))]
     return cards((k, esc(v)) for k, v in items)
 

@@ -32,7 +32,7 @@ from autograder.publish.html import (
     total_text,
 )
 from autograder.publish.rubric_dict import flag_ids, ordered_phases, status, student_id
-from autograder.rubric.scoring import failed_check_ids, pending_check_ids
+from autograder.rubric.scoring import Status, failed_check_ids, pending_check_ids
 
 MAX_FIGURE_BYTES = 20_000_000
 _MIME = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
@@ -153,7 +153,7 @@ def _criteria_html(rubric: Mapping) -> str:
     trusted = _trusted_index(rubric)
     out = []
     for criterion in rubric.get("criteria") or []:
-        state = str(criterion.get("status", "auto"))
+        state = str(criterion.get("status", Status.AUTO))
         rows = []
         for check in criterion.get("checks") or []:
             desc = check.get("description", "")

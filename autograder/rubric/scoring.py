@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from autograder.grading.results import Outcome, PhaseResult
@@ -25,7 +26,7 @@ PASSED = "passed"
 PENDING = "waiting for a TA: enter the points with `geoai-grade override`"
 
 
-class Status:
+class Status(StrEnum):
     """The status of a scored check, criterion or rubric (``rubric.json``'s "status")."""
 
     AUTO = "auto"
@@ -41,14 +42,14 @@ class CheckScore:
     passed: bool | None
     points: float | None
     message: str
-    status: str
+    status: Status
 
     def to_dict(self) -> dict[str, Any]:
         """The check as it appears in ``rubric.json``."""
         return {"id": self.check.id, "source": self.check.source, "description": self.check.description,
                 "passed": self.passed, "points": None if self.points is None else round(self.points, 4),
                 "max": self.check.points, "message": self.message, "confirmed_by": list(self.check.confirmed_by),
-                "status": self.status}
+                "status": self.status.value}
 
 
 def _nbgrader_check(check: RubricCheck, result: PhaseResult | None) -> tuple[bool | None, float | None, str]:
@@ -104,7 +105,7 @@ def score_check(check: RubricCheck, result: PhaseResult | None, override: Overri
     return CheckScore(check, passed, points, message, status)
 
 
-def _status(statuses: list[str]) -> str:
+def _status(statuses: list[str]) -> Status:
     if Status.PENDING in statuses:
         return Status.PENDING
     return Status.OVERRIDDEN if Status.OVERRIDDEN in statuses else Status.AUTO
@@ -147,7 +148,7 @@ def score_student(rubric: Rubric, student: str, results: Mapping[Phase, PhaseRes
         points = sum(c.points for c in checks if c.points is not None)
         criteria.append({"id": criterion.id, "phase": criterion.phase.label, "name": criterion.name,
                          "description": criterion.description, "points": round(points, 4), "max": criterion.max,
-                         "status": _status([c.status for c in checks]), "checks": [c.to_dict() for c in checks]})
+                         "status": _status([c.status for c in checks]).value, "checks": [c.to_dict() for c in checks]})
     figures = []
     for phase, result in sorted(results.items()):
         for name in sorted(result.snapshot):
@@ -157,7 +158,7 @@ def score_student(rubric: Rubric, student: str, results: Mapping[Phase, PhaseRes
         "student": student,
         "total": round(sum(c["points"] for c in criteria), 4),
         "possible": rubric.total,
-        "status": _status([c["status"] for c in criteria]),
+        "status": _status([c["status"] for c in criteria]).value,
         "graded_at": graded_at,
         "criteria": criteria,
         "flags": _flags(rubric, results, scored),
