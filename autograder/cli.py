@@ -19,6 +19,7 @@ from autograder.grading.config import GradingConfig
 from autograder.grading.limits import Limits, stop_all
 from autograder.grading.results import Outcome
 from autograder.paths import HIDDEN_DATA, REPO, SOLUTIONS
+from autograder.publish.lms import GRADE_FORMATS
 from autograder.rubric.store import RubricStore
 from geoai_ref.errors import EXIT_INTERRUPTED, EXIT_OK, ProblemsFound, UsageError, run_command
 from geoai_ref.phase import PHASE_HELP, phase_argument
@@ -265,7 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Write the class's rubric totals as a CSV an LMS imports. Students still waiting "
                        "for manual points get the points so far, with status manual-pending.")
     p.add_argument("--out", required=True, help="CSV file to write")
-    p.add_argument("--format", default="generic", choices=("generic", "canvas", "moodle"),
+    p.add_argument("--format", default="generic", choices=GRADE_FORMATS,
                    help="CSV layout (default: %(default)s)")
     p.add_argument("--course", default=str(REPO), help=course_help)
     p.set_defaults(func=_export)
