@@ -111,8 +111,7 @@ def _status(statuses: list[str]) -> Status:
     return Status.OVERRIDDEN if Status.OVERRIDDEN in statuses else Status.AUTO
 
 
-def _flags(rubric: Rubric, results: Mapping[Phase, PhaseResult], scored: list[tuple[Criterion, list[CheckScore]]]
-           ) -> list[dict]:
+def _flags(results: Mapping[Phase, PhaseResult], scored: list[tuple[Criterion, list[CheckScore]]]) -> list[dict]:
     """Every flag of the student: raised while grading, by trusted checks, by an outcome, or by a failed check
     that stands for a class-wide failure (``flag`` in rubric.yaml; counted only in a graded phase)."""
     flags: dict[tuple[str, str], str] = {}
@@ -161,7 +160,7 @@ def score_student(rubric: Rubric, student: str, results: Mapping[Phase, PhaseRes
         "status": _status([c["status"] for c in criteria]).value,
         "graded_at": graded_at,
         "criteria": criteria,
-        "flags": _flags(rubric, results, scored),
+        "flags": _flags(results, scored),
         "phases": {str(phase): {"outcome": r.outcome.value, "message": r.message, "seconds": r.seconds,
                                 "snapshot": dict(r.snapshot)} for phase, r in sorted(results.items())},
         "trusted": [t.to_dict() for _, r in sorted(results.items()) for t in r.trusted],

@@ -62,6 +62,6 @@ def plain(value: Any) -> Any:
         return v if math.isfinite(v) else None
     if isinstance(value, Path):
         return str(value)
-    if value is None or isinstance(value, int | str):
-        return str(value) if isinstance(value, str) and type(value) is not str else value
-    return str(value)
+    if value is None or isinstance(value, int):
+        return value
+    return str(value)  # str subclasses (a Phase) become plain str too
