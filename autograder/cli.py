@@ -9,9 +9,11 @@ of the kit, 130 interrupted (finished grades are kept).
 from __future__ import annotations
 
 import argparse
+import getpass
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 
 from autograder.demo.defaults import DEMO_CELL_TIMEOUT, DEMO_WORKERS, SAMPLE_EPOCHS
@@ -20,8 +22,9 @@ from autograder.grading.limits import Limits, stop_all
 from autograder.grading.results import Outcome
 from autograder.paths import HIDDEN_DATA, REPO, SOLUTIONS
 from autograder.publish.lms import GRADE_FORMATS
+from autograder.review.server import FORMGRADER_PORT, FORMGRADER_URL
 from autograder.rubric.store import RubricStore
-from geoai_ref.errors import EXIT_INTERRUPTED, EXIT_OK, ProblemsFound, UsageError, run_command
+from geoai_ref.errors import EXIT_INTERRUPTED, EXIT_OK, ProblemsFound, ToolFailed, UsageError, run_command
 from geoai_ref.phase import PHASE_HELP, phase_argument
 
 
@@ -82,7 +85,16 @@ def _course(args: argparse.Namespace) -> Path:
 
 
 def _store(args: argparse.Namespace) -> RubricStore:
-    return RubricStore.of_course(_course(args))
+    """The course's rubric store, with what TAs saved in formgrader copied in."""
+    from autograder.review.sync import copy_formgrader_saves
+
+    store = RubricStore.of_course(_course(args))
+    sync = copy_formgrader_saves(_course(args), store)
+    if sync.copied:
+        _say(f"{sync.copied} new save(s) from formgrader copied into the rubric store")
+    for line in sync.skipped:
+        _say(f"formgrader save not used: {line}")
+    return store
 
 
 def _grading_config(args: argparse.Namespace, course: Path) -> GradingConfig:
@@ -104,7 +116,7 @@ def _grade(args: argparse.Namespace) -> int:
 
     config = _grading_config(args, _course(args))
     run = grade_class(config, Path(args.submissions), progress=_say, show_bar=sys.stderr.isatty())
-    rubrics = write_reports(RubricStore(config.store_path), Path(args.out))
+    rubrics = write_reports(_store(args), Path(args.out))
     _print_table(rubrics)
     print(f"reports: {Path(args.out) / 'index.html'}")
     failed = [(s, p, o) for s, p, o in run.graded if o != Outcome.GRADED]
@@ -116,7 +128,7 @@ def _grade(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from autograder.publish.class_reports import write_reports
 
-    rubrics = write_reports(_store(args), Path(args.out))
+    rubrics = write_reports(_store(args), Path(args.out), formgrader=args.formgrader_url)
     _print_table(rubrics)
     print(f"reports: {Path(args.out) / 'index.html'}")
     return 0
@@ -151,8 +163,9 @@ def _override(args: argparse.Namespace) -> int:
 
     store = _store(args)
     if args.history:
-        for o in store.overrides(args.student):
-            print(f"{o.at}\t{o.student}\t{o.check}\t{o.points:g}\t{o.grader}\t{o.reason}")
+        for o in store.ta_scores(args.student):
+            points = "(emptied)" if o.points is None else f"{o.points:g}"
+            print(f"{o.at}\t{o.student}\t{o.check}\t{points}\t{o.grader}\t{o.origin}\t{o.reason}")
         return 0
     if args.check is None or args.points is None:
         raise UsageError("give STUDENT CHECK POINTS (or --history)")
@@ -161,6 +174,33 @@ def _override(args: argparse.Namespace) -> int:
     r = class_rubrics(store, rubric, [args.student])[0]
     print(f"{args.student}: {args.check} = {args.points:g} ({args.grader}); total now {r['total']:g} / "
           f"{r['possible']:g}, status {r['status']}. Run `geoai-grade report` to refresh the reports.")
+    return 0
+
+
+def _grade_ui(args: argparse.Namespace) -> int:
+    from autograder.review.server import start_formgrader
+    from autograder.review.sync import copy_formgrader_saves
+
+    course = _course(args)
+    store = RubricStore.of_course(course)
+    server = start_formgrader(course, args.grader, port=args.port)
+    stopped_by_user = False
+    try:
+        print(f"formgrader for {args.grader} on {course}:\n  {server.login_url}")
+        print("Open it in a browser (Manual Grading > phase > notebook > submission). Each score and comment is saved "
+              "as you enter it and credited to you. Stop with Ctrl-C.", flush=True)
+        while server.process.poll() is None:
+            time.sleep(1)
+    except KeyboardInterrupt:
+        stopped_by_user = True
+    finally:
+        server.stop()
+        sync = copy_formgrader_saves(course, store)
+        print(f"formgrader stopped; {sync.copied} new save(s) copied into the rubric store. Run `geoai-grade report "
+              "--out REPORTS` to refresh the reports.", flush=True)
+    if not stopped_by_user:
+        raise ToolFailed(f"the Jupyter server stopped by itself (exit {server.process.returncode}); its log: "
+                         f"{server.log}")
     return 0
 
 
@@ -257,9 +297,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("report", help="rewrite the reports and dashboard from the rubric store",
                        description="Render every student's rubric.json / rubric.md / rubric.html, summary.csv and "
-                       "the class dashboard index.html from the rubric store (after overrides, say).")
+                       "the class dashboard index.html from the rubric store, after copying in what TAs saved in "
+                       "formgrader (run it after grading in formgrader or entering overrides).")
     p.add_argument("--out", required=True, help="report folder")
     p.add_argument("--course", default=str(REPO), help=course_help)
+    p.add_argument("--formgrader-url", default=FORMGRADER_URL,
+                   help="where `grade-ui` serves formgrader; each written answer in the reports links to its score "
+                   "box there (default: %(default)s)")
     p.set_defaults(func=_report)
 
     p = sub.add_parser("export", help="write an LMS-ready grades CSV",
@@ -290,6 +334,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--history", action="store_true", help="list the student's overrides instead")
     p.add_argument("--course", default=str(REPO), help=course_help)
     p.set_defaults(func=_override)
+
+    p = sub.add_parser("grade-ui", help="open nbgrader's formgrader on the graded course, for a TA",
+                       description="Start a Jupyter server with nbgrader's formgrader on COURSE's gradebook and the "
+                       "autograded notebooks of the last grading run, on localhost behind a fresh token (the URL is "
+                       "printed). Scores and comments a TA enters there are credited to --grader with the time, and "
+                       "flow into the rubric: `report`, `export` and `feedback` use them, and the latest entry for a "
+                       "check wins, whether made here or with `override`. A regrade keeps them unless the answer "
+                       "changed; then the check waits for the TA again (re-review). Stop with Ctrl-C.")
+    p.add_argument("--course", default=str(REPO), help=course_help)
+    p.add_argument("--grader", default=getpass.getuser(), help="the TA credited with the scores (default: %(default)s)")
+    p.add_argument("--port", type=int, default=FORMGRADER_PORT, help="port on 127.0.0.1 (default: %(default)s)")
+    p.set_defaults(func=_grade_ui)
 
     p = sub.add_parser("demo", help="build the sample class, grade it in parallel and write the reports",
                        description="Build a sample class from the worked solutions (one correct student and one "

@@ -1,7 +1,18 @@
-"""Shared paths and helpers for the test-suite."""
+"""Shared paths, helpers and fixtures for the test-suite.
+
+``graded_class``: a small class graded once per session by `geoai-grade grade` (killed half-way and resumed),
+shared by the grading tests and the TA-review tests; tests that change its gradebook work on a copy
+(:func:`copy_course`).
+"""
 
 from __future__ import annotations
 
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -10,7 +21,11 @@ from autograder.paths import FIXTURES, HIDDEN_DATA, REPO
 
 TINY = FIXTURES / "tiny"
 HIDDEN = HIDDEN_DATA
-__all__ = ["FIXTURES", "HIDDEN", "REPO", "TINY", "assert_plain_json"]
+#: The graded class: the correct 4A submission, one whose metrics JSON claims more than its model gives, and one
+#: whose notebook file is truncated.
+STUDENTS = ("ada_correct", "gus_inflated_metrics", "ivy_invalid_json")
+BUILD_EPOCHS = 3
+__all__ = ["FIXTURES", "HIDDEN", "REPO", "STUDENTS", "TINY", "assert_plain_json", "cli", "copy_course"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -39,3 +54,50 @@ def assert_plain_json(value: object, allow_none: bool = False) -> None:
             assert_plain_json(v, allow_none)
     elif not (allow_none and value is None):
         assert type(value) in (int, float, str, bool), f"{value!r} is {type(value)}"
+
+
+def cli(*args: object, timeout: float = 900) -> subprocess.CompletedProcess:
+    """`geoai-grade ARGS` from the repository, output captured."""
+    return subprocess.run([sys.executable, "-m", "autograder.cli", *map(str, args)], capture_output=True, text=True,
+                          cwd=REPO, timeout=timeout)
+
+
+def copy_course(course: Path, dest: Path) -> Path:
+    """A copy of a graded course folder (gradebook, rubric store, autograded notebooks, snapshots) at ``dest``."""
+    shutil.copytree(course, dest, symlinks=True)
+    return dest
+
+
+@pytest.fixture(scope="session")
+def graded_class(tmp_path_factory):
+    """Grade the class, kill the grader after the first result, resume.
+
+    Returns (root, course, students, the results stored when the first run was killed, the second run).
+    """
+    from autograder.authoring.course import make_course
+    from autograder.demo.sample_class import build_sample_class
+
+    root = tmp_path_factory.mktemp("grading")
+    students = build_sample_class(root / "submissions", phases=("phase4a",), epochs=BUILD_EPOCHS, students=STUDENTS)
+    course = make_course(root / "course")
+    store_path = course.root / "gradebook" / "rubric_store.sqlite"
+    grade = [sys.executable, "-m", "autograder.cli", "grade", "--submissions", str(root / "submissions"),
+             "--out", str(root / "reports"), "--course", str(course.root), "--phase", "4a", "--cell-timeout", "120"]
+
+    first = subprocess.Popen([*grade, "--workers", "1"], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 600
+    done: list[tuple] = []
+    while time.monotonic() < deadline and first.poll() is None:
+        if store_path.exists():
+            with sqlite3.connect(store_path) as db:
+                done = db.execute("SELECT student, phase, graded_at FROM results").fetchall()
+            if done:
+                break
+        time.sleep(0.5)
+    assert first.poll() is None, f"the first run ended before it could be killed:\n{first.communicate()[0]}"
+    first.send_signal(signal.SIGKILL)  # the harshest stop: no clean-up code runs
+    first.wait()
+    killed_with = list(done)
+
+    second = cli(*grade[3:], "--workers", "2")
+    return root, course, students, killed_with, second

@@ -6,7 +6,9 @@ Per submitted phase, in order:
 2. **intake** decides whether the notebook can run (missing / invalid notebook -> a recorded outcome);
 3. **nbgrader autograde** runs in a private course folder (its own copy of the gradebook template), in a
    subprocess with a wall-time and a memory limit, so parallel workers never share a database;
-4. the **trusted checks** (autograder/trusted/checks.py) read the snapshot and re-evaluate models in a sandbox.
+4. the **trusted checks** (autograder/trusted/checks.py) read the snapshot and re-evaluate models in a sandbox;
+5. the coordinator copies the TAs' formgrader saves into the rubric store (autograder/review), then merges the
+   scores into nbgrader's gradebook, marking written answers that changed since a TA scored them for review.
 
 Workers are threads that wait on subprocesses; the coordinating thread alone writes the rubric store and
 nbgrader's gradebook, one whole phase result per transaction. A phase whose fingerprint (files + grading
@@ -30,6 +32,9 @@ from autograder.grading.intake import check_phase, discover, fingerprint, snapsh
 from autograder.grading.limits import stop_all
 from autograder.grading.nbgrader_run import LOG_TAIL, autograde, gradebook_template, merge_into_gradebook, worker_course
 from autograder.grading.results import Flag, Outcome, PhaseResult
+from autograder.review.sync import copy_formgrader_saves
+from autograder.rubric.definition import Rubric, load_rubric
+from autograder.rubric.scoring import answers_to_review
 from autograder.rubric.store import RubricStore
 from geoai_ref.phase import Phase
 
@@ -101,11 +106,12 @@ def _retire_worker(config: GradingConfig, job: Job, worker_root: Path) -> None:
     shutil.rmtree(worker_root, ignore_errors=True)
 
 
-def _record(config: GradingConfig, store: RubricStore, job: Job, result: PhaseResult) -> str:
+def _record(config: GradingConfig, store: RubricStore, rubric: Rubric, job: Job, result: PhaseResult) -> str:
     """Write one finished phase: nbgrader's gradebook first, then the rubric store (idempotent if killed between).
 
     A grader-side failure (outcome ``error``) never replaces a stored grade: the old result stays and the
-    attempt goes to the history. Returns the outcome as recorded.
+    attempt goes to the history. TA saves made in formgrader are copied first, against the answers they were
+    given to. Returns the outcome as recorded.
     """
     previous = store.result(job.student, job.phase)
     worker = Path(result.worker_course) if result.worker_course else None
@@ -116,7 +122,9 @@ def _record(config: GradingConfig, store: RubricStore, job: Job, result: PhaseRe
         return f"{result.outcome} (previous grade kept)"
     if result.graded and worker is not None:
         try:
-            merge_into_gradebook(config.course, job.student, job.phase, worker)
+            copy_formgrader_saves(config.course, store, rubric)
+            review = answers_to_review(store.ta_scores(job.student), result)
+            result.formgrader_id = merge_into_gradebook(config.course, job.student, job.phase, worker, review)
         except Exception as exc:  # noqa: BLE001 - the rubric store still gets the result
             result.flags.append(Flag("gradebook-merge", job.phase, f"nbgrader's gradebook was not updated: {exc}"))
     store.save_result(job.student, job.phase, job.fingerprint, result)
@@ -163,6 +171,7 @@ def grade_class(config: GradingConfig, submissions: Path, progress: Callable[[st
     use_venv_tools()  # nbgrader's Gradebook runs `alembic` from PATH; set before the worker threads start
     root = unpack(Path(submissions).resolve(), config.gradebook / "intake")  # unreadable: nothing is written
     store = RubricStore(config.store_path)
+    rubric = load_rubric()
     run = GradeRun()
     jobs = plan(config, root, store, run)
     for w in run.warnings:
@@ -182,7 +191,7 @@ def grade_class(config: GradingConfig, submissions: Path, progress: Callable[[st
         for future in as_completed(futures):
             job = futures[future]
             result = future.result()
-            outcome = _record(config, store, job, result)
+            outcome = _record(config, store, rubric, job, result)
             run.graded.append((job.student, job.phase, outcome))
             bar.update(1)
             bar.set_postfix_str(f"{job.student}/{job.phase}: {outcome}")

@@ -9,6 +9,7 @@ coordinator alone copies a finished job's scores into the course gradebook (:fun
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import sys
 import warnings
@@ -46,6 +47,18 @@ def cell_messages(notebook: Path) -> tuple[dict[str, str], list[str]]:
             value = str(err.get("evalue", "")).strip() or "".join(err.get("traceback", [])[-1:])[:300]
             messages[meta["grade_id"]] = f"{err.get('ename', 'Error')}: {value}"
     return messages, timed_out
+
+
+def answer_digests(notebook: Path) -> dict[str, str]:
+    """grade_id -> a digest of the student's text, for every written-answer cell (nbgrader ``solution`` and
+    ``grade``) of an autograded notebook. Whitespace at either end does not count as a change."""
+    nb = nbformat.read(notebook, as_version=4)
+    digests = {}
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("grade") and meta.get("solution") and meta.get("grade_id"):
+            digests[meta["grade_id"]] = hashlib.sha256(cell.source.strip().encode()).hexdigest()[:16]
+    return digests
 
 
 def worker_course(root: Path, course: Path, template_db: Path, student: str, phase: Phase, snapshot: Path,
@@ -102,10 +115,12 @@ def autograde(course: Course, student: str, phase: Phase, limits: Limits, cell_t
             if message.startswith("NameError"):
                 messages[gid] = (f"{message} (cell {timed_out[0]} never finished, so what it defines was never "
                                  "defined: fix that cell first)")
+    answers = answer_digests(notebook)
     cells = {}
     for gid, (score, max_score) in course.scores(phase, student).items():
         passed = None if score is None else score >= max_score
-        cells[gid] = CellScore(score, max_score, passed, messages.get(gid, "passed" if passed else ""))
+        cells[gid] = CellScore(score, max_score, passed, messages.get(gid, "passed" if passed else ""),
+                               answers.get(gid))
     flags = [Flag("cell-timeout", phase,
                   f"cell {gid} did not finish within {cell_timeout} s and was stopped; the cells after it ran "
                   "without its results: look for an endless loop (or work too slow for the grading budget: raise "
@@ -138,11 +153,15 @@ def gradebook_template(course_root: Path, phases: tuple[Phase, ...], dest: Path,
     return dest
 
 
-def merge_into_gradebook(course_root: Path, student: str, phase: Phase, worker_root: Path) -> None:
-    """Copy one autograded submission's scores into the course's nbgrader gradebook (coordinator only).
+def merge_into_gradebook(course_root: Path, student: str, phase: Phase, worker_root: Path,
+                         review_again: frozenset[str] = frozenset()) -> str:
+    """Copy one autograded submission's scores into the course's nbgrader gradebook (coordinator only); returns
+    nbgrader's id of the submitted notebook (formgrader's address of it).
 
-    Manual scores already entered in the course gradebook (formgrader) are kept. The autograded notebook is
-    copied to the course's ``autograded/`` folder (what nbgrader's feedback and formgrader need).
+    Manual scores already entered in the course gradebook (formgrader) are kept; those of the cells in
+    ``review_again`` (answers changed since a TA scored them) are marked as needing a manual grade again, so
+    that formgrader lists them. The autograded notebook is copied to the course's ``autograded/`` folder
+    (what nbgrader's feedback and formgrader need).
     """
     from nbgrader.api import Gradebook, MissingEntry
 
@@ -157,12 +176,16 @@ def merge_into_gradebook(course_root: Path, student: str, phase: Phase, worker_r
             gb.find_submission(phase, student)
         except MissingEntry:
             gb.add_submission(phase, student)
+        notebook_id = ""
         for wnb in wsub.notebooks:
+            notebook_id = gb.find_submission_notebook(wnb.name, phase, student).id
             for g in wnb.grades:
                 mg = gb.find_grade(g.name, wnb.name, phase, student)
                 mg.auto_score = g.auto_score
                 if mg.manual_score is None:
                     mg.needs_manual_grade = g.needs_manual_grade
+                elif g.name in review_again:  # never cleared here: only a TA's save in formgrader clears it
+                    mg.needs_manual_grade = True
             for c in wnb.comments:
                 mc = gb.find_comment(c.name, wnb.name, phase, student)
                 mc.auto_comment = c.auto_comment
@@ -175,3 +198,4 @@ def merge_into_gradebook(course_root: Path, student: str, phase: Phase, worker_r
     dest.mkdir(parents=True)
     for notebook in (worker_root / "gradebook" / "autograded" / student / phase).glob("*.ipynb"):
         shutil.copyfile(notebook, dest / notebook.name)
+    return notebook_id

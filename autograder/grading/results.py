@@ -52,21 +52,27 @@ class Flag:
 
 @dataclass(frozen=True)
 class CellScore:
-    """nbgrader's score of one grade cell; ``score`` None: a manual cell no TA has graded yet."""
+    """nbgrader's score of one grade cell; ``score`` None: a manual cell no TA has graded yet.
+
+    ``answer`` identifies a written answer's text (a digest of the answer cell as graded), so that a TA's
+    score can be told apart from a later, different answer; None for automatic cells.
+    """
 
     score: float | None
     max: float
     passed: bool | None
     message: str
+    answer: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"score": self.score, "max": self.max, "passed": self.passed, "message": self.message}
+        data = {"score": self.score, "max": self.max, "passed": self.passed, "message": self.message}
+        return data | ({"answer": self.answer} if self.answer is not None else {})
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CellScore:
         score = data.get("score")
         return cls(None if score is None else float(score), float(data.get("max") or 0.0), data.get("passed"),
-                   str(data.get("message") or ""))
+                   str(data.get("message") or ""), data.get("answer"))
 
 
 @dataclass
@@ -84,6 +90,7 @@ class PhaseResult:
     nbgrader_seconds: float | None = None
     peak_mb: float | None = None
     worker_course: str | None = None  # the private nbgrader course, until the coordinator retires it
+    formgrader_id: str | None = None  # nbgrader's id of the submitted notebook in the course gradebook
 
     @property
     def graded(self) -> bool:
@@ -100,7 +107,7 @@ class PhaseResult:
         }
         optional = {"snapshot_dir": self.snapshot_dir, "seconds": self.seconds,
                     "nbgrader_seconds": self.nbgrader_seconds, "peak_mb": self.peak_mb,
-                    "worker_course": self.worker_course}
+                    "worker_course": self.worker_course, "formgrader_id": self.formgrader_id}
         data.update({k: v for k, v in optional.items() if v is not None})
         return data
 
@@ -117,4 +124,5 @@ class PhaseResult:
                    trusted=[TrustedResult.from_dict(t) for t in data.get("trusted") or []],
                    snapshot=dict(data.get("snapshot") or {}), snapshot_dir=data.get("snapshot_dir"),
                    seconds=data.get("seconds"), nbgrader_seconds=data.get("nbgrader_seconds"),
-                   peak_mb=data.get("peak_mb"), worker_course=data.get("worker_course"))
+                   peak_mb=data.get("peak_mb"), worker_course=data.get("worker_course"),
+                   formgrader_id=data.get("formgrader_id"))

@@ -10,12 +10,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from autograder.review.server import FORMGRADER_URL
 from autograder.rubric.scoring import class_rubrics
 from autograder.rubric.store import RubricStore
 
 
-def write_reports(store: RubricStore, out: Path, title: str = "GeoAI Week 4: class dashboard") -> list[dict]:
-    """``OUT/<student>/rubric.{json,md,html}``, ``OUT/summary.csv`` and ``OUT/index.html``; returns the rubrics."""
+def write_reports(store: RubricStore, out: Path, title: str = "GeoAI Week 4: class dashboard",
+                  formgrader: str | None = FORMGRADER_URL) -> list[dict]:
+    """``OUT/<student>/rubric.{json,md,html}``, ``OUT/summary.csv`` and ``OUT/index.html``; returns the rubrics.
+
+    Written answers in the rubric reports link to formgrader at ``formgrader`` (None: no links).
+    """
     from autograder.publish.dashboard import write_dashboard
     from autograder.publish.lms import write_summary_csv
     from autograder.publish.student_report import write_student_report
@@ -23,7 +28,7 @@ def write_reports(store: RubricStore, out: Path, title: str = "GeoAI Week 4: cla
     rubrics = class_rubrics(store)
     out.mkdir(parents=True, exist_ok=True)
     for r in rubrics:
-        write_student_report(r, out / r["student"])
+        write_student_report(r, out / r["student"], formgrader)
     write_summary_csv(rubrics, out / "summary.csv")
     write_dashboard(rubrics, out, title=title)
     return rubrics

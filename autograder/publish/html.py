@@ -40,7 +40,8 @@ pre { background: #f6f8fa; border: 1px solid var(--line); padding: .6rem; overfl
          white-space: nowrap; border: 1px solid transparent; }
 .pass, .auto, .graded { color: var(--ok); background: var(--ok-bg); border-color: #b7e4c1; }
 .fail, .bad { color: var(--bad); background: var(--bad-bg); border-color: #f6c2bd; }
-.pending, .manual-pending, .overridden, .not-run { color: var(--wait); background: var(--wait-bg);
+.formgrader { margin-top: .25rem; font-size: .85rem; }
+.pending, .manual-pending, .re-review, .overridden, .not-run { color: var(--wait); background: var(--wait-bg);
          border-color: #f0d9a0; }
 .cards { display: flex; flex-wrap: wrap; gap: .7rem; margin: .6rem 0 1rem; }
 .card { border: 1px solid var(--line); border-radius: .5rem; padding: .5rem .9rem; min-width: 9rem; }
@@ -144,16 +145,22 @@ def msg_html(message: object, keep: int = 4) -> str:
             f"<pre>{esc(text)}</pre></details>")
 
 
+def ta_points_text(entry: Mapping) -> str:
+    """A TA entry's points, or 'emptied' for a score a TA removed in formgrader."""
+    return "emptied" if entry.get("points") is None else fmt_num(entry.get("points"))
+
+
 def overrides_table(overrides: Iterable[Mapping], with_grader: bool) -> str:
-    """The points TAs entered by hand, oldest first; the grader column only for the TA's report."""
+    """The points TAs entered by hand (``override`` or formgrader), oldest first; who and where only for the TA's
+    report."""
     overrides = list(overrides)
     if not overrides:
         return '<p class="muted">No points were entered or changed by hand.</p>'
-    who = "<th>who</th>" if with_grader else ""
+    who = "<th>who</th><th>where</th>" if with_grader else ""
     head = f"<th>check</th><th class=num>points</th>{who}<th>when</th><th>why</th>"
     rows = "".join(
-        f'<tr><td><code>{esc(o.get("check", "?"))}</code></td><td class="num">{esc(fmt_num(o.get("points")))}</td>'
-        + (f'<td>{esc(o.get("grader", ""))}</td>' if with_grader else "")
+        f'<tr><td><code>{esc(o.get("check", "?"))}</code></td><td class="num">{esc(ta_points_text(o))}</td>'
+        + (f'<td>{esc(o.get("grader", ""))}</td><td>{esc(o.get("origin", "override"))}</td>' if with_grader else "")
         + f'<td>{esc(o.get("at", ""))}</td><td class="msg">{esc(o.get("reason", ""))}</td></tr>' for o in overrides)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
 
@@ -176,8 +183,8 @@ def md_cell(value: object) -> str:
 
 def overrides_markdown(overrides: Iterable[Mapping], with_grader: bool) -> list[str]:
     """:func:`overrides_table` as Markdown table lines."""
-    who = " who |" if with_grader else ""
-    lines = [f"| check | points |{who} when | why |", "|---|---:|" + ("---|" if with_grader else "") + "---|---|"]
-    return lines + [f"| {md_cell(o.get('check'))} | {fmt_num(o.get('points'))} | "
-                    + (f"{md_cell(o.get('grader'))} | " if with_grader else "")
+    who = " who | where |" if with_grader else ""
+    lines = [f"| check | points |{who} when | why |", "|---|---:|" + ("---|---|" if with_grader else "") + "---|---|"]
+    return lines + [f"| {md_cell(o.get('check'))} | {ta_points_text(o)} | "
+                    + (f"{md_cell(o.get('grader'))} | {md_cell(o.get('origin', 'override'))} | " if with_grader else "")
                     + f"{md_cell(o.get('at'))} | {md_cell(o.get('reason'))} |" for o in overrides]

@@ -1,9 +1,9 @@
 """The TA's report on one student: ``rubric.json``, ``rubric.md`` and a self-contained ``rubric.html``.
 
 Every point with its evidence: check messages, which trusted re-check confirmed or denied it, recomputed vs
-reported metrics, the student's figures (embedded), the snapshot hashes and the override history with grader
-names. The rubric dict is the only input: nothing here grades, re-runs or re-computes anything. The
-student-facing page is ``autograder.publish.feedback``.
+reported metrics, the student's figures (embedded), the snapshot hashes and the history of a TA's points (who,
+where, when). Each written answer links to its score box in formgrader. The rubric dict is the only input:
+nothing here grades, re-runs or re-computes anything. The student-facing page is ``autograder.publish.feedback``.
 """
 
 from __future__ import annotations
@@ -32,7 +32,9 @@ from autograder.publish.html import (
     total_text,
 )
 from autograder.publish.rubric_dict import flag_ids, ordered_phases, status, student_id
+from autograder.review.server import submission_url
 from autograder.rubric.scoring import Status, failed_check_ids, pending_check_ids
+from geoai_ref.phase import Phase
 
 MAX_FIGURE_BYTES = 20_000_000
 _MIME = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
@@ -149,7 +151,26 @@ def _confirmations_html(check: Mapping, trusted: Mapping[str, Mapping]) -> str:
     return "".join(parts) or '<span class="muted">–</span>'
 
 
-def _criteria_html(rubric: Mapping) -> str:
+#: Rubric sources whose points a TA gives to an answer cell of the notebook (scored in formgrader).
+_ANSWER_SOURCES = ("nbgrader-manual",)
+
+
+def _formgrader_link(rubric: Mapping, criterion: Mapping, check: Mapping, formgrader: str | None) -> str:
+    """A link to the check's score box in formgrader, for written answers of a phase nbgrader graded."""
+    if formgrader is None or check.get("source") not in _ANSWER_SOURCES:
+        return ""
+    try:
+        phase = Phase.parse(str(criterion.get("phase", "")))
+    except ValueError:
+        return ""
+    notebook = ((rubric.get("phases") or {}).get(str(phase)) or {}).get("formgrader_id")
+    if not notebook:
+        return ""
+    url = submission_url(formgrader, str(notebook), str(check.get("id", "")))
+    return f'<div class="formgrader"><a href="{esc(url)}" target="_blank" rel="noopener">grade in formgrader</a></div>'
+
+
+def _criteria_html(rubric: Mapping, formgrader: str | None) -> str:
     trusted = _trusted_index(rubric)
     out = []
     for criterion in rubric.get("criteria") or []:
@@ -158,10 +179,11 @@ def _criteria_html(rubric: Mapping) -> str:
         for check in criterion.get("checks") or []:
             desc = check.get("description", "")
             rows.append(
-                f'<tr><td><code>{esc(check.get("id", "?"))}</code>'
+                f'<tr id="check-{esc(check.get("id", ""))}"><td><code>{esc(check.get("id", "?"))}</code>'
                 f'{"<br><span class=muted>" + esc(desc) + "</span>" if desc else ""}</td>'
                 f'<td>{esc(check.get("source", ""))}</td><td>{badge(*check_result(check.get("passed")))}</td>'
-                f'{points_cell(check)}<td class="msg">{msg_html(check.get("message", ""))}</td>'
+                f'{points_cell(check)}<td class="msg">{msg_html(check.get("message", ""))}'
+                f"{_formgrader_link(rubric, criterion, check, formgrader)}</td>"
                 f"<td>{_confirmations_html(check, trusted)}</td></tr>")
         table = fixed_table((21, 11, 8, 10, 26, 24), '<th>check</th><th>source</th><th>result</th>'
                             '<th class="num">points</th><th>message</th><th>trusted re-checks</th>', rows)
@@ -236,18 +258,19 @@ def _snapshots_html(rubric: Mapping) -> str:
     return "".join(out) or '<p class="muted">No snapshot recorded.</p>'
 
 
-def render_student_html(rubric: Mapping) -> str:
-    """The TA's self-contained rubric.html for one student (figures embedded). Raises ValueError without 'student'."""
+def render_student_html(rubric: Mapping, formgrader: str | None = None) -> str:
+    """The TA's self-contained rubric.html for one student (figures embedded); written answers link to their score
+    box in formgrader at ``formgrader`` (its base URL; None: no links). Raises ValueError without 'student'."""
     student = student_id(rubric)
     body = (f"<h1>Rubric report · {esc(student)}</h1>"
             f'<p class="muted">Week 4 GeoAI · graded {esc(rubric.get("graded_at", "(time not recorded)"))}</p>'
             f"{_summary_cards(rubric)}"
             f"<h2>Phase outcomes</h2>{_phases_html(rubric)}"
             f"<h2>Flags</h2>{_flags_html(rubric)}"
-            f"<h2>Criteria and checks</h2>{_criteria_html(rubric)}"
+            f"<h2>Criteria and checks</h2>{_criteria_html(rubric, formgrader)}"
             f"<h2>Trusted checks</h2>{_trusted_html(rubric)}"
             f"<h2>Figures</h2>{_figures_html(rubric)}"
-            f"<h2>Overrides history</h2>{overrides_table(rubric.get('overrides') or [], with_grader=True)}"
+            f"<h2>Points entered by TAs</h2>{overrides_table(rubric.get('overrides') or [], with_grader=True)}"
             f"<h2>Snapshot file hashes</h2>{_snapshots_html(rubric)}")
     return html_page(f"Rubric · {student}", body)
 
@@ -315,7 +338,7 @@ def render_student_markdown(rubric: Mapping) -> str:
         lines += ["## Figures", ""] + [f"- {f.get('phase', '')}: [{f.get('name', '')}]({f.get('path', '')})"
                                        for f in figures] + [""]
     if rubric.get("overrides"):
-        lines += ["## Overrides history", "", *overrides_markdown(rubric["overrides"], with_grader=True), ""]
+        lines += ["## Points entered by TAs", "", *overrides_markdown(rubric["overrides"], with_grader=True), ""]
     snap = [(p, (phases[p] or {}).get("snapshot") or {}) for p in ordered_phases(phases)]
     if any(s for _, s in snap):
         lines += ["## Snapshot file hashes", ""]
@@ -327,8 +350,9 @@ def render_student_markdown(rubric: Mapping) -> str:
 
 # ------------------------------------------------------------------------------------------------- files
 
-def write_student_report(rubric: dict, out_dir: Path) -> dict[str, Path]:
-    """Write rubric.json (indent 1), rubric.md and a self-contained rubric.html into out_dir (created if needed).
+def write_student_report(rubric: dict, out_dir: Path, formgrader: str | None = None) -> dict[str, Path]:
+    """Write rubric.json (indent 1), rubric.md and a self-contained rubric.html into out_dir (created if needed);
+    the HTML links written answers to formgrader at ``formgrader`` (a base URL) when given.
 
     Returns {"json": ..., "md": ..., "html": ...}. A missing or unreadable figure becomes a note in the HTML.
 
@@ -347,5 +371,5 @@ def write_student_report(rubric: dict, out_dir: Path) -> dict[str, Path]:
                         "float() / int() before rendering") from None
     paths["json"].write_text(text + "\n", encoding="utf-8")
     paths["md"].write_text(render_student_markdown(rubric), encoding="utf-8")
-    paths["html"].write_text(render_student_html(rubric), encoding="utf-8")
+    paths["html"].write_text(render_student_html(rubric, formgrader), encoding="utf-8")
     return paths

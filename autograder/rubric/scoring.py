@@ -4,9 +4,12 @@ This is the only place where points are computed. Rules, per rubric check:
 
 - ``nbgrader``: cell score / cell max x rubric points, when the phase was graded; 0 otherwise. When the
   check is ``confirmed_by`` trusted checks, its points count only if all of them passed.
-- ``nbgrader-manual`` and ``manual``: waiting for a TA (points ``None``) until an override gives points;
+- ``nbgrader-manual`` and ``manual``: waiting for a TA (points ``None``) until a TA gives points;
   0 when the phase has no gradable notebook.
-- An override (``geoai-grade override``) replaces the points of any check; the latest one counts.
+- A TA's score (``geoai-grade override``, or a save in formgrader) replaces the points of any check; the
+  latest one counts, wherever it was entered.
+- A TA's score given to a written answer counts only for that answer: when a regrade finds a different answer
+  in the cell, the check waits for a TA again (status ``re-review``), and the earlier score stays in the history.
 """
 
 from __future__ import annotations
@@ -16,22 +19,48 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from autograder.grading.results import Outcome, PhaseResult
+from autograder.grading.results import CellScore, Outcome, PhaseResult
 from autograder.rubric.definition import Criterion, Rubric, RubricCheck, load_rubric
-from autograder.rubric.store import Override, RubricStore
+from autograder.rubric.store import Origin, Override, RubricStore
 from geoai_ref.errors import UsageError
 from geoai_ref.phase import Phase
 
 PASSED = "passed"
-PENDING = "waiting for a TA: enter the points with `geoai-grade override`"
+PENDING = ("waiting for a TA: grade it in formgrader (`geoai-grade grade-ui`) or enter the points with "
+           "`geoai-grade override`")
 
 
 class Status(StrEnum):
-    """The status of a scored check, criterion or rubric (``rubric.json``'s "status")."""
+    """The status of a scored check, criterion or rubric (``rubric.json``'s "status").
+
+    ``re-review`` (checks only) waits for a TA like ``manual-pending``; a criterion or rubric holding one is
+    ``manual-pending``.
+    """
 
     AUTO = "auto"
     PENDING = "manual-pending"
     OVERRIDDEN = "overridden"
+    REREVIEW = "re-review"
+
+
+def answer_changed(entry: Override, cell: CellScore | None) -> bool:
+    """Whether a TA's score was given to another answer than the one now in the cell (both known)."""
+    return entry.answer is not None and cell is not None and cell.answer is not None and entry.answer != cell.answer
+
+
+def latest_scores(entries: list[Override]) -> dict[str, Override]:
+    """check id -> the TA's score in force (the latest entered, from either origin)."""
+    return {o.check: o for o in sorted(entries, key=lambda o: o.when)}
+
+
+def answers_to_review(entries: list[Override], result: PhaseResult) -> frozenset[str]:
+    """Checks of ``result`` whose TA score in force was given to a different answer (a TA must look again)."""
+    return frozenset(check for check, entry in latest_scores(entries).items()
+                     if answer_changed(entry, result.cells.get(check)))
+
+
+def _where(entry: Override) -> str:
+    return "in formgrader" if entry.origin == Origin.FORMGRADER else "by override"
 
 
 @dataclass(frozen=True)
@@ -97,16 +126,24 @@ def score_check(check: RubricCheck, result: PhaseResult | None, override: Overri
     else:
         passed, points, message = _nbgrader_check(check, result)
     status = Status.AUTO if points is not None else Status.PENDING
-    if override is not None:
-        points = min(max(override.points, 0.0), check.points) if check.points else override.points
-        passed = points >= check.points
-        message = f"{override.points:g} points from {override.grader} ({override.at}): {override.reason}"
-        status = Status.OVERRIDDEN
-    return CheckScore(check, passed, points, message, status)
+    if override is None:
+        return CheckScore(check, passed, points, message, status)
+    cell = result.cells.get(check.id) if result is not None and result.graded else None
+    given = f"{override.grader} {_where(override)} ({override.at})"
+    if answer_changed(override, cell):
+        earlier = "no points" if override.points is None else f"{override.points:g} points"
+        return CheckScore(check, None, None, f"the answer changed since {given} gave it {earlier}: grade the new "
+                          "answer in formgrader (`geoai-grade grade-ui`)", Status.REREVIEW)
+    if override.points is None:  # emptied in formgrader: back to what the check gives without a TA
+        return CheckScore(check, passed, points, f"{message} (a TA's score was removed by {given})", status)
+    points = min(max(override.points, 0.0), check.points) if check.points else override.points
+    reason = f": {override.reason}" if override.reason else ""
+    return CheckScore(check, points >= check.points, points, f"{override.points:g} points from {given}{reason}",
+                      Status.OVERRIDDEN)
 
 
 def _status(statuses: list[str]) -> Status:
-    if Status.PENDING in statuses:
+    if Status.PENDING in statuses or Status.REREVIEW in statuses:
         return Status.PENDING
     return Status.OVERRIDDEN if Status.OVERRIDDEN in statuses else Status.AUTO
 
@@ -136,10 +173,10 @@ def score_student(rubric: Rubric, student: str, results: Mapping[Phase, PhaseRes
     """The rubric dict of one student (layout: ../shared/DESIGN.md, ``rubric.json``).
 
     ``results`` maps phases to stored phase results (a phase absent = not submitted); ``overrides`` is the
-    student's override history (the latest per check counts).
+    student's history of TA scores, from both origins (the latest per check counts).
     """
     results = {Phase.parse(phase): result for phase, result in results.items()}
-    latest = {o.check: o for o in overrides}
+    latest = latest_scores(overrides)
     scored = [(criterion, [score_check(c, results.get(criterion.phase), latest.get(c.id)) for c in criterion.checks])
               for criterion in rubric.criteria]
     criteria = []
@@ -162,10 +199,11 @@ def score_student(rubric: Rubric, student: str, results: Mapping[Phase, PhaseRes
         "criteria": criteria,
         "flags": _flags(results, scored),
         "phases": {str(phase): {"outcome": r.outcome.value, "message": r.message, "seconds": r.seconds,
-                                "snapshot": dict(r.snapshot)} for phase, r in sorted(results.items())},
+                                "snapshot": dict(r.snapshot), "formgrader_id": r.formgrader_id}
+                   for phase, r in sorted(results.items())},
         "trusted": [t.to_dict() for _, r in sorted(results.items()) for t in r.trusted],
         "figures": figures,
-        "overrides": [o.to_dict() for o in overrides],
+        "overrides": [o.to_dict() for o in sorted(overrides, key=lambda o: o.when)],
     }
 
 
@@ -187,7 +225,7 @@ def class_rubrics(store: RubricStore, rubric: Rubric | None = None,
         if s not in by_student:
             raise UsageError(f"no graded submission of {s!r} in {store.path}; students: "
                              f"{', '.join(sorted(by_student))}")
-    return [score_student(rubric, s, by_student[s], store.overrides(s), stamps[s]) for s in wanted]
+    return [score_student(rubric, s, by_student[s], store.ta_scores(s), stamps[s]) for s in wanted]
 
 
 # --- rules over a scored rubric (rubric.json), for the renderings ---------------------------------------

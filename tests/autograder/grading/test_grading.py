@@ -1,63 +1,19 @@
 """End to end: a small class graded by `geoai-grade grade`, killed half-way, resumed; then the TA commands.
 
-The class: the correct 4A submission, one whose metrics JSON claims more than its model gives, and one whose
-notebook file is truncated. The full sample class (every fault, every phase) is graded by
-`test_sample_class_demo.py` under `make test-all`.
+The class (``graded_class`` in tests/autograder/conftest.py): the correct 4A submission, one whose metrics JSON
+claims more than its model gives, and one whose notebook file is truncated. The full sample class (every fault,
+every phase) is graded by `test_sample_class_demo.py` under `make test-all`.
 """
 
 import csv
 import json
-import signal
-import sqlite3
-import subprocess
-import sys
-import time
 
 import psutil
-import pytest
-from conftest import REPO
+from conftest import STUDENTS, cli
 
-from autograder.authoring.course import make_course
 from autograder.demo.run import expectation_problems
-from autograder.demo.sample_class import build_sample_class
+from autograder.rubric.definition import load_rubric
 from autograder.rubric.store import RubricStore
-
-STUDENTS = ("ada_correct", "gus_inflated_metrics", "ivy_invalid_json")
-BUILD_EPOCHS = 3
-
-
-def cli(*args, timeout=900):
-    return subprocess.run([sys.executable, "-m", "autograder.cli", *map(str, args)], capture_output=True, text=True,
-                          cwd=REPO, timeout=timeout)
-
-
-@pytest.fixture(scope="module")
-def graded_class(tmp_path_factory):
-    """Grade the class, kill the grader after the first result, resume; returns (root, first run's store view)."""
-    root = tmp_path_factory.mktemp("grading")
-    students = build_sample_class(root / "submissions", phases=("phase4a",), epochs=BUILD_EPOCHS, students=STUDENTS)
-    course = make_course(root / "course")
-    store_path = course.root / "gradebook" / "rubric_store.sqlite"
-    grade = [sys.executable, "-m", "autograder.cli", "grade", "--submissions", str(root / "submissions"),
-             "--out", str(root / "reports"), "--course", str(course.root), "--phase", "4a", "--cell-timeout", "120"]
-
-    first = subprocess.Popen([*grade, "--workers", "1"], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 600
-    done: list[tuple] = []
-    while time.monotonic() < deadline and first.poll() is None:
-        if store_path.exists():
-            with sqlite3.connect(store_path) as db:
-                done = db.execute("SELECT student, phase, graded_at FROM results").fetchall()
-            if done:
-                break
-        time.sleep(0.5)
-    assert first.poll() is None, f"the first run ended before it could be killed:\n{first.communicate()[0]}"
-    first.send_signal(signal.SIGKILL)  # the harshest stop: no clean-up code runs
-    first.wait()
-    killed_with = list(done)
-
-    second = cli(*grade[3:], "--workers", "2")
-    return root, course, students, killed_with, second
 
 
 def test_killed_run_resumes_without_lost_or_duplicated_grades(graded_class):
@@ -148,11 +104,12 @@ def test_a_grader_error_never_replaces_a_stored_grade(tmp_path):
     job = Job("ada", Phase.A, tmp_path / "snap", {}, "fp-new")
     cells = {"4a_metrics": CellScore(2.0, 2.0, True, "passed")}
     store.save_result("ada", Phase.A, "fp-old", PhaseResult(Outcome.GRADED, cells=cells))
-    outcome = _record(config, store, job, PhaseResult(Outcome.ERROR, "unable to open database file"))
+    outcome = _record(config, store, load_rubric(), job, PhaseResult(Outcome.ERROR, "unable to open database file"))
     assert outcome == "error (previous grade kept)"
     kept = store.result("ada", Phase.A)
     assert (kept.fingerprint, kept.outcome, kept.result.cells) == ("fp-old", Outcome.GRADED, cells)
     assert [h["outcome"] for h in store.history("ada")] == ["graded", "error (not stored)"]
     # a first attempt that fails is recorded (and retried on the next run)
-    assert _record(config, store, Job("ben", Phase.A, tmp_path, {}, "fp"), PhaseResult(Outcome.ERROR)) == "error"
+    first = _record(config, store, load_rubric(), Job("ben", Phase.A, tmp_path, {}, "fp"), PhaseResult(Outcome.ERROR))
+    assert first == "error"
     assert store.result("ben", Phase.A).outcome is Outcome.ERROR
