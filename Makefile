@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEMO_OUT ?= runs/demo
 GRADING_OUT ?= runs/demo_grading
 
-.PHONY: demo test test-all lint fixtures bench clean release solutions notebooks browser
+.PHONY: demo test test-all lint fixtures bench clean release solutions notebooks browser grade-ui
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,12 @@ demo: $(STAMP)
 	@echo "  index.html                              the class dashboard (open it in a browser)"
 	@echo "  <student>/rubric.html                   the rubric report with the evidence for every point"
 	@echo "  summary.csv, grades.csv, feedback/      the class table, LMS grades, student feedback"
+
+# nbgrader's formgrader on the class `make demo` graded, for a TA (GRADER=name; stop with Ctrl-C). Then
+# `geoai-grade report --course $(GRADING_OUT)/course --out $(GRADING_OUT)` shows the TA's points in the reports.
+GRADER ?= $(USER)
+grade-ui: $(STAMP)
+	$(BIN)/geoai-grade grade-ui --course $(GRADING_OUT)/course $(if $(GRADER),--grader $(GRADER))
 
 # pytest exits 5 when it collects no tests: a broken suite, reported as a failure.
 test: $(STAMP)

@@ -172,6 +172,7 @@ def grade_class(config: GradingConfig, submissions: Path, progress: Callable[[st
     root = unpack(Path(submissions).resolve(), config.gradebook / "intake")  # unreadable: nothing is written
     store = RubricStore(config.store_path)
     rubric = load_rubric()
+    copy_formgrader_saves(config.course, store, rubric)  # what TAs saved since the last run, before any regrade
     run = GradeRun()
     jobs = plan(config, root, store, run)
     for w in run.warnings:

@@ -70,6 +70,7 @@ class FormgraderServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        _lock(self.course).unlink(missing_ok=True)
 
     def __enter__(self) -> FormgraderServer:
         return self
@@ -86,6 +87,23 @@ def _check_course(course: Path) -> None:
     if not autograded.is_dir() or not any(autograded.glob("*/*/*.ipynb")):
         raise MissingInput(f"{autograded} holds no autograded notebook: grade the class first (formgrader shows "
                            "the notebooks of the last grading run)")
+
+
+def _lock(course: Path) -> Path:
+    """``<pid> <TA>`` of the formgrader running on ``course`` (one at a time: saves are credited to one TA)."""
+    return course / "gradebook" / "formgrader" / "running"
+
+
+def _running_elsewhere(course: Path) -> str | None:
+    """The TA of a formgrader still running on ``course``, if any."""
+    import psutil
+
+    try:
+        pid, _, ta = _lock(course).read_text().partition(" ")
+        alive = psutil.pid_exists(int(pid))
+    except (OSError, ValueError):
+        return None
+    return (ta.strip() or "?") if alive else None
 
 
 def _port_free(port: int) -> bool:
@@ -105,13 +123,17 @@ def start_formgrader(course: Path, grader: str, port: int = FORMGRADER_PORT) -> 
 
     Raises:
         MissingInput: if the course was never graded.
-        UsageError: if ``grader`` is empty or ``port`` is taken.
+        UsageError: if ``grader`` is empty, ``port`` is taken or another formgrader runs on the course.
         ToolFailed: if the Jupyter server does not start (the message holds the end of its log).
     """
     course = Path(course).resolve()
     _check_course(course)
     if not grader.strip():
         raise UsageError("name the TA with --grader: every score in the rubric says who gave it")
+    other = _running_elsewhere(course)
+    if other is not None:
+        raise UsageError(f"formgrader already runs on {course} for {other}: saves are credited to one TA at a time, "
+                         "so stop that `grade-ui` first (Ctrl-C in its terminal)")
     if not _port_free(port):
         raise UsageError(f"port {port} is taken (another formgrader?): stop it or pass --port")
     name_ta(gradebook_db(course), grader)
@@ -132,6 +154,7 @@ def start_formgrader(course: Path, grader: str, port: int = FORMGRADER_PORT) -> 
     with open(log, "wb") as out:
         process = subprocess.Popen(cmd, cwd=runtime, stdout=out, stderr=subprocess.STDOUT, env=env,
                                    start_new_session=True)
+    _lock(course).write_text(f"{process.pid} {grader.strip()}")
     server = FormgraderServer(course, port, token, process, log)
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:

@@ -26,8 +26,8 @@ from geoai_ref.errors import UsageError
 from geoai_ref.phase import Phase
 
 PASSED = "passed"
-PENDING = ("waiting for a TA: grade it in formgrader (`geoai-grade grade-ui`) or enter the points with "
-           "`geoai-grade override`")
+PENDING = "waiting for a TA: grade it in formgrader (`geoai-grade grade-ui`)"
+PENDING_TA_ITEM = "waiting for a TA: enter the points with `geoai-grade override` (no notebook cell)"
 
 
 class Status(StrEnum):
@@ -115,7 +115,7 @@ def _manual_check(result: PhaseResult | None) -> tuple[bool | None, float | None
     if result is None or not result.graded:
         outcome = "phase not submitted" if result is None else result.outcome
         return False, 0.0, f"{outcome}: nothing to grade"
-    return None, None, PENDING
+    return None, None, PENDING_TA_ITEM
 
 
 def score_check(check: RubricCheck, result: PhaseResult | None, override: Override | None) -> CheckScore:

@@ -1,8 +1,5 @@
-"""The dashboard and a rubric report rendered by a real headless Chromium (Debian's, driven by Playwright).
-
-Needs /usr/bin/chromium (`sudo apt-get install -y chromium`) and the `playwright` Python package (in the `test`
-extra; `playwright install` is NOT needed). Without Chromium the tests skip, unless GEOAI_REQUIRE_BROWSER=1
-(CI), where they fail. GEOAI_SCREENSHOT=path.png saves a full-page screenshot of the dashboard.
+"""The dashboard and a rubric report rendered by a real headless Chromium (Debian's, driven by Playwright; see
+tests/browser.py for what it needs). GEOAI_SCREENSHOT=path.png saves a full-page screenshot of the dashboard.
 """
 
 from __future__ import annotations
@@ -16,34 +13,15 @@ from pathlib import Path
 from urllib.parse import urljoin
 
 import pytest
+from browser import launch, need_browser
 from test_rubric_reports import sample_rubrics
 
 from autograder.publish.dashboard import write_dashboard
 from autograder.publish.feedback import write_feedback
 from autograder.publish.student_report import write_student_report
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 # no "/" (a student id is a folder name) but markup that would show up as a broken <img> if injected
 ODD_NAME = "eve<img src=x onerror=alert(1)>&co"
-
-
-def _need_browser() -> None:
-    required = os.environ.get("GEOAI_REQUIRE_BROWSER") == "1"
-    problem = None
-    if not CHROMIUM.exists():
-        problem = f"{CHROMIUM} is missing: install it with `sudo apt-get install -y chromium chromium-driver`"
-    else:
-        try:
-            import playwright.sync_api  # noqa: F401
-        except ImportError:
-            problem = ("the playwright package is missing: `.venv/bin/pip install -e '.[test]'` "
-                       "(no `playwright install` needed)")
-    if problem and required:
-        pytest.fail(f"GEOAI_REQUIRE_BROWSER=1 but {problem}")
-    if problem:
-        pytest.skip(problem)
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
@@ -55,7 +33,7 @@ class _QuietHandler(SimpleHTTPRequestHandler):
 def site(tmp_path_factory):
     """The class output folder (index.html, <student>/rubric.html, <student>/feedback/feedback.html) served on
     localhost."""
-    _need_browser()
+    need_browser()
     root = tmp_path_factory.mktemp("site")
     rubrics = list(sample_rubrics(tmp_path_factory.mktemp("inputs")).values())
     rubrics[2]["student"] = ODD_NAME
@@ -78,7 +56,7 @@ def browser(site):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        b = launch(pw)
         try:
             yield b
         finally:

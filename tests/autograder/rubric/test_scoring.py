@@ -4,8 +4,8 @@ import pytest
 
 from autograder.grading.results import CellScore, Outcome, PhaseResult
 from autograder.rubric.definition import load_rubric
-from autograder.rubric.scoring import PENDING, score_student
-from autograder.rubric.store import Override
+from autograder.rubric.scoring import PENDING, PENDING_TA_ITEM, answer_changed, latest_scores, score_student
+from autograder.rubric.store import Origin, Override
 from autograder.trusted.checks import TRUSTED_CHECKS
 from autograder.trusted.result import TrustedResult
 
@@ -44,6 +44,7 @@ def test_all_automatic_points_and_manual_pending():
     assert r["total"] == pytest.approx(RUBRIC.total - manual)
     assert r["possible"] == 100 and r["status"] == "manual-pending" and r["flags"] == []
     assert _check(r, "4a_analysis")["points"] is None and _check(r, "4a_analysis")["message"] == PENDING
+    assert _check(r, "4a_code_documented")["message"] == PENDING_TA_ITEM  # no cell: only `override` can score it
     assert [f["name"] for f in r["figures"]] == ["figures/a.png"] * 3
     assert {c["id"] for cr in r["criteria"] for c in cr["checks"]} == {c.id for c in RUBRIC.checks()}
 
@@ -92,3 +93,19 @@ def test_latest_override_counts_is_clamped_and_reported():
     assert report["status"] == "overridden" and report["points"] == 10
     assert len(r["overrides"]) == 3
 
+
+
+def test_the_latest_entry_is_found_across_time_stamp_precisions():
+    early = Override("ada", "4a_analysis", 1, "ta1", "", "2026-11-25T10:00:00.900+00:00", Origin.FORMGRADER)
+    late = Override("ada", "4a_analysis", 3, "ta2", "", "2026-11-25T10:00:01+00:00")  # seconds only: an older store
+    assert latest_scores([late, early])["4a_analysis"] is late
+
+
+def test_an_answer_change_needs_both_answers_known():
+    entry = Override("ada", "4a_analysis", 2, "ta1", "", "2026-11-25T10:00:00+00:00", Origin.FORMGRADER, "v1")
+    assert answer_changed(entry, CellScore(None, 3, None, "", "v2"))
+    assert not answer_changed(entry, CellScore(None, 3, None, "", "v1"))
+    assert not answer_changed(entry, CellScore(None, 3, None, ""))  # graded before answers were recorded
+    assert not answer_changed(Override("ada", "4a_analysis", 2, "ta1", "", "2026-11-25T10:00:00+00:00"),
+                              CellScore(None, 3, None, "", "v2"))  # an override from before answers were recorded
+    assert not answer_changed(entry, None)

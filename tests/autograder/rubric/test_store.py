@@ -71,3 +71,21 @@ def test_a_failed_write_leaves_nothing(tmp_path):
     assert store.results() == [] and store.history() == []
     with sqlite3.connect(store.path) as db:
         assert db.execute("SELECT COUNT(*) FROM result_history").fetchone() == (0,)
+
+
+def test_a_store_made_before_formgrader_saves_is_upgraded_in_place(tmp_path):
+    path = tmp_path / "store.sqlite"
+    with sqlite3.connect(path) as db:  # the overrides table as the first release made it, with one entry
+        db.execute("CREATE TABLE overrides (id INTEGER PRIMARY KEY AUTOINCREMENT, student TEXT NOT NULL, "
+                   "check_id TEXT NOT NULL, points REAL NOT NULL, grader TEXT NOT NULL, reason TEXT NOT NULL, "
+                   "created_at TEXT NOT NULL)")
+        db.execute("INSERT INTO overrides (student, check_id, points, grader, reason, created_at) "
+                   "VALUES ('ada', '4b_report_quality', 3, 'ta1', 'clear', '2026-11-20T10:00:00+00:00')")
+    store = RubricStore(path)
+    (old,) = store.ta_scores("ada")
+    assert (old.points, old.grader, old.answer) == (3.0, "ta1", None)
+    store.save_result("ada", Phase.A, "fp", PhaseResult(Outcome.GRADED, cells={
+        "4a_analysis": CellScore(None, 3.0, None, "", "digest-1")}))
+    new = store.add_override(RUBRIC, "ada", "4a_analysis", 2, "ta2", "partial")
+    assert new.answer == "digest-1"  # tied to the answer it was given to
+    assert [o.check for o in store.ta_scores("ada")] == ["4b_report_quality", "4a_analysis"]
