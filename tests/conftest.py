@@ -63,8 +63,13 @@ def cli(*args: object, timeout: float = 900) -> subprocess.CompletedProcess:
 
 
 def copy_course(course: Path, dest: Path) -> Path:
-    """A copy of a graded course folder (gradebook, rubric store, autograded notebooks, snapshots) at ``dest``."""
-    shutil.copytree(course, dest, symlinks=True)
+    """A copy of a graded course folder (gradebook, rubric store, autograded notebooks) at ``dest``; the snapshots
+    (models included: hundreds of MB) are linked, not copied, and must not be changed."""
+    snapshots = Path("gradebook") / "snapshots"
+    shutil.copytree(course, dest, symlinks=True,
+                    ignore=lambda folder, names: ["snapshots"] if Path(folder) == course / "gradebook" else [])
+    if (course / snapshots).exists():
+        (dest / snapshots).symlink_to(course / snapshots, target_is_directory=True)
     return dest
 
 

@@ -29,7 +29,7 @@ from pathlib import Path
 from autograder.authoring.course import fused_reference, use_venv_tools
 from autograder.grading.config import GradingConfig
 from autograder.grading.intake import check_phase, discover, fingerprint, snapshot, unpack
-from autograder.grading.limits import stop_all
+from autograder.grading.limits import kill_stale, stop_all
 from autograder.grading.nbgrader_run import LOG_TAIL, autograde, gradebook_template, merge_into_gradebook, worker_course
 from autograder.grading.results import Flag, Outcome, PhaseResult
 from autograder.review.sync import copy_formgrader_saves
@@ -106,6 +106,18 @@ def _retire_worker(config: GradingConfig, job: Job, worker_root: Path) -> None:
     shutil.rmtree(worker_root, ignore_errors=True)
 
 
+def _clear_stale_workers(config: GradingConfig) -> list[str]:
+    """Stop and delete the worker folders a killed run left behind (``gradebook/work/<student>/<phase>``; those of
+    results it stored before it died are never graded again, so nothing else would delete them). Returns them."""
+    cleared = []
+    for folder in sorted((config.gradebook / "work").glob("*/*")):
+        if folder.is_dir():
+            kill_stale(folder / "autograde.pid")
+            shutil.rmtree(folder, ignore_errors=True)
+            cleared.append(f"{folder.parent.name}/{folder.name}")
+    return cleared
+
+
 def _record(config: GradingConfig, store: RubricStore, rubric: Rubric, job: Job, result: PhaseResult) -> str:
     """Write one finished phase: nbgrader's gradebook first, then the rubric store (idempotent if killed between).
 
@@ -173,6 +185,9 @@ def grade_class(config: GradingConfig, submissions: Path, progress: Callable[[st
     store = RubricStore(config.store_path)
     rubric = load_rubric()
     copy_formgrader_saves(config.course, store, rubric)  # what TAs saved since the last run, before any regrade
+    cleared = _clear_stale_workers(config)
+    if cleared:
+        progress(f"removed {len(cleared)} worker folder(s) an interrupted run left: {', '.join(cleared)}")
     run = GradeRun()
     jobs = plan(config, root, store, run)
     for w in run.warnings:

@@ -30,6 +30,7 @@ def test_killed_run_resumes_without_lost_or_duplicated_grades(graded_class):
     orphans = [p for p in psutil.process_iter(["cmdline"])
                if str(course.root) in " ".join(p.info["cmdline"] or []) and "autograde" in (p.info["cmdline"] or [])]
     assert orphans == []  # the killed run's nbgrader was stopped on resume
+    assert list((course.root / "gradebook" / "work").glob("*/*")) == []  # and its worker folders removed
 
 
 def test_every_fault_shows_in_its_criterion(graded_class):
