@@ -35,6 +35,7 @@ demo: $(STAMP)
 	@echo "  index.html                              the class dashboard (open it in a browser)"
 	@echo "  <student>/rubric.html                   the rubric report with the evidence for every point"
 	@echo "  summary.csv, grades.csv, feedback/      the class table, LMS grades, student feedback"
+	@echo "Grade the written answers in formgrader: make grade-ui GRADER=yourname (then geoai-grade report, see README)"
 
 # nbgrader's formgrader on the class `make demo` graded, for a TA (GRADER=name; stop with Ctrl-C). Then
 # `geoai-grade report --course $(GRADING_OUT)/course --out $(GRADING_OUT)` shows the TA's points in the reports.

@@ -40,7 +40,7 @@ pre { background: #f6f8fa; border: 1px solid var(--line); padding: .6rem; overfl
          white-space: nowrap; border: 1px solid transparent; }
 .pass, .auto, .graded { color: var(--ok); background: var(--ok-bg); border-color: #b7e4c1; }
 .fail, .bad { color: var(--bad); background: var(--bad-bg); border-color: #f6c2bd; }
-.formgrader { margin-top: .25rem; font-size: .85rem; }
+.ta-action { margin-top: .25rem; font-size: .85rem; }
 .pending, .manual-pending, .re-review, .overridden, .not-run { color: var(--wait); background: var(--wait-bg);
          border-color: #f0d9a0; }
 .cards { display: flex; flex-wrap: wrap; gap: .7rem; margin: .6rem 0 1rem; }

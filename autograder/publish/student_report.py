@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import shlex
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -151,13 +152,14 @@ def _confirmations_html(check: Mapping, trusted: Mapping[str, Mapping]) -> str:
     return "".join(parts) or '<span class="muted">–</span>'
 
 
-#: Rubric sources whose points a TA gives to an answer cell of the notebook (scored in formgrader).
-_ANSWER_SOURCES = ("nbgrader-manual",)
-
-
-def _formgrader_link(rubric: Mapping, criterion: Mapping, check: Mapping, formgrader: str | None) -> str:
-    """A link to the check's score box in formgrader, for written answers of a phase nbgrader graded."""
-    if formgrader is None or check.get("source") not in _ANSWER_SOURCES:
+def _ta_action(rubric: Mapping, criterion: Mapping, check: Mapping, formgrader: str | None) -> str:
+    """Where a TA gives the check's points: a link to its score box in formgrader for a written answer of a phase
+    nbgrader graded, the `override` command line for a TA-only item (no notebook cell)."""
+    if check.get("source") == "manual":
+        student = shlex.quote(student_id(rubric))
+        command = f'geoai-grade override {student} {check.get("id", "?")} POINTS --grader NAME --reason "..."'
+        return f'<div class="ta-action"><code>{esc(command)}</code></div>'
+    if formgrader is None or check.get("source") != "nbgrader-manual":
         return ""
     try:
         phase = Phase.parse(str(criterion.get("phase", "")))
@@ -167,7 +169,7 @@ def _formgrader_link(rubric: Mapping, criterion: Mapping, check: Mapping, formgr
     if not notebook:
         return ""
     url = submission_url(formgrader, str(notebook), str(check.get("id", "")))
-    return f'<div class="formgrader"><a href="{esc(url)}" target="_blank" rel="noopener">grade in formgrader</a></div>'
+    return f'<div class="ta-action"><a href="{esc(url)}" target="_blank" rel="noopener">grade in formgrader</a></div>'
 
 
 def _criteria_html(rubric: Mapping, formgrader: str | None) -> str:
@@ -183,7 +185,7 @@ def _criteria_html(rubric: Mapping, formgrader: str | None) -> str:
                 f'{"<br><span class=muted>" + esc(desc) + "</span>" if desc else ""}</td>'
                 f'<td>{esc(check.get("source", ""))}</td><td>{badge(*check_result(check.get("passed")))}</td>'
                 f'{points_cell(check)}<td class="msg">{msg_html(check.get("message", ""))}'
-                f"{_formgrader_link(rubric, criterion, check, formgrader)}</td>"
+                f"{_ta_action(rubric, criterion, check, formgrader)}</td>"
                 f"<td>{_confirmations_html(check, trusted)}</td></tr>")
         table = fixed_table((21, 11, 8, 10, 26, 24), '<th>check</th><th>source</th><th>result</th>'
                             '<th class="num">points</th><th>message</th><th>trusted re-checks</th>', rows)

@@ -290,6 +290,20 @@ def test_pending_points_say_waiting_for_a_ta(rubrics, tmp_path):
     assert "| 4a_analysis | pending | waiting for a TA (of 3) |" in md
 
 
+def test_ta_items_say_where_a_ta_gives_their_points(rubrics, tmp_path):
+    dee = copy.deepcopy(rubrics["dee"])
+    dee["phases"]["phase4a"]["formgrader_id"] = "nb-123"
+    page = write_student_report(dee, tmp_path / "dee", formgrader="http://127.0.0.1:8890")["html"].read_text()
+    row = re.search(r'<tr id="check-4a_analysis">.*?</tr>', page, re.S).group(0)
+    assert ('href="http://127.0.0.1:8890/formgrader/submissions/nb-123/#4a_analysis"' in row
+            and "grade in formgrader" in row)
+    row = re.search(r'<tr id="check-4a_code_documented">.*?</tr>', page, re.S).group(0)
+    assert f"geoai-grade override {dee['student']} 4a_code_documented POINTS" in row  # a TA-only item: no cell
+    assert "formgrader/submissions" not in re.search(r'<tr id="check-4b_analysis">.*?</tr>', page, re.S).group(0)
+    plain = write_student_report(dee, tmp_path / "plain")["html"].read_text()  # no formgrader address: no link
+    assert "grade in formgrader" not in plain
+
+
 def test_figures_embedded_and_missing_figure_is_a_note(rubrics, tmp_path):
     page = write_student_report(rubrics["ada"], tmp_path / "ada")["html"].read_text()
     uris = re.findall(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
