@@ -172,3 +172,55 @@ def test_an_interrupted_run_leaves_no_nbgrader_or_worker_process(blank_class, tm
     assert alive == []  # the worker processes, nbgrader, its kernel
     assert _processes_of(config.course) == []
     assert RubricStore(config.store_path).result(BLANK, Phase.C) is None  # graded on the next run
+
+
+def test_a_killed_job_keeps_a_stored_grade_and_is_graded_again_on_the_next_run(tmp_path):
+    from autograder.grading.coordinator import GradeRun, _record, plan
+    from autograder.grading.engine import killed_result
+    from autograder.grading.results import CellScore, PhaseResult
+    from autograder.rubric.definition import load_rubric
+
+    config = GradingConfig(course=tmp_path / "course", phases=("phase4c",))
+    store = RubricStore(config.store_path)
+    (tmp_path / "subs" / "kim" / "phase4c").mkdir(parents=True)
+    (tmp_path / "subs" / "kim" / "phase4c" / NOTEBOOK).write_text("{}")
+    job, = plan(config, tmp_path / "subs", store, GradeRun())
+    cells = {"4c_subsets": CellScore(1.0, 1.0, True, "passed")}
+    store.save_result("kim", Phase.C, "fp-old", PhaseResult(Outcome.GRADED, cells=cells))
+    assert _record(config, store, load_rubric(), job, killed_result(config, job, 3)) == \
+        "worker-killed (previous grade kept)"
+    assert store.result("kim", Phase.C).result.cells == cells
+    store.save_result("kim", Phase.C, job.fingerprint, killed_result(config, job, 3))  # a first attempt killed
+    again = plan(config, tmp_path / "subs", store, GradeRun())
+    assert [(j.student, j.fingerprint) for j in again] == [("kim", job.fingerprint)]  # same files, graded again
+
+
+class _Done:
+    """A finished Dask future as task_result reads it."""
+
+    def __init__(self, status: str, exception: BaseException | None = None) -> None:
+        self.status, self._exception = status, exception
+
+    def exception(self) -> BaseException | None:
+        return self._exception
+
+
+def test_what_a_failed_task_becomes(tmp_path):
+    from distributed import KilledWorker
+
+    from autograder.grading.coordinator import Job
+    from autograder.grading.engine import grade_job, task_result
+    from geoai_ref.errors import MissingInput, Unavailable
+
+    config = GradingConfig(course=tmp_path, phases=("phase4c",))
+    job = Job("kim", Phase.C, tmp_path / "not-shared" / "kim" / "phase4c", {}, "fp")
+    with pytest.raises(MissingInput, match="same path as the coordinator") as info:
+        grade_job(job, config, tmp_path / "template.db")  # a worker that does not share the course folder
+    with pytest.raises(MissingInput):  # stops the whole run: every job would fail the same way
+        task_result(_Done("error", info.value), job, config)
+    with pytest.raises(Unavailable, match="dropped"):
+        task_result(_Done("cancelled"), job, config)
+    error = task_result(_Done("error", ValueError("unpicklable")), job, config)
+    assert error.outcome is Outcome.ERROR and "ValueError: unpicklable" in error.message
+    killed = task_result(_Done("error", KilledWorker("key", None, 5)), job, config)
+    assert killed.outcome is Outcome.KILLED and "killed 6 times" in killed.message
