@@ -100,7 +100,8 @@ def _store(args: argparse.Namespace) -> RubricStore:
 def _grading_config(args: argparse.Namespace, course: Path) -> GradingConfig:
     return GradingConfig(course=course, phases=args.phase, workers=args.workers,
                          limits=Limits(seconds=args.timeout, memory_mb=args.memory_mb),
-                         cell_timeout=args.cell_timeout, epochs=args.epochs, regrade=args.regrade)
+                         cell_timeout=args.cell_timeout, epochs=args.epochs, regrade=args.regrade,
+                         scheduler=args.scheduler, threads=args.threads)
 
 
 def _print_table(rubrics: list[dict]) -> None:
@@ -267,18 +268,28 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("grade", help="grade a class in parallel onto the 100-point rubric",
                        description="Grade every submission: snapshot the files (SHA-256), run nbgrader autograde in "
                        "a private course folder with a wall-time and memory limit, run the trusted checks (models "
-                       "re-evaluated in a sandbox on hidden data), score the rubric and write the reports. Results "
+                       "re-evaluated in a sandbox on hidden data), score the rubric and write the reports. Each "
+                       "submission is one task on a Dask cluster (a local one, or --scheduler). Results "
                        "go to COURSE/gradebook/rubric_store.sqlite one at a time, so a killed run resumes where it "
                        "stopped: phases already graded with the same files are not graded again.",
                        epilog="Exit 0: every submitted phase was graded; 1: some could not be (invalid notebook, "
-                       "timeout, ...; recorded in the reports); 2: bad usage or unreadable submissions.")
+                       "timeout, worker-killed, ...; recorded in the reports); 2: bad usage or unreadable submissions; "
+                       "3: the Dask scheduler cannot be reached.")
     p.add_argument("--submissions", required=True, help="folder of <student>/<phase>/ (nbgrader's submitted/ "
                    "layout) or a .zip of it (or of one <student>.zip per student)")
     p.add_argument("--out", required=True, help="report folder: <student>/rubric.{json,md,html}, summary.csv, "
                    "index.html")
     p.add_argument("--course", default=str(REPO), help=course_help)
     p.add_argument("--workers", type=int, default=GradingConfig.workers,
-                   help="submissions graded at once (default: %(default)s)")
+                   help="submissions graded at once: the worker processes of the local Dask cluster (default: "
+                   "%(default)s; with --scheduler the cluster's own workers count)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="grade on the running Dask cluster whose scheduler is at ADDRESS (tcp://host:8786) instead "
+                   "of a local one; its workers must see COURSE and the submissions at the same paths (a shared "
+                   "filesystem), see README 'Grading a class'")
+    p.add_argument("--threads", type=int, default=None,
+                   help="CPU threads each submission's kernel may use (default: this machine's cores / --workers; "
+                   "give the cores of one cluster worker with --scheduler)")
     p.add_argument("--phase", type=phase_argument, default="all", help=PHASE_HELP)
     p.add_argument("--epochs", type=int, default=GradingConfig.epochs,
                    help="epoch budget of the notebooks under grading "

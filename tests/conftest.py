@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from autograder.paths import FIXTURES, HIDDEN_DATA, REPO
@@ -25,7 +26,9 @@ HIDDEN = HIDDEN_DATA
 #: whose notebook file is truncated.
 STUDENTS = ("ada_correct", "gus_inflated_metrics", "ivy_invalid_json")
 BUILD_EPOCHS = 3
-__all__ = ["FIXTURES", "HIDDEN", "REPO", "STUDENTS", "TINY", "assert_plain_json", "cli", "copy_course"]
+KILLED_RUN_PROCESSES = "killed_run_processes.txt"
+__all__ = ["FIXTURES", "HIDDEN", "KILLED_RUN_PROCESSES", "REPO", "STUDENTS", "TINY", "assert_plain_json", "cli",
+           "copy_course"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -77,7 +80,8 @@ def copy_course(course: Path, dest: Path) -> Path:
 def graded_class(tmp_path_factory):
     """Grade the class, kill the grader after the first result, resume.
 
-    Returns (root, course, students, the results stored when the first run was killed, the second run).
+    Returns (root, course, students, the results stored when the first run was killed, the second run). The
+    processes the first run had started are listed in ``root / KILLED_RUN_PROCESSES`` (pid and start time).
     """
     from autograder.authoring.course import make_course
     from autograder.demo.sample_class import build_sample_class
@@ -100,6 +104,9 @@ def graded_class(tmp_path_factory):
                 break
         time.sleep(0.5)
     assert first.poll() is None, f"the first run ended before it could be killed:\n{first.communicate()[0]}"
+    # what the first run started (Dask worker processes, nbgrader, its kernel): none may outlive the resume
+    started = [p for p in psutil.Process(first.pid).children(recursive=True) if p.is_running()]
+    (root / KILLED_RUN_PROCESSES).write_text("".join(f"{p.pid} {p.create_time()}\n" for p in started))
     first.send_signal(signal.SIGKILL)  # the harshest stop: no clean-up code runs
     first.wait()
     killed_with = list(done)

@@ -21,7 +21,13 @@ GRADER_VERSION = "1"
 
 @dataclass(frozen=True)
 class GradingConfig:
-    """How a class is graded. ``limits`` apply to each phase's nbgrader run (kernel included)."""
+    """How a class is graded. ``limits`` apply to each phase's nbgrader run (kernel included).
+
+    ``scheduler``: the address of a running Dask cluster's scheduler (``tcp://host:8786``) to grade on; None
+    starts a local cluster of ``workers`` processes for the run. ``threads``: CPU threads each job's kernel may
+    use; None shares this machine's cores among the ``workers`` (give it when the cluster's workers are other
+    machines).
+    """
 
     course: Path
     phases: tuple[Phase, ...] = tuple(Phase)
@@ -31,6 +37,8 @@ class GradingConfig:
     epochs: int = 1
     regrade: bool = False
     trusted_limits: SandboxLimits | None = None  # the sandbox's limits; None = its defaults
+    scheduler: str | None = None
+    threads: int | None = None
 
     def __post_init__(self) -> None:
         # nbgrader runs with the repository as working folder: a relative course path would point elsewhere
@@ -39,8 +47,10 @@ class GradingConfig:
 
     @property
     def threads_per_worker(self) -> int:
-        """CPU threads each worker's TensorFlow may use: the cores shared out, so that parallel kernels do
-        not oversubscribe the machine (each would otherwise start one thread per core)."""
+        """CPU threads each worker's TensorFlow may use: ``threads``, or this machine's cores shared out, so that
+        parallel kernels do not oversubscribe the machine (each would otherwise start one thread per core)."""
+        if self.threads is not None:
+            return max(1, self.threads)
         return max(1, (os.cpu_count() or 1) // max(1, self.workers))
 
     @property

@@ -10,8 +10,9 @@ Per submitted phase, in order:
 5. the coordinator copies the TAs' formgrader saves into the rubric store (autograder/review), then merges the
    scores into nbgrader's gradebook, marking written answers that changed since a TA scored them for review.
 
-Workers are threads that wait on subprocesses; the coordinating thread alone writes the rubric store and
-nbgrader's gradebook, one whole phase result per transaction. A phase whose fingerprint (files + grading
+Each job is one task on a Dask cluster (:mod:`autograder.grading.engine`): its worker process waits on the
+nbgrader and sandbox subprocesses; the coordinator alone writes the rubric store and nbgrader's gradebook, one
+whole phase result per transaction, as each result arrives. A phase whose fingerprint (files + grading
 configuration) is already in the store is not graded again, so a killed batch resumes where it stopped.
 """
 
@@ -22,14 +23,14 @@ import sys
 import time
 import traceback
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder.authoring.course import fused_reference, use_venv_tools
+from autograder.grading import engine
 from autograder.grading.config import GradingConfig
 from autograder.grading.intake import check_phase, discover, fingerprint, snapshot, unpack
-from autograder.grading.limits import kill_stale, stop_all
+from autograder.grading.limits import kill_stale
 from autograder.grading.nbgrader_run import LOG_TAIL, autograde, gradebook_template, merge_into_gradebook, worker_course
 from autograder.grading.results import Flag, Outcome, PhaseResult
 from autograder.review.sync import copy_formgrader_saves
@@ -59,7 +60,7 @@ class GradeRun:
     warnings: list[str] = field(default_factory=list)
 
 
-# --- one phase of one student (runs in a worker thread) -------------------------------------------------
+# --- one phase of one student (runs in a Dask worker process) -------------------------------------------------
 
 def grade_phase(job: Job, config: GradingConfig, template_db: Path) -> PhaseResult:
     """Grade one phase of one student; never raises (an internal failure becomes outcome ``error``)."""
@@ -161,8 +162,8 @@ def plan(config: GradingConfig, root: Path, store: RubricStore, run: GradeRun) -
             manifest = snapshot(sub.phases[phase], snap)
             fp = fingerprint(manifest, *config.salt(phase))
             stored = store.result(sub.student, phase)
-            # an internal error is retried; every other outcome is the submission's own and is kept
-            unchanged = stored is not None and stored.fingerprint == fp and stored.outcome != Outcome.ERROR
+            # a failure of the grading (error, worker-killed) is retried; every other outcome is the submission's own
+            unchanged = stored is not None and stored.fingerprint == fp and not stored.outcome.is_grader_fault
             if unchanged and not config.regrade:
                 run.skipped.append((sub.student, phase))
                 continue
@@ -174,13 +175,22 @@ def grade_class(config: GradingConfig, submissions: Path, progress: Callable[[st
                 show_bar: bool = False) -> GradeRun:
     """Grade every submitted phase not yet graded with the same files and configuration.
 
+    Each job is one task on a Dask cluster (:mod:`autograder.grading.engine`: a local one started for the run, or
+    the running one at ``config.scheduler``); each result is recorded here as it arrives. On an interrupt
+    (KeyboardInterrupt, which the command line raises on SIGTERM too) the unfinished tasks are cancelled, their
+    nbgrader runs killed and a local cluster closed before the interrupt goes on.
+
     Raises:
         autograder.grading.intake.IntakeError: if ``submissions`` cannot be read at all.
         autograder.authoring.course.NbgraderError: if the course's assignments cannot be generated.
+        geoai_ref.errors.Unavailable: if the Dask scheduler at ``config.scheduler`` cannot be reached, or the
+            cluster drops a task.
+        geoai_ref.errors.MissingInput: if a Dask worker does not see the course folder at the same path.
     """
+    from distributed import as_completed
     from tqdm import tqdm
 
-    use_venv_tools()  # nbgrader's Gradebook runs `alembic` from PATH; set before the worker threads start
+    use_venv_tools()  # nbgrader's Gradebook runs `alembic` from PATH; set before the worker processes start
     root = unpack(Path(submissions).resolve(), config.gradebook / "intake")  # unreadable: nothing is written
     store = RubricStore(config.store_path)
     rubric = load_rubric()
@@ -199,29 +209,34 @@ def grade_class(config: GradingConfig, submissions: Path, progress: Callable[[st
     template = gradebook_template(config.course, config.phases, config.gradebook / "work" / "template.db", progress)
     if {Phase.B, Phase.C} & {j.phase for j in jobs}:
         fused_reference()  # built once here, never by two kernels at once
-    progress(f"grading {len(jobs)} phase submission(s) with {config.workers} worker(s)")
-    pool = ThreadPoolExecutor(max_workers=max(1, config.workers))
+    progress(f"grading {len(jobs)} phase submission(s)")
+    recorded: set[tuple[str, Phase]] = set()
     bar = tqdm(total=len(jobs), unit="phase", desc="grading", disable=not show_bar, file=sys.stderr)
     try:
-        futures = {pool.submit(grade_phase, job, config, template): job for job in jobs}
-        for future in as_completed(futures):
-            job = futures[future]
-            result = future.result()
-            outcome = _record(config, store, rubric, job, result)
-            run.graded.append((job.student, job.phase, outcome))
-            bar.update(1)
-            bar.set_postfix_str(f"{job.student}/{job.phase}: {outcome}")
-            if not show_bar:
-                progress(f"{job.student}/{job.phase}: {outcome} ({result.seconds or 0:.0f} s)")
-            if outcome != result.outcome:
-                progress(f"{job.student}/{job.phase}: {result.message[-LOG_TAIL:]}")
+        with engine.grading_client(config, progress) as client:
+            futures = engine.submit_jobs(client, jobs, config, template)
+            try:
+                for future in as_completed(futures):
+                    job = futures[future]
+                    result = engine.task_result(future, job, config)
+                    outcome = _record(config, store, rubric, job, result)
+                    recorded.add((job.student, job.phase))
+                    run.graded.append((job.student, job.phase, outcome))
+                    bar.update(1)
+                    bar.set_postfix_str(f"{job.student}/{job.phase}: {outcome}")
+                    if not show_bar:
+                        progress(f"{job.student}/{job.phase}: {outcome} ({result.seconds or 0:.0f} s)")
+                    if outcome != result.outcome:
+                        progress(f"{job.student}/{job.phase}: {result.message[-LOG_TAIL:]}")
+            except BaseException:
+                # interrupted (Ctrl-C, SIGTERM) or the cluster failed: stop the running nbgrader processes instead
+                # of waiting for them; every result recorded so far is complete, the others are graded next run
+                engine.stop_running(client, futures)
+                raise
     except BaseException:
-        # interrupted (Ctrl-C, SIGTERM): stop the running nbgrader processes instead of waiting for them;
-        # every result recorded so far is complete, the others are graded on the next run
-        stop_all()
-        pool.shutdown(wait=False, cancel_futures=True)
+        # the cluster is closed now: what a dead worker left running is found from its pidfile
+        engine.stop_leftovers(config, [job for job in jobs if (job.student, job.phase) not in recorded])
         raise
     finally:
         bar.close()
-    pool.shutdown()
     return run

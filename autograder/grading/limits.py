@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -75,16 +76,34 @@ def _kill_group(pgid: int) -> None:
 
 #: Commands running now (so that an interrupted coordinator can stop them: they run in their own sessions).
 _LIVE: set[int] = set()
+#: Set by ``stop_all(refuse_new=True)``: :func:`run_limited` starts nothing until :func:`accept_new` clears it.
+_REFUSING = threading.Event()
 
 
-def stop_all() -> None:
-    """Kill every command started by :func:`run_limited` that is still running (on SIGTERM / Ctrl-C)."""
+class CommandsStopped(RuntimeError):
+    """:func:`run_limited` was asked to start a command after :func:`stop_all` stopped this process's commands."""
+
+
+def stop_all(refuse_new: bool = False) -> int:
+    """Kill every command started by :func:`run_limited` that is still running (on SIGTERM / Ctrl-C); returns
+    how many there were. With ``refuse_new``, later calls of :func:`run_limited` raise :class:`CommandsStopped`
+    instead of starting a command (a grading thread that goes on after its nbgrader run was killed must not start
+    the next command) until :func:`accept_new`."""
+    if refuse_new:
+        _REFUSING.set()
+    stopped = len(_LIVE)
     for pid in list(_LIVE):
         try:
             kill_tree(psutil.Process(pid))
         except psutil.NoSuchProcess:
             pass
         _LIVE.discard(pid)
+    return stopped
+
+
+def accept_new() -> None:
+    """Let :func:`run_limited` start commands again after ``stop_all(refuse_new=True)``."""
+    _REFUSING.clear()
 
 
 def kill_stale(pidfile: Path) -> bool:
@@ -110,7 +129,10 @@ def run_limited(cmd: Sequence[str], limits: Limits, cwd: Path | None = None,
     :func:`kill_stale`.
     Raises:
         FileNotFoundError: if the program does not exist.
+        CommandsStopped: if this process's commands were stopped with ``stop_all(refuse_new=True)``.
     """
+    if _REFUSING.is_set():
+        raise CommandsStopped(f"not started (this process is stopping its commands): {' '.join(cmd)[:200]}")
     start = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp:
         log_path = Path(log) if log is not None else Path(tmp) / "output.log"

@@ -15,8 +15,9 @@ from autograder.trusted.result import TrustedResult
 
 
 class Outcome(StrEnum):
-    """How the grading of one phase ended. Only ``ERROR`` is the grader's fault; every other end is the
-    submission's own and is reported to the student with what to do."""
+    """How the grading of one phase ended. ``ERROR`` and ``KILLED`` are failures of the grading, not of the
+    submission (:attr:`is_grader_fault`); every other end is the submission's own and is reported to the student
+    with what to do."""
 
     GRADED = "graded"  # the notebook ran (maybe with failing cells): every check has its points
     NOT_SUBMITTED = "not-submitted"  # no folder for the phase
@@ -25,10 +26,16 @@ class Outcome(StrEnum):
     TIMEOUT = "timeout"  # the whole phase ran past its wall-time limit
     MEMORY = "memory"  # the notebook used more memory than allowed
     ERROR = "error"  # the grader failed: retried on the next run, never replaces a stored grade
+    # the worker process grading it died on every try (allowed-failures): killed from outside the grader's own
+    # limits (the machine's out-of-memory killer, a lost cluster node), which does not show the submission at
+    # fault; treated as ERROR
+    KILLED = "worker-killed"
 
     @property
     def is_grader_fault(self) -> bool:
-        return self is Outcome.ERROR
+        """True for the ends that say nothing about the submission: retried on the next run, and never stored
+        in place of a grade."""
+        return self in (Outcome.ERROR, Outcome.KILLED)
 
 
 @dataclass(frozen=True)

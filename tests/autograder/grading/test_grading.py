@@ -9,11 +9,21 @@ import csv
 import json
 
 import psutil
-from conftest import STUDENTS, cli
+from conftest import KILLED_RUN_PROCESSES, STUDENTS, cli
 
 from autograder.demo.run import expectation_problems
 from autograder.rubric.definition import load_rubric
 from autograder.rubric.store import RubricStore
+
+
+def _still_runs(pid: int, started: float) -> psutil.Process | None:
+    """The process ``pid`` if it is the one started at ``started`` and still runs (not a zombie)."""
+    try:
+        p = psutil.Process(pid)
+        alive = abs(p.create_time() - started) < 1e-3 and p.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return None
+    return p if alive else None
 
 
 def test_killed_run_resumes_without_lost_or_duplicated_grades(graded_class):
@@ -30,6 +40,10 @@ def test_killed_run_resumes_without_lost_or_duplicated_grades(graded_class):
     orphans = [p for p in psutil.process_iter(["cmdline"])
                if str(course.root) in " ".join(p.info["cmdline"] or []) and "autograde" in (p.info["cmdline"] or [])]
     assert orphans == []  # the killed run's nbgrader was stopped on resume
+    started = [line.split() for line in (root / KILLED_RUN_PROCESSES).read_text().splitlines()]
+    assert started, "the killed run had started no process: it was killed before grading anything"
+    survivors = [p for pid, at in started if (p := _still_runs(int(pid), float(at))) is not None]
+    assert survivors == []  # its Dask workers ended with it; its nbgrader was stopped on resume
     assert list((course.root / "gradebook" / "work").glob("*/*")) == []  # and its worker folders removed
 
 

@@ -1,0 +1,226 @@
+"""The Dask engine under faults: a worker process killed while it grades, one killed on every try, an interrupt.
+
+The class is cheap to grade: ``bea_blank`` submits the untouched Phase 4C release (nbgrader runs it; every cell
+fails fast), ``ivy_invalid`` a truncated notebook (stopped at intake). The coordinator-kill resume test runs
+through the same engine in test_grading.py.
+"""
+
+from __future__ import annotations
+
+import _thread
+import os
+import shutil
+import signal
+import threading
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+from conftest import copy_course
+
+from autograder.grading.config import GradingConfig
+from autograder.grading.coordinator import grade_class
+from autograder.grading.results import Outcome
+from autograder.rubric.store import RubricStore
+from geoai_ref.phase import Phase
+
+BLANK, INVALID = "bea_blank", "ivy_invalid"
+NOTEBOOK = "Week_4_Exercise_Phase4C.ipynb"
+
+
+@pytest.fixture(scope="module")
+def blank_class(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(submissions, a course with Phase 4C generated): the blank 4C release and a truncated notebook."""
+    from autograder.authoring.course import make_course, stage_data
+
+    root = tmp_path_factory.mktemp("engine")
+    course = make_course(root / "course")
+    release = course.generate(Phase.C)
+    blank = root / "submissions" / BLANK / "phase4c"
+    shutil.copytree(release, blank)
+    stage_data(Phase.C, blank)
+    invalid = root / "submissions" / INVALID / "phase4c"
+    invalid.mkdir(parents=True)
+    (invalid / NOTEBOOK).write_text('{"cells": [')
+    return root / "submissions", course.root
+
+
+def _config(course: Path, **extra: object) -> GradingConfig:
+    return GradingConfig(course=course, phases=("phase4c",), **({"workers": 2, "cell_timeout": 120} | extra))
+
+
+def _processes_of(course: Path) -> list[psutil.Process]:
+    """The live processes whose command line names ``course`` (nbgrader runs and their kernels)."""
+    found = []
+    for p in psutil.process_iter(["cmdline", "status"]):
+        if str(course) in " ".join(p.info["cmdline"] or []) and p.info["status"] != psutil.STATUS_ZOMBIE:
+            found.append(p)
+    return found
+
+
+def _when_nbgrader_runs(pidfile: Path, act, timeout: float = 180) -> threading.Thread:
+    """Start a thread that calls ``act(nbgrader process)`` once nbgrader is running for ``pidfile``'s job."""
+    def watch() -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                pid, _ = pidfile.read_text().split()
+                nbgrader = psutil.Process(int(pid))
+            except (OSError, ValueError, psutil.NoSuchProcess):
+                time.sleep(0.05)
+                continue
+            act(nbgrader)
+            return
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    return watcher
+
+
+def test_a_worker_killed_while_grading_is_regraded_elsewhere_and_recorded_once(blank_class, tmp_path):
+    submissions, template_course = blank_class
+    config = _config(copy_course(template_course, tmp_path / "course"))
+    killed: list[tuple[int, int]] = []
+
+    def kill_its_worker(nbgrader: psutil.Process) -> None:
+        worker = nbgrader.parent()
+        assert worker is not None and worker.pid != os.getpid(), "nbgrader must run under a Dask worker process"
+        killed.append((worker.pid, nbgrader.pid))
+        worker.send_signal(signal.SIGKILL)
+
+    watcher = _when_nbgrader_runs(config.gradebook / "work" / BLANK / "phase4c" / "autograde.pid", kill_its_worker)
+    run = grade_class(config, submissions)
+    watcher.join(timeout=1)
+    assert len(killed) == 1, "the worker was never killed: the test proves nothing"
+    assert sorted(run.graded) == [(BLANK, "phase4c", "graded"), (INVALID, "phase4c", "invalid-notebook")]
+    store = RubricStore(config.store_path)
+    assert [h["outcome"] for h in store.history(BLANK)] == ["graded"]  # recorded exactly once
+    blank = store.result(BLANK, Phase.C).result
+    assert blank.cells and sum(c.score or 0 for c in blank.cells.values()) == 0  # a real nbgrader run, scored
+    worker_pid, orphan_pid = killed[0]
+    assert not psutil.pid_exists(worker_pid) or psutil.Process(worker_pid).status() == psutil.STATUS_ZOMBIE
+    # the killed worker's nbgrader ran on in its own session: the retry stopped it (pidfile) before regrading
+    assert _processes_of(config.course) == []
+    assert not psutil.pid_exists(orphan_pid) or psutil.Process(orphan_pid).status() == psutil.STATUS_ZOMBIE
+    assert list((config.gradebook / "work").glob("*/*")) == []
+
+
+KILLER = '''
+"""Dask worker preload: the job of {student} kills its worker process every time it starts."""
+import os
+import signal
+
+from autograder.grading import engine
+
+_grade_job = engine.__dict__.setdefault("real_grade_job", engine.grade_job)  # (a preload may run twice)
+
+
+def grade_job(job, config, template_db):
+    if job.student == "{student}":
+        os.kill(os.getpid(), signal.SIGKILL)
+    return _grade_job(job, config, template_db)
+
+
+engine.grade_job = grade_job  # the coordinator's task names engine.grade_job: this worker runs this one
+'''
+
+
+def test_a_job_that_kills_every_worker_ends_as_worker_killed_and_the_batch_finishes(blank_class, tmp_path):
+    from autograder.grading.engine import ALLOWED_FAILURES, start_local_cluster
+
+    submissions, template_course = blank_class
+    only = tmp_path / "submissions"
+    for student in (INVALID, "kim_kills_its_worker"):
+        shutil.copytree(submissions / INVALID, only / student)
+    preload = tmp_path / "kill_kim.py"
+    preload.write_text(KILLER.format(student="kim_kills_its_worker"))
+    cluster = start_local_cluster(2, preload=[str(preload)])
+    try:
+        config = _config(copy_course(template_course, tmp_path / "course"), scheduler=cluster.scheduler_address)
+        run = grade_class(config, only)
+    finally:
+        cluster.close()
+    assert sorted(run.graded) == [(INVALID, "phase4c", "invalid-notebook"),
+                                  ("kim_kills_its_worker", "phase4c", "worker-killed")]
+    store = RubricStore(config.store_path)
+    kim = store.result("kim_kills_its_worker", Phase.C)
+    assert kim.outcome is Outcome.KILLED and kim.outcome.is_grader_fault
+    assert f"killed {ALLOWED_FAILURES + 1} times" in kim.result.message
+    assert [h["outcome"] for h in store.history("kim_kills_its_worker")] == ["worker-killed"]
+
+
+def test_an_interrupted_run_leaves_no_nbgrader_or_worker_process(blank_class, tmp_path):
+    submissions, template_course = blank_class
+    config = _config(copy_course(template_course, tmp_path / "course"), workers=1)
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
+    seen: list[psutil.Process] = []
+
+    def interrupt(nbgrader: psutil.Process) -> None:  # as Ctrl-C does (the command line raises it on SIGTERM)
+        ours = [p for p in psutil.Process().children(recursive=True)  # multiprocessing's tracker lives on
+                if p.pid not in before and "resource_tracker" not in " ".join(p.cmdline())]
+        seen.extend([*ours, nbgrader, *nbgrader.children(recursive=True)])
+        _thread.interrupt_main()
+
+    watcher = _when_nbgrader_runs(config.gradebook / "work" / BLANK / "phase4c" / "autograde.pid", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        grade_class(config, submissions)
+        time.sleep(10)  # (grading ended before the interrupt: then the stored grade below fails the test)
+    watcher.join(timeout=1)
+    assert seen, "nbgrader never ran: the test proves nothing"
+    _, alive = psutil.wait_procs(seen, timeout=10)
+    assert alive == []  # the worker processes, nbgrader, its kernel
+    assert _processes_of(config.course) == []
+    assert RubricStore(config.store_path).result(BLANK, Phase.C) is None  # graded on the next run
+
+
+def test_a_killed_job_keeps_a_stored_grade_and_is_graded_again_on_the_next_run(tmp_path):
+    from autograder.grading.coordinator import GradeRun, _record, plan
+    from autograder.grading.engine import killed_result
+    from autograder.grading.results import CellScore, PhaseResult
+    from autograder.rubric.definition import load_rubric
+
+    config = GradingConfig(course=tmp_path / "course", phases=("phase4c",))
+    store = RubricStore(config.store_path)
+    (tmp_path / "subs" / "kim" / "phase4c").mkdir(parents=True)
+    (tmp_path / "subs" / "kim" / "phase4c" / NOTEBOOK).write_text("{}")
+    job, = plan(config, tmp_path / "subs", store, GradeRun())
+    cells = {"4c_subsets": CellScore(1.0, 1.0, True, "passed")}
+    store.save_result("kim", Phase.C, "fp-old", PhaseResult(Outcome.GRADED, cells=cells))
+    assert _record(config, store, load_rubric(), job, killed_result(config, job, 3)) == \
+        "worker-killed (previous grade kept)"
+    assert store.result("kim", Phase.C).result.cells == cells
+    store.save_result("kim", Phase.C, job.fingerprint, killed_result(config, job, 3))  # a first attempt killed
+    again = plan(config, tmp_path / "subs", store, GradeRun())
+    assert [(j.student, j.fingerprint) for j in again] == [("kim", job.fingerprint)]  # same files, graded again
+
+
+class _Done:
+    """A finished Dask future as task_result reads it."""
+
+    def __init__(self, status: str, exception: BaseException | None = None) -> None:
+        self.status, self._exception = status, exception
+
+    def exception(self) -> BaseException | None:
+        return self._exception
+
+
+def test_what_a_failed_task_becomes(tmp_path):
+    from distributed import KilledWorker
+
+    from autograder.grading.coordinator import Job
+    from autograder.grading.engine import grade_job, task_result
+    from geoai_ref.errors import MissingInput, Unavailable
+
+    config = GradingConfig(course=tmp_path, phases=("phase4c",))
+    job = Job("kim", Phase.C, tmp_path / "not-shared" / "kim" / "phase4c", {}, "fp")
+    with pytest.raises(MissingInput, match="same path as the coordinator") as info:
+        grade_job(job, config, tmp_path / "template.db")  # a worker that does not share the course folder
+    with pytest.raises(MissingInput):  # stops the whole run: every job would fail the same way
+        task_result(_Done("error", info.value), job, config)
+    with pytest.raises(Unavailable, match="dropped"):
+        task_result(_Done("cancelled"), job, config)
+    error = task_result(_Done("error", ValueError("unpicklable")), job, config)
+    assert error.outcome is Outcome.ERROR and "ValueError: unpicklable" in error.message
+    killed = task_result(_Done("error", KilledWorker("key", None, 5)), job, config)
+    assert killed.outcome is Outcome.KILLED and "killed 6 times" in killed.message
