@@ -40,6 +40,20 @@ c.Execute.allow_errors = True
 # (`timeout` above still applies).
 c.Execute.iopub_timeout = 60
 
+# A kernel that dies (os._exit, a crash) ends nbgrader's run without an autograded notebook: the student's end
+# would look like the grader's fault and every earlier cell would lose its result. This Execute step keeps the
+# cells that ran, and marks the cell the kernel died in and every later cell (scored 0); grading reports it as
+# `kernel-died`. The rest is nbgrader's own list (nbgrader.converters.autograde.Autograde).
+c.Autograde.autograde_preprocessors = [
+    "autograder.grading.execute.ExecuteUntilKernelDies",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+
 # Students run the notebooks with the full budget (50 epochs) and validate before submitting.
 c.Validator.validate_all = True
 

@@ -10,6 +10,7 @@ coordinator alone copies a finished job's scores into the course gradebook (:fun
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 import sys
 import warnings
@@ -20,13 +21,22 @@ import nbformat
 
 from autograder.authoring.course import Course, path_with_venv
 from autograder.authoring.notebooks import PHASES
+from autograder.grading.execute import kernel_death
 from autograder.grading.limits import Limits, environment, kill_stale, run_limited
 from autograder.grading.results import CellScore, Flag, Outcome, PhaseResult
 from autograder.paths import REPO
 from geoai_ref.phase import Phase
 
-#: Characters of nbgrader's log kept in a result's message.
+#: Characters of nbgrader's log kept with a result that failed (PhaseResult.log).
 LOG_TAIL = 3000
+#: A line of nbgrader's log that states an error: a Python exception ("Name: text") or nbgrader's own ERROR lines.
+_ERROR_LINE = re.compile(r"^(?:[\w.]+(?:Error|Exception|Exit|Interrupt)\b.*|\[\w+ \| ERROR\].*)$")
+
+
+def failure_summary(log: str) -> str:
+    """The last line of nbgrader's log that states an error (no traceback), or a note that none did."""
+    lines = [line.strip() for line in log.splitlines() if _ERROR_LINE.match(line.strip())]
+    return lines[-1][:300] if lines else "no error line in nbgrader's log"
 
 
 def cell_messages(notebook: Path) -> tuple[dict[str, str], list[str]]:
@@ -102,13 +112,15 @@ def autograde(course: Course, student: str, phase: Phase, limits: Limits, cell_t
     if run.killed == "memory":
         return PhaseResult(Outcome.MEMORY, f"the notebook used more than {limits.memory_mb} MiB and was stopped: use "
                            "smaller batches or fewer copies of the data", **timings)
+    rerun = "a fault of the grader, not of the submission: it is graded again on the next run (the end of nbgrader's " \
+            "log is kept with the result, `log` in rubric.json)"
     if run.returncode != 0:
-        return PhaseResult(Outcome.ERROR, f"nbgrader autograde failed (exit {run.returncode}): "
-                           f"{run.output[-LOG_TAIL:]}", **timings)
+        return PhaseResult(Outcome.ERROR, f"nbgrader autograde failed (exit {run.returncode}: "
+                           f"{failure_summary(run.output)}); {rerun}", log=run.output[-LOG_TAIL:], **timings)
     notebook = course.autograded(student, phase) / PHASES[phase].ipynb.name
     if not notebook.exists():
-        return PhaseResult(Outcome.ERROR, f"nbgrader wrote no autograded notebook: {run.output[-LOG_TAIL:]}",
-                           **timings)
+        return PhaseResult(Outcome.ERROR, f"nbgrader wrote no autograded notebook ({failure_summary(run.output)}); "
+                           f"{rerun}", log=run.output[-LOG_TAIL:], **timings)
     messages, timed_out = cell_messages(notebook)
     if timed_out:
         for gid, message in messages.items():
@@ -125,6 +137,13 @@ def autograde(course: Course, student: str, phase: Phase, limits: Limits, cell_t
                   f"cell {gid} did not finish within {cell_timeout} s and was stopped; the cells after it ran "
                   "without its results: look for an endless loop (or work too slow for the grading budget: raise "
                   "--cell-timeout on a busy machine)") for gid in timed_out]
+    death = kernel_death(nbformat.read(notebook, as_version=4))
+    if death is not None:
+        return PhaseResult(Outcome.KERNEL_DIED, f"the kernel died while running {death.cell} (os._exit, a crash, or "
+                           "killed from outside): the cells before it kept their results, it and the cells after it "
+                           "scored 0. Remove what ends the process (os._exit, os.kill, code that crashes Python), run "
+                           "the whole notebook top to bottom and submit again",
+                           cells=cells, flags=flags, **timings)
     return PhaseResult(Outcome.GRADED, "", cells=cells, flags=flags, **timings)
 
 

@@ -25,6 +25,8 @@ class Outcome(StrEnum):
     INVALID_NOTEBOOK = "invalid-notebook"  # not a readable notebook (truncated JSON, wrong format)
     TIMEOUT = "timeout"  # the whole phase ran past its wall-time limit
     MEMORY = "memory"  # the notebook used more memory than allowed
+    # the kernel died in a cell (os._exit, a crash): the cells before it keep their scores, the later ones score 0
+    KERNEL_DIED = "kernel-died"
     ERROR = "error"  # the grader failed: retried on the next run, never replaces a stored grade
     # the worker process grading it died on every try (allowed-failures): killed from outside the grader's own
     # limits (the machine's out-of-memory killer, a lost cluster node), which does not show the submission at
@@ -36,6 +38,11 @@ class Outcome(StrEnum):
         """True for the ends that say nothing about the submission: retried on the next run, and never stored
         in place of a grade."""
         return self in (Outcome.ERROR, Outcome.KILLED)
+
+    @property
+    def notebook_ran(self) -> bool:
+        """True for the ends where nbgrader scored the notebook's cells (all of them, or up to a dead kernel)."""
+        return self in (Outcome.GRADED, Outcome.KERNEL_DIED)
 
 
 @dataclass(frozen=True)
@@ -98,10 +105,12 @@ class PhaseResult:
     peak_mb: float | None = None
     worker_course: str | None = None  # the private nbgrader course, until the coordinator retires it
     formgrader_id: str | None = None  # nbgrader's id of the submitted notebook in the course gradebook
+    log: str | None = None  # the end of nbgrader's log when grading failed (for whoever looks into it)
 
     @property
     def graded(self) -> bool:
-        return self.outcome is Outcome.GRADED
+        """Whether nbgrader scored the cells (:attr:`Outcome.notebook_ran`): the checks have their points."""
+        return self.outcome.notebook_ran
 
     def to_dict(self) -> dict[str, Any]:
         """The stored JSON layout (keys without a value are left out, as they always were)."""
@@ -114,7 +123,7 @@ class PhaseResult:
         }
         optional = {"snapshot_dir": self.snapshot_dir, "seconds": self.seconds,
                     "nbgrader_seconds": self.nbgrader_seconds, "peak_mb": self.peak_mb,
-                    "worker_course": self.worker_course, "formgrader_id": self.formgrader_id}
+                    "worker_course": self.worker_course, "formgrader_id": self.formgrader_id, "log": self.log}
         data.update({k: v for k, v in optional.items() if v is not None})
         return data
 
@@ -132,4 +141,4 @@ class PhaseResult:
                    snapshot=dict(data.get("snapshot") or {}), snapshot_dir=data.get("snapshot_dir"),
                    seconds=data.get("seconds"), nbgrader_seconds=data.get("nbgrader_seconds"),
                    peak_mb=data.get("peak_mb"), worker_course=data.get("worker_course"),
-                   formgrader_id=data.get("formgrader_id"))
+                   formgrader_id=data.get("formgrader_id"), log=data.get("log"))

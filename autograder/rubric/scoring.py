@@ -158,7 +158,7 @@ def _flags(results: Mapping[Phase, PhaseResult], scored: list[tuple[Criterion, l
         for t in result.trusted:
             for fid in t.flags:
                 flags.setdefault((fid, phase), t.message)
-        if not result.graded:
+        if result.outcome is not Outcome.GRADED:  # kernel-died too: its checks have points, and a flag
             flags.setdefault((result.outcome.value, phase), result.message)
     for criterion, checks in scored:
         result = results.get(criterion.phase)
@@ -200,6 +200,7 @@ def score_student(rubric: Rubric, student: str, results: Mapping[Phase, PhaseRes
         "flags": _flags(results, scored),
         "phases": {str(phase): {"outcome": r.outcome.value, "message": r.message, "seconds": r.seconds,
                                 "snapshot": dict(r.snapshot), "formgrader_id": r.formgrader_id}
+                                | ({"log": r.log} if r.log else {})
                    for phase, r in sorted(results.items())},
         "trusted": [t.to_dict() for _, r in sorted(results.items()) for t in r.trusted],
         "figures": figures,
@@ -248,7 +249,8 @@ def failed_check_ids(rubric: Mapping) -> list[str]:
     outcome flag, not as every one of its checks.
     """
     phases = rubric.get("phases") or {}
-    graded = {p for p, info in phases.items() if (info or {}).get("outcome") == Outcome.GRADED}
+    ran = {o.value for o in Outcome if o.notebook_ran}
+    graded = {p for p, info in phases.items() if (info or {}).get("outcome") in ran}
     return [str(check.get("id", "?")) for criterion, check in _scored_checks(rubric)
             if check.get("passed") is False and _criterion_phase(criterion) in graded]
 
