@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEMO_OUT ?= runs/demo
 GRADING_OUT ?= runs/demo_grading
 
-.PHONY: demo test test-all lint fixtures bench clean release solutions notebooks browser grade-ui
+.PHONY: demo test test-all lint fixtures bench clean release solutions notebooks browser jail grade-ui
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -80,6 +80,10 @@ notebooks: $(STAMP)
 # The headless browser of the dashboard test (Debian's Chromium; .ci/run installs it too).
 browser:
 	test -x /usr/bin/chromium || apt-get install -y --no-install-recommends chromium
+
+# The jail of the model sandbox (bubblewrap; see autograder/jail.py).
+jail:
+	command -v bwrap >/dev/null || apt-get install -y --no-install-recommends bubblewrap
 
 clean:
 	rm -rf $(VENV) runs release .pytest_cache .hypothesis

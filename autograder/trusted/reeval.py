@@ -25,7 +25,7 @@ import numpy as np
 from autograder.trusted.reference import grader_data, inside_snapshot
 from autograder.trusted.reported import metric_tolerance, number, read_reported, reported_result
 from autograder.trusted.result import TrustedResult
-from autograder.trusted.sandbox import ModelOutcome, SandboxError, SandboxLimits, predict_in_sandbox
+from autograder.trusted.sandbox import ModelOutcome, SandboxError, SandboxLimits, isolation, predict_in_sandbox
 from geoai_ref.ablation import BAND_SUBSETS
 from geoai_ref.bands import FUSED_BANDS, S2_BANDS, band_indices
 from geoai_ref.classes import NUM_CLASSES
@@ -273,7 +273,7 @@ def reeval_result(check_id: str, phase: Phase, models: list[SubmittedModel], sec
     flags = set().union(*(m.flags for m in models)) if models else set()
     passed = all(m.ok and not m.collapsed for m in models)
     evidence = {"models": {str(m.rel): m.evidence | ({"error": m.error} if m.error else {}) for m in models},
-                "sandbox_seconds": None if seconds is None else round(seconds, 2)}
+                "sandbox_seconds": None if seconds is None else round(seconds, 2), "sandbox_isolation": isolation()}
     message = "; ".join(line for line in map(_line, models) if line)
     return TrustedResult(check_id, phase, passed, message, evidence, sorted(flags))
 

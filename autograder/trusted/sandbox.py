@@ -8,16 +8,17 @@ call, ``python -I autograder/trusted/sandbox_worker.py job.json`` (see that scri
   the input ``.npy`` files it is given (never labels); it is deleted afterwards;
 - a minimal environment: ``PATH``, ``HOME`` and ``KERAS_HOME`` inside the temporary directory,
   ``TF_CPP_MIN_LOG_LEVEL=3``, ``CUDA_VISIBLE_DEVICES=""`` (CPU only);
-- no network where the OS allows: the command is prefixed with ``unshare --net --map-root-user``
-  (a new, empty network namespace, unprivileged) when a probe shows that works here
-  (:func:`network_isolation`); where it does not (no user namespaces, e.g. some containers), the
-  worker runs with the grader's network access, which on the course machines is none;
+- a jail where the machine allows it (:mod:`autograder.jail`, bubblewrap): no network, and nothing of the
+  filesystem but its two folders and the Python environment (a copy of the worker script runs from its
+  folder); without bubblewrap, the command is prefixed with ``unshare --net --map-root-user`` (no network
+  only, :func:`network_isolation`) where that works, and runs unisolated otherwise (:func:`isolation`
+  says which, and the re-evaluation's evidence records it);
 - a wall-time limit and a memory limit on the resident memory (RSS) of the whole process tree,
   both enforced by the parent (:func:`autograder.grading.limits.run_limited`, a psutil watchdog that kills
   the process group on excess: ``RLIMIT_AS`` cannot be used, TensorFlow reserves far more address
   space than it uses).
 
-It is not a filesystem jail: the worker runs as the grader's user. The models are loaded with
+Without bubblewrap it is not a filesystem jail: the worker runs as the grader's user. The models are loaded with
 ``safe_mode=True`` and no custom objects, which is what keeps code from running in the first
 place; the sandbox limits the damage of a file that gets past that, and of models that are
 simply too big or too slow.
@@ -39,6 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from autograder.grading.limits import Limits, run_limited
+from autograder.jail import jail_available, jail_command
 
 WORKER = Path(__file__).resolve().parent / "sandbox_worker.py"
 NETWORK_ISOLATION = ("unshare", "--net", "--map-root-user")
@@ -91,6 +93,13 @@ class SandboxLimits:
 
     seconds: float = 180.0
     memory_mb: int = 6144
+
+
+def isolation() -> str:
+    """How the worker is isolated on this machine, for reports."""
+    if jail_available() is None:
+        return "jail (bubblewrap: no network, sees only its folder and the Python environment)"
+    return "no network (unshare), grader's filesystem" if network_isolation() else "none (no namespaces here)"
 
 
 @functools.cache
@@ -162,7 +171,11 @@ def _run_worker(box: Path, home: Path, log: Path, limits: SandboxLimits) -> int:
         "CUDA_VISIBLE_DEVICES": "",
         "KERAS_BACKEND": "tensorflow",
     }
-    cmd = [*network_isolation(), sys.executable, "-I", str(WORKER), "job.json"]
+    if jail_available() is None:  # the worker sees its two folders and the Python environment, nothing else
+        shutil.copyfile(WORKER, box / WORKER.name)
+        cmd = jail_command([sys.executable, "-I", WORKER.name, "job.json"], workdir=box, writable=[home], env=env)
+    else:
+        cmd = [*network_isolation(), sys.executable, "-I", str(WORKER), "job.json"]
     run = run_limited(cmd, Limits(seconds=limits.seconds, memory_mb=limits.memory_mb), cwd=box, env=env, log=log)
     if run.killed == "timeout":
         raise SandboxError(f"the sandbox ran past its {limits.seconds:g} s limit and was killed: the model(s) take "

@@ -1,0 +1,99 @@
+"""A jail for processes that run student work: bubblewrap namespaces that show only the Python environment.
+
+:func:`jail_command` wraps a command line in ``bwrap`` (Debian's ``bubblewrap`` package) so that it runs in new
+user, mount, network, PID, IPC and UTS namespaces and sees, read-only, the operating system's ``/usr`` and
+``/etc`` and the Python environment the grader runs in (the virtual environment and its base interpreter), plus
+the folders it is given, and nothing else: not the repository, not ``autograder/`` or ``geoai_ref/`` (an
+editable install's import hook points into the repository, which is not there), not the hidden data, the
+gradebook or other students' folders, and no network (only a loopback interface of its own). It gets a fresh
+``/tmp`` and ``/dev``, a clean environment (only the variables given) and dies with its parent.
+
+:func:`jail_available` probes once per process whether this machine can create the namespaces (some
+containers cannot); callers decide what to do without it and say so in what they report.
+"""
+
+from __future__ import annotations
+
+import functools
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+BWRAP = "bwrap"
+#: Read-only system folders every Python process needs (libraries, the loader cache, certificates, fonts).
+SYSTEM_FOLDERS = ("/usr", "/etc")
+#: Links of a merged-/usr Debian, recreated inside the jail.
+SYSTEM_LINKS = {"/bin": "usr/bin", "/sbin": "usr/sbin", "/lib": "usr/lib", "/lib64": "usr/lib64"}
+#: What a jailed process is told when the machine has no bubblewrap.
+INSTALL_HINT = "install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap) on the grading machine"
+
+
+class JailUnavailable(RuntimeError):
+    """This machine cannot create the jail's namespaces; the message says why and what to do."""
+
+
+def python_folders() -> list[Path]:
+    """The folders of the running Python environment: the virtual environment and its base installation."""
+    found: list[Path] = []
+    for prefix in (sys.prefix, sys.exec_prefix, sys.base_prefix, sys.base_exec_prefix):
+        path = Path(prefix).resolve()
+        if not any(path == f or f in path.parents for f in found):
+            found = [f for f in found if path not in f.parents] + [path]
+    return found
+
+
+def jail_command(argv: Iterable[str], *, workdir: Path, writable: Iterable[Path] = (),
+                 readable: Iterable[Path] = (), files: Mapping[Path, Path] | None = None,
+                 env: Mapping[str, str] | None = None) -> list[str]:
+    """``argv`` wrapped in bubblewrap: run in ``workdir`` (made writable) seeing only what the module docs list,
+    plus ``writable`` and ``readable`` folders at their own paths and ``files`` (path inside -> file outside),
+    read-only. ``env`` is the whole environment of the jailed process.
+
+    Raises:
+        JailUnavailable: if ``bwrap`` is not installed.
+    """
+    exe = shutil.which(BWRAP)
+    if exe is None:
+        raise JailUnavailable(f"bubblewrap (bwrap) is not installed: {INSTALL_HINT}")
+    cmd = [exe, "--unshare-user", "--uid", "65534", "--gid", "65534", "--unshare-ipc", "--unshare-pid",
+           "--unshare-net", "--unshare-uts", "--unshare-cgroup-try", "--die-with-parent", "--clearenv",
+           "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+    for folder in SYSTEM_FOLDERS:
+        if Path(folder).exists():
+            cmd += ["--ro-bind", folder, folder]
+    for link, target in SYSTEM_LINKS.items():
+        if Path(link).is_symlink():
+            cmd += ["--symlink", target, link]
+    for folder in python_folders():
+        cmd += ["--ro-bind", str(folder), str(folder)]
+    for folder in readable:
+        cmd += ["--ro-bind", str(Path(folder).resolve()), str(Path(folder).resolve())]
+    for folder in (workdir, *writable):
+        cmd += ["--bind", str(Path(folder).resolve()), str(Path(folder).resolve())]
+    for inside, outside in (files or {}).items():
+        cmd += ["--ro-bind", str(Path(outside).resolve()), str(inside)]
+    for key, value in (env or {}).items():
+        cmd += ["--setenv", key, value]
+    return [*cmd, "--chdir", str(Path(workdir).resolve()), "--", *argv]
+
+
+@functools.cache
+def jail_available() -> str | None:
+    """None when a jailed ``python -c pass`` runs here; otherwise why not (probed once per process)."""
+    with tempfile.TemporaryDirectory(prefix="geoai_jail_probe_") as tmp:
+        try:
+            cmd = jail_command([sys.executable, "-I", "-c", "pass"], workdir=Path(tmp))
+        except JailUnavailable as exc:
+            return str(exc)
+        try:
+            done = subprocess.run(cmd, capture_output=True, timeout=30)
+        except (OSError, subprocess.SubprocessError) as exc:
+            return f"bubblewrap could not start ({exc})"
+    if done.returncode != 0:
+        reason = done.stderr.decode(errors="replace").strip().splitlines()[-1:] or [f"exit {done.returncode}"]
+        return (f"bubblewrap cannot create namespaces here ({reason[0]}): allow unprivileged user namespaces "
+                "(sysctl kernel.unprivileged_userns_clone=1) or run the grader outside this container")
+    return None

@@ -1,0 +1,90 @@
+"""The jail: a process in it runs Python with NumPy, writes its own folder, and finds nothing of the grader.
+
+Needs bubblewrap and namespaces; skipped where the machine has neither unless GEOAI_REQUIRE_JAIL=1 (CI sets it
+and installs bubblewrap), so that a machine without them fails instead of skipping.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import uuid
+from pathlib import Path
+
+import pytest
+
+from autograder.jail import jail_available, jail_command, python_folders
+from autograder.paths import HIDDEN_DATA, REPO
+
+
+@pytest.fixture(scope="module")
+def jail() -> None:
+    reason = jail_available()
+    if reason is not None:
+        if os.environ.get("GEOAI_REQUIRE_JAIL") == "1":
+            pytest.fail(f"GEOAI_REQUIRE_JAIL=1 but the jail cannot run here: {reason}")
+        pytest.skip(reason)
+
+
+HOSTILE = '''
+import json, os, socket, sys
+found = {}
+def attempt(name, action):
+    try:
+        found[name] = ["ok", action()]
+    except BaseException as exc:
+        found[name] = ["refused", f"{type(exc).__name__}: {exc}"[:200]]
+attempt("list_repo", lambda: os.listdir(REPO))
+attempt("read_hidden_labels", lambda: open(HIDDEN_LABELS, "rb").read(10))
+attempt("import_autograder", lambda: __import__("autograder"))
+attempt("import_geoai_ref", lambda: __import__("geoai_ref"))
+for i, canary in enumerate(CANARIES):  # may succeed inside the jail's own throw-away root: never outside
+    attempt(f"write_canary{i}", lambda: open(canary, "w").write("escaped"))
+attempt("network", lambda: socket.create_connection(("10.255.255.1", 80), timeout=2))
+attempt("numpy", lambda: __import__("numpy").arange(3).sum())
+attempt("write_own_folder", lambda: open("mine.txt", "w").write("fine"))
+attempt("root_listing", lambda: sorted(os.listdir("/")))
+attempt("environment", lambda: sorted(os.environ))
+json.dump(found, open("found.json", "w"), default=repr)
+'''
+
+
+def test_a_jailed_process_finds_nothing_of_the_grader(jail, tmp_path):
+    box = tmp_path / "box"
+    box.mkdir()
+    canaries = [tmp_path / f"canary-{uuid.uuid4().hex}", REPO / f"canary-{uuid.uuid4().hex}"]
+    labels = next(HIDDEN_DATA.rglob("y_*.npy"))
+    script = (f"REPO = {str(REPO)!r}\nHIDDEN_LABELS = {str(labels)!r}\nCANARIES = {list(map(str, canaries))!r}\n"
+              + textwrap.dedent(HOSTILE))
+    (box / "probe.py").write_text(script)
+    cmd = jail_command([sys.executable, "-I", "probe.py"], workdir=box, env={"PATH": "/usr/bin:/bin"})
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "GEOAI_SECRET": "not for students"})
+    assert done.returncode == 0, done.stderr
+    found = json.loads((box / "found.json").read_text())
+    for refused in ("read_hidden_labels", "import_autograder", "import_geoai_ref", "network"):
+        assert found[refused][0] == "refused", (refused, found[refused])
+    # the repository's folder exists only as the mount point of the virtual environment (when it lives there)
+    listing = found["list_repo"]
+    assert listing[0] == "refused" or set(listing[1]) <= {p.name for p in python_folders() if p.parent == REPO}
+    assert not any(canary.exists() for canary in canaries)
+    assert found["numpy"] == ["ok", "np.int64(3)"]  # NumPy works (its scalar, as repr)
+    assert (box / "mine.txt").read_text() == "fine"
+    assert "GEOAI_SECRET" not in found["environment"][1] and "PATH" in found["environment"][1]
+    mounted = {Path(p).parts[1] for p in (*python_folders(), box)}  # where the bound folders hang
+    system = {"bin", "sbin", "lib", "lib64", "usr", "etc", "proc", "dev", "tmp"}
+    assert set(found["root_listing"][1]) <= system | mounted
+
+
+def test_the_jail_names_only_what_it_is_given(tmp_path):
+    cmd = jail_command(["true"], workdir=tmp_path, readable=[tmp_path / "ro"], env={"A": "1"})
+    assert cmd[0].endswith("bwrap") and cmd[-1] == "true" and cmd[-2] == "--"
+    binds = [(cmd[i], cmd[i + 1], cmd[i + 2]) for i, arg in enumerate(cmd) if arg in ("--bind", "--ro-bind")]
+    writable = [src for kind, src, _ in binds if kind == "--bind"]
+    assert writable == [str(tmp_path.resolve())]
+    assert str(REPO) not in [src for _, src, _ in binds]
+    assert ("--setenv", "A", "1") in [tuple(cmd[i:i + 3]) for i in range(len(cmd) - 2)]
+    assert "--clearenv" in cmd and "--unshare-net" in cmd and "--die-with-parent" in cmd
