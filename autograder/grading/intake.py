@@ -12,6 +12,7 @@ A malformed submission is not an error of the batch: it gets an outcome (``missi
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -23,6 +24,7 @@ from pathlib import Path
 import nbformat
 
 from autograder.authoring.notebooks import PHASES, build_notebook, grade_cells
+from autograder.grading.integrity import integrity_message, scan
 from autograder.grading.results import Flag, Outcome
 from geoai_ref.errors import UsageError
 from geoai_ref.phase import Phase
@@ -160,7 +162,8 @@ def check_phase(folder: Path, phase: Phase) -> PhaseCheck:
     """Whether the phase's notebook in ``folder`` can be executed; the reasons if not.
 
     ``folder`` is a snapshot. Returns a final outcome for a missing or unreadable notebook, and flags
-    for what nbgrader repairs or ignores (a foreign kernel, deleted grade cells).
+    for what nbgrader repairs or ignores (a foreign kernel, deleted grade cells) and for code that tampers
+    (``integrity``, :mod:`autograder.grading.integrity`).
     """
     expected = PHASES[phase].ipynb.name
     notebook = folder / expected
@@ -180,10 +183,18 @@ def check_phase(folder: Path, phase: Phase) -> PhaseCheck:
     if kernel and not kernel.startswith("python"):
         flags.append(Flag("wrong-kernel", phase, f"the notebook asks for kernel {kernel!r}; it was graded with "
                           "Python 3"))
-    expected_cells = set(grade_cells(build_notebook(PHASES[phase].source)))
     present = {c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells}
-    deleted = sorted(expected_cells - present)
+    deleted = sorted(_grade_cell_ids(phase) - present)
     if deleted:
         flags.append(Flag("cells-deleted", phase, f"grade cell(s) {', '.join(deleted)} were deleted; nbgrader restored "
                           "them from the release, so their tests ran against the rest of the notebook"))
+    findings = scan(nb, phase)
+    if findings:
+        flags.append(Flag("integrity", phase, integrity_message(findings)))
     return PhaseCheck(None, "", tuple(flags))
+
+
+@functools.cache
+def _grade_cell_ids(phase: Phase) -> frozenset[str]:
+    """The grade cells of the phase's notebook, built from its source once per process (not per submission)."""
+    return frozenset(grade_cells(build_notebook(PHASES[phase].source)))
