@@ -18,11 +18,19 @@ $(STAMP): pyproject.toml
 # here (see README). Set DEMO_RUN_ARGS="--weights /path/to/notop.h5" to use local weights instead.
 DEMO_RUN_ARGS ?= --allow-random-init
 
+# The grading jail (bubblewrap): installed when missing and possible (root, apt); otherwise grading says what to do.
+JAIL_TRY = command -v bwrap >/dev/null || apt-get install -y --no-install-recommends bubblewrap >/dev/null 2>&1 \
+	|| { apt-get update >/dev/null 2>&1 && apt-get install -y --no-install-recommends bubblewrap >/dev/null 2>&1; } \
+	|| echo "note: bubblewrap (the grading jail) is not installed; grading refuses to run without it unless told \
+	--allow-unjailed (make demo DEMO_GRADE_ARGS=--allow-unjailed)"
+DEMO_GRADE_ARGS ?=
+
 demo: $(STAMP)
+	@$(JAIL_TRY)
 	$(BIN)/geoai-grade release
 	$(BIN)/geoai-ref pipeline --data fixtures --out $(DEMO_OUT)
 	$(BIN)/geoai-ref run --phase all --profile fast --data fixtures --out $(DEMO_OUT) $(DEMO_RUN_ARGS)
-	$(BIN)/geoai-grade demo --out $(GRADING_OUT)
+	$(BIN)/geoai-grade demo --out $(GRADING_OUT) $(DEMO_GRADE_ARGS)
 	@echo
 	@echo "Student release (nbgrader generate_assignment + data, audited): release/phase4a, phase4b, phase4c"
 	@echo "Reference outputs are under $(DEMO_OUT)/:"
@@ -45,6 +53,7 @@ grade-ui: $(STAMP)
 
 # pytest exits 5 when it collects no tests: a broken suite, reported as a failure.
 test: $(STAMP)
+	@$(JAIL_TRY)
 	$(BIN)/python -m pytest --durations=25; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$status
 
@@ -52,6 +61,7 @@ test: $(STAMP)
 # submissions of 4B and 4C, the whole sample class against its recorded grades, and a plain `pip install`
 # without extras into a fresh virtual environment grading the 4B solution with full points.
 test-all: $(STAMP)
+	@$(JAIL_TRY)
 	$(BIN)/python -m pytest --full-e2e; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test-all: pytest collected no tests" >&2; exit 1; fi; exit $$status
 

@@ -101,7 +101,7 @@ def _grading_config(args: argparse.Namespace, course: Path) -> GradingConfig:
     return GradingConfig(course=course, phases=args.phase, workers=args.workers,
                          limits=Limits(seconds=args.timeout, memory_mb=args.memory_mb),
                          cell_timeout=args.cell_timeout, epochs=args.epochs, regrade=args.regrade,
-                         scheduler=args.scheduler, threads=args.threads)
+                         scheduler=args.scheduler, threads=args.threads, allow_unjailed=args.allow_unjailed)
 
 
 def _print_table(rubrics: list[dict]) -> None:
@@ -210,7 +210,8 @@ def _demo(args: argparse.Namespace) -> int:
 
     out = Path(args.out).resolve()
     result = run_demo(out, workers=args.workers, phases=args.phase, epochs=args.build_epochs,
-                      cell_timeout=args.cell_timeout, progress=_say, show_bar=sys.stderr.isatty())
+                      cell_timeout=args.cell_timeout, progress=_say, show_bar=sys.stderr.isatty(),
+                      allow_unjailed=args.allow_unjailed)
     _print_table(result.rubrics)
     for line in result.expectation_problems:
         print(f"UNEXPECTED: {line}")
@@ -219,6 +220,11 @@ def _demo(args: argparse.Namespace) -> int:
     print("every sample fault shows in its rubric check" if not result.expectation_problems
           else f"{len(result.expectation_problems)} expectation(s) not met")
     return 1 if result.expectation_problems else 0
+
+
+UNJAILED_HELP = ("grade even if this machine cannot run the jail (bubblewrap and user namespaces; `make jail` "
+                 "installs bubblewrap): the hidden checks' probes and the model sandbox then run unjailed, and every "
+                 "phase carries the `unjailed` flag in the reports")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -304,6 +310,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="resident memory one phase submission may use, "
                    "kernel included (default: %(default)s)")
     p.add_argument("--regrade", action="store_true", help="grade again even when the files did not change")
+    p.add_argument("--allow-unjailed", action="store_true", help=UNJAILED_HELP)
     p.set_defaults(func=_grade)
 
     p = sub.add_parser("report", help="rewrite the reports and dashboard from the rubric store",
@@ -373,6 +380,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "is built from (default: %(default)s)")
     p.add_argument("--cell-timeout", type=int, default=DEMO_CELL_TIMEOUT, help="seconds before nbgrader stops a cell "
                    "(default: %(default)s; the never-ending cell costs this much)")
+    p.add_argument("--allow-unjailed", action="store_true", help=UNJAILED_HELP)
     p.set_defaults(func=_demo)
     return parser
 

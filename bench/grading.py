@@ -58,13 +58,13 @@ def baseline(root: Path, submissions: Path, phases: tuple[Phase, ...], students:
 
 
 def kit(root: Path, submissions: Path, phases: tuple[Phase, ...], workers: int,
-        cell_timeout: int) -> tuple[dict[str, float], float, float]:
+        cell_timeout: int, allow_unjailed: bool = False) -> tuple[dict[str, float], float, float]:
     """`geoai-grade grade`: seconds per student (sum of its phases), wall seconds, peak MiB of the whole tree."""
     course = make_course(root / "kit")
     phase_arg = ",".join(p.short for p in phases)
     cmd = [sys.executable, "-m", "autograder.cli", "grade", "--submissions", str(submissions),
            "--out", str(root / "reports"), "--course", str(course.root), "--workers", str(workers),
-           "--phase", phase_arg, "--cell-timeout", str(cell_timeout)]
+           "--phase", phase_arg, "--cell-timeout", str(cell_timeout), *(["--allow-unjailed"] if allow_unjailed else [])]
     run = run_limited(cmd, LIMITS, cwd=REPO)
     if run.returncode not in (0, 1):
         raise SystemExit(f"geoai-grade grade failed (exit {run.returncode}):\n{run.output[-3000:]}")
@@ -81,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--students", nargs="*", default=None, help="sample students (default: all)")
     parser.add_argument("--cell-timeout", type=int, default=120)
     parser.add_argument("--build-epochs", type=int, default=5)
+    parser.add_argument("--allow-unjailed", action="store_true", help="grade without the jail where it cannot run")
     args = parser.parse_args(argv)
     phases = args.phase
     root = Path(tempfile.mkdtemp(prefix="bench-grading-"))
@@ -90,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     students = [s.id for s in built]
     print(f"sample class: {len(students)} students x {len(phases)} phase(s) in {root}")
     base_per, base_total, base_peak = baseline(root, root / "submissions", phases, students, args.cell_timeout)
-    kit_per, kit_wall, kit_peak = kit(root, root / "submissions", phases, args.workers, args.cell_timeout)
+    kit_per, kit_wall, kit_peak = kit(root, root / "submissions", phases, args.workers, args.cell_timeout,
+                                      args.allow_unjailed)
     print()
     print(f"{'student':24} {'nbgrader (s)':>13} {'geoai-grade (s)':>16}")
     for s in students:

@@ -7,6 +7,7 @@ shared by the grading tests and the TA-review tests; tests that change its grade
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import sqlite3
@@ -18,6 +19,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from autograder.jail import jail_available
 from autograder.paths import FIXTURES, HIDDEN_DATA, REPO
 
 TINY = FIXTURES / "tiny"
@@ -27,8 +29,12 @@ HIDDEN = HIDDEN_DATA
 STUDENTS = ("ada_correct", "gus_inflated_metrics", "ivy_invalid_json")
 BUILD_EPOCHS = 3
 KILLED_RUN_PROCESSES = "killed_run_processes.txt"
-__all__ = ["FIXTURES", "HIDDEN", "KILLED_RUN_PROCESSES", "REPO", "STUDENTS", "TINY", "assert_plain_json", "cli",
-           "copy_course"]
+#: Grade without the jail only where this machine cannot run it and the run does not require it (CI sets
+#: GEOAI_REQUIRE_JAIL=1 and installs bubblewrap, so there the grading tests run jailed or fail).
+ALLOW_UNJAILED = jail_available() is not None and os.environ.get("GEOAI_REQUIRE_JAIL") != "1"
+UNJAILED_ARGS = ["--allow-unjailed"] if ALLOW_UNJAILED else []
+__all__ = ["ALLOW_UNJAILED", "FIXTURES", "HIDDEN", "KILLED_RUN_PROCESSES", "REPO", "STUDENTS", "TINY",
+           "UNJAILED_ARGS", "assert_plain_json", "cli", "copy_course"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -91,7 +97,8 @@ def graded_class(tmp_path_factory):
     course = make_course(root / "course")
     store_path = course.root / "gradebook" / "rubric_store.sqlite"
     grade = [sys.executable, "-m", "autograder.cli", "grade", "--submissions", str(root / "submissions"),
-             "--out", str(root / "reports"), "--course", str(course.root), "--phase", "4a", "--cell-timeout", "120"]
+             "--out", str(root / "reports"), "--course", str(course.root), "--phase", "4a", "--cell-timeout", "120",
+             *UNJAILED_ARGS]
 
     first = subprocess.Popen([*grade, "--workers", "1"], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 600

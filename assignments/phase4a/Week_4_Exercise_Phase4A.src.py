@@ -88,11 +88,6 @@ assert np.allclose(band_stds, 1, atol=1e-3), (f"each training band should have s
                                              "compute the statistics per band (axis=(0, 1, 2))")
 assert not np.allclose(Xn_val.mean(axis=(0, 1, 2)), 0, atol=1e-4), \
     "the validation set looks standardised with its own statistics: use the training set's mean and std"
-### BEGIN HIDDEN TESTS
-from autograder.checks import phase4a as hidden
-
-hidden.check_normalise(normalise_per_band)
-### END HIDDEN TESTS
 
 # %% [markdown]
 # ## 2. Load the pretrained model
@@ -146,11 +141,6 @@ assert np.shape(_inflated) == (7, 7, 6, 64), f"expected shape (7, 7, 6, 64), got
 assert np.allclose(np.sum(_inflated, axis=2), np.sum(_kernel, axis=2), atol=1e-4), \
     "summed over the bands, the inflated kernel must equal the RGB kernel's sum: scale by 3 / n_bands"
 assert np.allclose(inflate_conv1_kernel(_kernel, 3), _kernel), "for 3 bands return the kernel unchanged"
-### BEGIN HIDDEN TESTS
-from autograder.checks import phase4a as hidden
-
-hidden.check_inflate(inflate_conv1_kernel)
-### END HIDDEN TESTS
 
 # %% [markdown]
 # ### Task 3 · Build the transfer model
@@ -388,11 +378,6 @@ for key in ("accuracy", "macro_precision", "macro_recall", "macro_f1", "per_clas
 assert abs(_m["accuracy"] - 5 / 6) < 1e-9, f"accuracy should be 5/6, got {_m['accuracy']}"
 assert np.shape(_m["confusion_matrix"]) == (5, 5), "the confusion matrix must be 5x5 (labels 0..4)"
 assert _m["confusion_matrix"][4][0] == 1, "rows are the true class, columns the predicted class"
-### BEGIN HIDDEN TESTS
-from autograder.checks import phase4a as hidden
-
-hidden.check_metrics(evaluate_predictions)
-### END HIDDEN TESTS
 
 # %% [markdown]
 # ### Task 7 · Detect model collapse
@@ -421,11 +406,6 @@ _c = detect_collapse(np.full(75, 2))
 assert _c["collapsed"] is True or _c["collapsed"] == True, "75 x Agriculture is a collapse"  # noqa: E712
 assert _c["majority_class"] == 2 and abs(_c["majority_share"] - 1.0) < 1e-9, "majority class 2, share 1.0"
 assert not detect_collapse(np.arange(75) % 5)["collapsed"], "all five classes equally often is not a collapse"
-### BEGIN HIDDEN TESTS
-from autograder.checks import phase4a as hidden
-
-hidden.check_collapse(detect_collapse)
-### END HIDDEN TESTS
 
 # %% [markdown]
 # Now evaluate the trained model on the validation set, draw its confusion matrix and look at a

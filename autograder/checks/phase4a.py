@@ -39,13 +39,19 @@ def _rng(seed: int = 20261124) -> np.random.Generator:
 
 # --- Task 1 -------------------------------------------------------------------------------------
 
-def check_normalise(normalise_per_band: Callable) -> None:
-    """Per-band standardisation with the *training* statistics, float32, inputs untouched."""
+def normalise_inputs() -> list[tuple[np.ndarray, np.ndarray]]:
+    """The (x_train, x_other) pairs :func:`check_normalise` calls the function on (the same on every call)."""
     rng = _rng()
     scales = np.array([0.02, 0.05, 0.1, 0.3, 0.2, 150.0, 0.3])  # reflectance-, NDVI- and DEM-like bands
     offsets = np.array([0.03, 0.06, 0.05, 0.3, 0.2, 400.0, 0.6])
     x_train = (rng.normal(size=(40, 8, 8, 7)) * scales + offsets).astype(np.float32)
     x_other = (rng.normal(size=(15, 8, 8, 7)) * scales * 2 + offsets + scales).astype(np.float32)
+    return [(x_train, x_other)]
+
+
+def check_normalise(normalise_per_band: Callable) -> None:
+    """Per-band standardisation with the *training* statistics, float32, inputs untouched."""
+    ((x_train, x_other),) = normalise_inputs()
     before = (x_train.copy(), x_other.copy())
     result = call(normalise_per_band, x_train, x_other, what="normalise_per_band")
     expect(isinstance(result, tuple | list) and len(result) == 2,
@@ -69,27 +75,37 @@ def check_normalise(normalise_per_band: Callable) -> None:
 
 # --- Task 2 -------------------------------------------------------------------------------------
 
+INFLATE_BANDS = (1, 2, 4, 6, 8, 9, 13)
+
+
+def inflate_inputs() -> list[tuple[np.ndarray, int]]:
+    """The (kernel, n_bands) calls of :func:`check_inflate`, in its order: each kernel to every band count of
+    :data:`INFLATE_BANDS`, then to 3 bands."""
+    rng = _rng(1)
+    kernels = [rng.normal(size=(kh, kh, 3, filters)).astype(np.float32) for kh, filters in ((7, 64), (3, 16))]
+    return [(kernel, n) for kernel in kernels for n in (*INFLATE_BANDS, 3)]
+
+
 def check_inflate(inflate_conv1_kernel: Callable) -> None:
     """Shape (kh, kw, N, filters); band k is RGB kernel k % 3 scaled by 3 / N (timm, TorchGeo); N = 3 unchanged."""
-    rng = _rng(1)
-    for kh, filters in ((7, 64), (3, 16)):
-        kernel = rng.normal(size=(kh, kh, 3, filters)).astype(np.float32)
-        for n in (1, 2, 4, 6, 8, 9, 13):
-            out = as_array(call(inflate_conv1_kernel, kernel, n, what="inflate_conv1_kernel"), "inflate_conv1_kernel")
-            expect(out.shape == (kh, kh, n, filters),
-                   f"for a {kernel.shape} kernel and {n} bands expected shape {(kh, kh, n, filters)}, got {out.shape}")
-            expect(np.isfinite(out).all(), f"the inflated kernel for {n} bands holds NaN or infinite values")
-            if n % 3 == 0:
-                expect(np.allclose(out.sum(axis=2), kernel.sum(axis=2), rtol=1e-4, atol=1e-4),
-                       f"for {n} bands the kernel summed over bands differs from the RGB kernel's sum: an image with "
-                       "the same value in every band must give the same response; scale by 3 / n_bands")
-            repeated = kernel[:, :, [k % 3 for k in range(n)], :]
-            if n != 3 and np.allclose(out, repeated, rtol=1e-4, atol=1e-5):
-                raise CheckFailed(f"for {n} bands the kernels are repeated but not scaled: multiply by 3 / n_bands")
-            expect(np.allclose(out, repeated * (3.0 / n), rtol=1e-4, atol=1e-5),
-                   f"for {n} bands, band k of the result must be RGB kernel k % 3 times 3 / {n}")
-        same = as_array(call(inflate_conv1_kernel, kernel, 3, what="inflate_conv1_kernel"), "inflate_conv1_kernel")
-        expect(np.allclose(same, kernel, atol=1e-6), "for 3 bands the kernel must come back unchanged")
+    for kernel, n in inflate_inputs():
+        out = as_array(call(inflate_conv1_kernel, kernel, n, what="inflate_conv1_kernel"), "inflate_conv1_kernel")
+        if n == 3:
+            expect(np.allclose(out, kernel, atol=1e-6), "for 3 bands the kernel must come back unchanged")
+            continue
+        kh, filters = kernel.shape[0], kernel.shape[3]
+        expect(out.shape == (kh, kh, n, filters),
+               f"for a {kernel.shape} kernel and {n} bands expected shape {(kh, kh, n, filters)}, got {out.shape}")
+        expect(np.isfinite(out).all(), f"the inflated kernel for {n} bands holds NaN or infinite values")
+        if n % 3 == 0:
+            expect(np.allclose(out.sum(axis=2), kernel.sum(axis=2), rtol=1e-4, atol=1e-4),
+                   f"for {n} bands the kernel summed over bands differs from the RGB kernel's sum: an image with "
+                   "the same value in every band must give the same response; scale by 3 / n_bands")
+        repeated = kernel[:, :, [k % 3 for k in range(n)], :]
+        if np.allclose(out, repeated, rtol=1e-4, atol=1e-5):
+            raise CheckFailed(f"for {n} bands the kernels are repeated but not scaled: multiply by 3 / n_bands")
+        expect(np.allclose(out, repeated * (3.0 / n), rtol=1e-4, atol=1e-5),
+               f"for {n} bands, band k of the result must be RGB kernel k % 3 times 3 / {n}")
 
 
 # --- Task 3 -------------------------------------------------------------------------------------
@@ -249,16 +265,20 @@ def check_callbacks(make_callbacks: Callable) -> None:
 
 # --- Task 6 -------------------------------------------------------------------------------------
 
+def metrics_inputs() -> list[tuple[np.ndarray, np.ndarray]]:
+    """The (y_true, y_pred) calls of :func:`check_metrics`."""
+    rng = _rng(6)
+    return [(rng.integers(0, 5, 60), rng.integers(0, 5, 60)),
+            (rng.integers(0, 3, 40), rng.integers(0, 5, 40)),  # classes 3, 4 absent from the truth
+            (rng.integers(0, 4, 40), rng.integers(0, 4, 40)),  # class 4 neither true nor predicted
+            (rng.integers(0, 5, 30), np.full(30, 2))]  # a collapsed prediction
+
+
 def check_metrics(evaluate_predictions: Callable) -> None:
     """Compare with scikit-learn on random label vectors, including absent and never-predicted classes."""
     from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
 
-    rng = _rng(6)
-    cases = [(rng.integers(0, 5, 60), rng.integers(0, 5, 60)),
-             (rng.integers(0, 3, 40), rng.integers(0, 5, 40)),  # classes 3, 4 absent from the truth
-             (rng.integers(0, 4, 40), rng.integers(0, 4, 40)),  # class 4 neither true nor predicted
-             (rng.integers(0, 5, 30), np.full(30, 2))]  # a collapsed prediction
-    for y_true, y_pred in cases:
+    for y_true, y_pred in metrics_inputs():
         got = call(evaluate_predictions, y_true, y_pred, what="evaluate_predictions")
         expect(isinstance(got, dict), "evaluate_predictions must return a dict")
         precision, recall, f1, support = precision_recall_fscore_support(y_true, y_pred, labels=range(5),
@@ -293,20 +313,28 @@ def _vector(rng: np.random.Generator, majority: int, share: float, n: int) -> np
     return rng.permutation(y)
 
 
-def check_collapse(detect_collapse: Callable) -> None:
-    """Prediction vectors with known majority shares, away from the threshold, and the exercise's case."""
-    from geoai_ref.collapse import detect_collapse as reference
-
+def collapse_inputs() -> list[tuple[np.ndarray]]:
+    """The (y_pred,) calls of :func:`check_collapse`: known majority shares, none near the threshold."""
     rng = _rng(7)
     cases = [np.full(75, 2), np.full(40, 0), np.arange(75) % 5]
     for share in (1.0, 0.97, 0.93, 0.85, 0.6, 0.4):
         for n in (50, 120):
             cases.append(_vector(rng, int(rng.integers(0, 5)), share, n))
+    kept = []
     for y_pred in cases:
         counts = np.bincount(y_pred, minlength=NUM_CLASSES)
+        if abs(counts.max() / counts.sum() - COLLAPSE_THRESHOLD) >= COLLAPSE_MARGIN:
+            kept.append((y_pred,))
+    return kept
+
+
+def check_collapse(detect_collapse: Callable) -> None:
+    """Prediction vectors with known majority shares, away from the threshold, and the exercise's case."""
+    from geoai_ref.collapse import detect_collapse as reference
+
+    for (y_pred,) in collapse_inputs():
+        counts = np.bincount(y_pred, minlength=NUM_CLASSES)
         share = counts.max() / counts.sum()
-        if abs(share - COLLAPSE_THRESHOLD) < COLLAPSE_MARGIN:
-            continue
         got = call(detect_collapse, y_pred, what="detect_collapse")
         expect(isinstance(got, dict), "detect_collapse must return a dict")
         for key in ("collapsed", "majority_class", "majority_share", "predicted_classes"):

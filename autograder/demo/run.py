@@ -69,11 +69,12 @@ def expectation_problems(rubrics: list[dict], students: list[SampleStudent], pha
 
 
 def run_demo(out: Path, workers: int = DEMO_WORKERS, phases: tuple[Phase, ...] = (), epochs: int = SAMPLE_EPOCHS,
-             cell_timeout: int = DEMO_CELL_TIMEOUT,
-             progress: Callable[[str], None] = lambda m: None, show_bar: bool = False) -> DemoResult:
-    """Build, grade and report the sample class under ``out``.
+             cell_timeout: int = DEMO_CELL_TIMEOUT, progress: Callable[[str], None] = lambda m: None,
+             show_bar: bool = False, allow_unjailed: bool = False) -> DemoResult:
+    """Build, grade and report the sample class under ``out`` (``allow_unjailed``: see GradingConfig).
 
     Raises:
+        geoai_ref.errors.UsageError: if this machine cannot run the jail and ``allow_unjailed`` is False.
         autograder.authoring.solutions.SolutionRunError: if a worked solution fails to execute.
         autograder.authoring.course.NbgraderError: if nbgrader cannot generate the assignments.
     """
@@ -85,7 +86,8 @@ def run_demo(out: Path, workers: int = DEMO_WORKERS, phases: tuple[Phase, ...] =
     if not (course_root / "assignments").exists():
         make_course(course_root)
     config = GradingConfig(course=course_root, phases=phases, workers=workers,
-                           limits=Limits(seconds=1200, memory_mb=8192), cell_timeout=cell_timeout, epochs=1)
+                           limits=Limits(seconds=1200, memory_mb=8192), cell_timeout=cell_timeout, epochs=1,
+                           allow_unjailed=allow_unjailed)
     grade_class(config, out / "submissions", progress=progress, show_bar=show_bar)
     store = RubricStore(config.store_path)
     rubrics = write_reports(store, out, title="GeoAI Week 4: sample class")

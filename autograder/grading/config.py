@@ -26,7 +26,8 @@ class GradingConfig:
     ``scheduler``: the address of a running Dask cluster's scheduler (``tcp://host:8786``) to grade on; None
     starts a local cluster of ``workers`` processes for the run. ``threads``: CPU threads each job's kernel may
     use; None shares this machine's cores among the ``workers`` (give it when the cluster's workers are other
-    machines).
+    machines). ``allow_unjailed``: grade on a machine that cannot run the jail (probes and the model sandbox then
+    run unjailed, and every phase carries the ``unjailed`` flag); without it such a machine refuses to grade.
     """
 
     course: Path
@@ -39,6 +40,7 @@ class GradingConfig:
     trusted_limits: SandboxLimits | None = None  # the sandbox's limits; None = its defaults
     scheduler: str | None = None
     threads: int | None = None
+    allow_unjailed: bool = False  # grade even where the jail cannot run (autograder/jail.py); reports say so
 
     def __post_init__(self) -> None:
         # nbgrader runs with the repository as working folder: a relative course path would point elsewhere

@@ -33,10 +33,12 @@ from autograder.grading.intake import check_phase, discover, fingerprint, snapsh
 from autograder.grading.limits import kill_stale
 from autograder.grading.nbgrader_run import LOG_TAIL, autograde, gradebook_template, merge_into_gradebook, worker_course
 from autograder.grading.results import Flag, Outcome, PhaseResult
+from autograder.jail import jail_available
 from autograder.review.sync import copy_formgrader_saves
 from autograder.rubric.definition import Rubric, load_rubric
 from autograder.rubric.scoring import answers_to_review
 from autograder.rubric.store import RubricStore
+from geoai_ref.errors import UsageError
 from geoai_ref.phase import Phase
 
 
@@ -83,7 +85,11 @@ def grade_phase(job: Job, config: GradingConfig, template_db: Path) -> PhaseResu
             result.worker_course = str(course.root)
         result.flags = intake_flags + result.flags
         kwargs = {"limits": config.trusted_limits} if config.trusted_limits is not None else {}
-        result.trusted = trusted_checks(job.phase, job.snapshot, **kwargs)
+        missing = jail_available()
+        if missing is not None:  # only reached with config.allow_unjailed (grade_class refuses otherwise)
+            result.flags.append(Flag("unjailed", job.phase, f"graded WITHOUT the jail ({missing}): the hidden "
+                                     "checks' probes and the model sandbox could read the grader's files"))
+        result.trusted = trusted_checks(job.phase, job.snapshot, jailed=missing is None, **kwargs)
     except Exception as exc:  # noqa: BLE001 - one broken submission must never stop the class
         # what was found so far stays (flags, the worker folder to retire); the outcome is the grader's fault
         result = PhaseResult(Outcome.ERROR, f"internal grading error ({type(exc).__name__}: {exc}); report it with "
@@ -186,10 +192,15 @@ def grade_class(config: GradingConfig, submissions: Path, progress: Callable[[st
         geoai_ref.errors.Unavailable: if the Dask scheduler at ``config.scheduler`` cannot be reached, or the
             cluster drops a task.
         geoai_ref.errors.MissingInput: if a Dask worker does not see the course folder at the same path.
+        geoai_ref.errors.UsageError: if this machine cannot run the jail and ``config.allow_unjailed`` is False.
     """
     from distributed import as_completed
     from tqdm import tqdm
 
+    missing = jail_available()
+    if missing is not None and not config.allow_unjailed:
+        raise UsageError(f"grading needs the jail and {missing}. Install it (`make jail`), or pass "
+                         "--allow-unjailed to grade without it: every report then says which protections were missing")
     use_venv_tools()  # nbgrader's Gradebook runs `alembic` from PATH; set before the worker processes start
     root = unpack(Path(submissions).resolve(), config.gradebook / "intake")  # unreadable: nothing is written
     store = RubricStore(config.store_path)

@@ -14,6 +14,7 @@ import shlex
 from collections.abc import Mapping
 from pathlib import Path
 
+from autograder.probes import is_probe
 from autograder.publish.html import (
     badge,
     cards,
@@ -146,8 +147,9 @@ def _confirmations_html(check: Mapping, trusted: Mapping[str, Mapping]) -> str:
             continue
         ok = entry.get("passed") is True
         label = "confirmed by" if ok else "denied by"
+        kind = "hidden check (probe judged by the grader)" if is_probe(str(tid)) else "trusted check"
         parts.append(f'<div class="trusted-ref">{badge("pass" if ok else "fail", label)} '
-                     f'<a href="#trusted-{esc(tid)}"><code>{esc(tid)}</code></a>: '
+                     f'<span class="muted">{kind}</span> <a href="#trusted-{esc(tid)}"><code>{esc(tid)}</code></a>: '
                      f'{esc(entry.get("message", ""))}</div>')
     return "".join(parts) or '<span class="muted">–</span>'
 

@@ -20,6 +20,7 @@ from enum import StrEnum
 from typing import Any
 
 from autograder.grading.results import CellScore, Outcome, PhaseResult
+from autograder.probes import is_probe
 from autograder.rubric.definition import Criterion, Rubric, RubricCheck, load_rubric
 from autograder.rubric.store import Origin, Override, RubricStore
 from geoai_ref.errors import UsageError
@@ -101,10 +102,11 @@ def _nbgrader_check(check: RubricCheck, result: PhaseResult | None) -> tuple[boo
     denied = []
     for tid in check.confirmed_by:
         t = trusted.get(tid)
+        kind = "hidden check" if is_probe(tid) else "trusted check"
         if t is None:
-            denied.append(f"trusted check {tid} did not run")
+            denied.append(f"{kind} {tid} did not run")
         elif not t.passed:
-            denied.append(f"trusted check {tid}: {t.message}")
+            denied.append(f"{kind} {tid}: {t.message}")
     if denied:
         note = "; ".join(denied)
         return False, 0.0, (f"{note} (nbgrader: {message})" if passed else f"{message}; {note}")

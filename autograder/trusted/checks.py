@@ -4,6 +4,8 @@ The notebook's hidden tests run inside the student's kernel, where student code 
 These checks run in the grader's process on the snapshot of the submitted files; submitted models are
 only ever loaded in the sandbox, once per phase. Per phase, in :data:`TRUSTED_CHECKS` order:
 
+- ``*_probe`` (:mod:`autograder.probes`): hidden checks of the student's functions, called in one jailed
+  process per phase and judged here from the plain data they returned;
 - ``*_files`` (:mod:`~autograder.trusted.files`): the phase's deliverables, statically;
 - ``4b_fused_trusted`` (:mod:`~autograder.trusted.fused`): the fused arrays' shape, values, band order
   (against the reference fused patches) and resampling;
@@ -19,10 +21,14 @@ wrong and what to do.
 
 from __future__ import annotations
 
+import functools
 import traceback
 from collections.abc import Callable
 from pathlib import Path
 
+from autograder.authoring.notebooks import PHASES
+from autograder.probes.catalog import PROBES
+from autograder.probes.run import run_probes
 from autograder.trusted.files import files_check
 from autograder.trusted.fused import fused_check
 from autograder.trusted.metrics_match import metrics_match
@@ -41,16 +47,35 @@ PHASE4B_ABLATION_FILES = (layout.PHASE4B_ABLATION, layout.PHASE4B_SENSOR_FIGURE,
 PHASE4B_REPORT_FILES = (layout.CONFIG, layout.BASELINE_REPORT)
 
 
-def _phase4a(snapshot: Path, limits: SandboxLimits) -> Checks:
+class PhaseProbes:
+    """The probes of one phase (:data:`autograder.probes.catalog.PROBES`), run in one process on first use."""
+
+    def __init__(self, snapshot: Path, phase: Phase, jailed: bool) -> None:
+        self.snapshot, self.phase, self.jailed = snapshot, phase, jailed
+        self._results: dict[str, TrustedResult] | None = None
+
+    def checks(self) -> Checks:
+        return {probe.result_id: functools.partial(self.result, probe.result_id) for probe in PROBES[self.phase]}
+
+    def result(self, result_id: str) -> TrustedResult:
+        if self._results is None:
+            notebook = self.snapshot / PHASES[self.phase].ipynb.name
+            self._results = {r.id: r for r in run_probes(notebook, self.phase, PROBES[self.phase],
+                                                         jailed=self.jailed)}
+        return self._results[result_id]
+
+
+def _phase4a(snapshot: Path, limits: SandboxLimits, jailed: bool = True) -> Checks:
     metrics = (layout.PHASE4A_METRICS, Phase4AMetrics)
     models = PhaseModels(snapshot, {"result": SubmittedModel(None, layout.PHASE4A_MODEL)}, limits, metrics)
-    return {"4a_files": lambda: files_check("4a_files", Phase.A, snapshot, layout.DELIVERABLES[Phase.A]),
+    return {**PhaseProbes(snapshot, Phase.A, jailed).checks(),
+            "4a_files": lambda: files_check("4a_files", Phase.A, snapshot, layout.DELIVERABLES[Phase.A]),
             "4a_model_reeval": lambda: models.reeval("4a_model_reeval", Phase.A),
             "4a_metrics_match": lambda: metrics_match("4a_metrics_match", Phase.A, snapshot, *metrics,
                                                       models.evaluated())}
 
 
-def _phase4b(snapshot: Path, limits: SandboxLimits) -> Checks:
+def _phase4b(snapshot: Path, limits: SandboxLimits, jailed: bool = True) -> Checks:
     metrics = (layout.PHASE4B_ABLATION, AblationStudy)
     models = PhaseModels(snapshot, {"Full": SubmittedModel(None, layout.PHASE4B_MODEL)}, limits, metrics)
     return {"4b_fused_trusted": lambda: fused_check("4b_fused_trusted", Phase.B, snapshot),
@@ -61,7 +86,7 @@ def _phase4b(snapshot: Path, limits: SandboxLimits) -> Checks:
                                                       models.evaluated())}
 
 
-def _phase4c(snapshot: Path, limits: SandboxLimits) -> Checks:
+def _phase4c(snapshot: Path, limits: SandboxLimits, jailed: bool = True) -> Checks:
     metrics = (layout.PHASE4C_RESULTS, AblationStudy)
     submitted = {name: SubmittedModel(name, rel) for name, rel in layout.PHASE4C_MODEL_FILES.items()}
     models = PhaseModels(snapshot, submitted, limits, metrics)
@@ -71,19 +96,21 @@ def _phase4c(snapshot: Path, limits: SandboxLimits) -> Checks:
                                                       models.evaluated())}
 
 
-_PHASES: dict[Phase, Callable[[Path, SandboxLimits], Checks]] = {Phase.A: _phase4a, Phase.B: _phase4b,
+_PHASES: dict[Phase, Callable[..., Checks]] = {Phase.A: _phase4a, Phase.B: _phase4b,
                                                                  Phase.C: _phase4c}
 #: The trusted checks of each phase, in the order they run (rubric.yaml's ``confirmed_by`` names them).
 TRUSTED_CHECKS: dict[Phase, tuple[str, ...]] = {phase: tuple(build(Path(), SandboxLimits()))
                                                 for phase, build in _PHASES.items()}
 
 
-def trusted_checks(phase: Phase | str, snapshot: Path, limits: SandboxLimits | None = None) -> list[TrustedResult]:
+def trusted_checks(phase: Phase | str, snapshot: Path, limits: SandboxLimits | None = None,
+                   jailed: bool = True) -> list[TrustedResult]:
     """Every trusted check of ``phase`` on a snapshot folder, in :data:`TRUSTED_CHECKS` order.
 
     Never raises for anything a student submitted (missing file, corrupt .h5, NaN arrays, pickled
     .npy, garbage JSON): each becomes a failed TrustedResult with a message. The models of the phase
-    are run in one sandbox call, shared by the re-evaluation and metrics checks.
+    are run in one sandbox call, shared by the re-evaluation and metrics checks; the probes in one process, in
+    the jail unless ``jailed`` is False (a machine without it, graded with --allow-unjailed).
 
     Raises:
         ValueError: for an unknown phase (the message lists the known ones).
@@ -93,7 +120,7 @@ def trusted_checks(phase: Phase | str, snapshot: Path, limits: SandboxLimits | N
     snapshot = Path(snapshot)
     grader_data()  # grader data first: its absence is the grader's problem, not the student's
     results = []
-    for check_id, check in _PHASES[phase](snapshot, limits or SandboxLimits()).items():
+    for check_id, check in _PHASES[phase](snapshot, limits or SandboxLimits(), jailed).items():
         try:
             result = check()
         except Exception as exc:  # noqa: BLE001 - never let one submission crash the grading run

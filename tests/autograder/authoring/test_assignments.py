@@ -2,20 +2,26 @@
 submission with typical wrong answers, in a throw-away course (1-epoch budget).
 
 The solution must earn every automatic point; the blank release none; each wrong answer must
-lose exactly its own cell's points, with a message in the autograded notebook saying why.
+lose exactly its own cell's points, with a message in the autograded notebook saying why, or, for the
+hidden checks judged from probes, fail exactly its own probe with a message saying why.
 """
 
 from __future__ import annotations
 
 import re
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import nbformat
 import pytest
+from conftest import ALLOW_UNJAILED
 
 from autograder.authoring.notebooks import PHASES, SOLUTION_BEGIN, SOLUTION_END
 from autograder.authoring.selfcheck import SelfCheck, autograded_notebook, selfcheck, submit
+from autograder.probes import PROBE_SUFFIX
+from autograder.probes.catalog import PROBES
+from autograder.probes.run import run_probes
+from geoai_ref.phase import Phase
 
 
 @dataclass(frozen=True)
@@ -28,6 +34,7 @@ class WrongAnswers:
     bodies: dict[str, str]
     delete: tuple[str, ...]
     expected: dict[str, str]  # grade cell -> regex its error message must match (the cell scores 0)
+    probed: dict[str, str] = field(default_factory=dict)  # rubric check -> regex of its failed probe's message
 
 
 WRONG: dict[str, WrongAnswers] = {
@@ -45,8 +52,9 @@ WRONG: dict[str, WrongAnswers] = {
         },
         delete=("figures/phase4a_confusion_matrix.png",),
         expected={"4a_normalise": "its own statistics|never the other set's own",
-                  "4a_collapse": "collapsed should be True",
                   "4a_artifacts": "phase4a_confusion_matrix.png is missing"},
+        # the wrong detector passes the visible test: its hidden check is a probe, judged outside the kernel
+        probed={"4a_normalise": "training statistics", "4a_collapse": "collapsed should be True"},
     ),
     "phase4b": WrongAnswers(
         # the first len(names) channels instead of the named ones
@@ -143,3 +151,11 @@ def test_typical_wrong_answers_lose_their_own_points_with_a_reason(graded: tuple
     for gid, (score, top) in scores.items():
         if gid not in wrong.expected and score is not None:
             assert score == top, f"{gid} lost points it should not: {_error(nb, gid)}"
+    if wrong.probed:
+        submitted = check.course.root / "work" / "wrong" / phase / f"{PHASES[phase].notebook}.ipynb"
+        judged = {r.id.removesuffix(PROBE_SUFFIX): r for r in run_probes(submitted, Phase.parse(phase),
+                                                                          PROBES[Phase.parse(phase)],
+                                                                          jailed=not ALLOW_UNJAILED)}
+        for check_id, pattern in wrong.probed.items():
+            assert not judged[check_id].passed and re.search(pattern, judged[check_id].message), judged[check_id]
+        assert all(r.passed for cid, r in judged.items() if cid not in wrong.probed), judged

@@ -6,6 +6,7 @@
 import json
 
 import pytest
+from conftest import ALLOW_UNJAILED
 from expected_grades import EXPECTED, summarise
 
 from autograder.demo.run import run_demo
@@ -17,7 +18,7 @@ def demo(request, tmp_path_factory):
     if not request.config.getoption("--full-e2e"):
         pytest.skip("the whole sample class is graded by `make test-all` (--full-e2e) and `make demo`")
     out = tmp_path_factory.mktemp("demo")
-    return out, run_demo(out, workers=2)
+    return out, run_demo(out, workers=2, allow_unjailed=ALLOW_UNJAILED)
 
 
 def test_every_fault_is_reflected_in_its_criterion(demo):
@@ -55,7 +56,8 @@ def test_regrading_the_same_submissions_gives_the_same_scores(demo):
     from autograder.rubric.store import RubricStore
 
     out, result = demo
-    config = GradingConfig(course=out / "course", phases=("phase4a",), regrade=True, cell_timeout=240)
+    config = GradingConfig(course=out / "course", phases=("phase4a",), regrade=True, cell_timeout=240,
+                           allow_unjailed=ALLOW_UNJAILED)
     run = grade_class(config, out / "submissions")
     assert len(run.graded) == len(STUDENTS) and not run.skipped
     again = class_rubrics(RubricStore(config.store_path))

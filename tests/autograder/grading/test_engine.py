@@ -17,7 +17,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from conftest import copy_course
+from conftest import ALLOW_UNJAILED, copy_course
 
 from autograder.grading.config import GradingConfig
 from autograder.grading.coordinator import grade_class
@@ -47,7 +47,8 @@ def blank_class(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 
 def _config(course: Path, **extra: object) -> GradingConfig:
-    return GradingConfig(course=course, phases=("phase4c",), **({"workers": 2, "cell_timeout": 120} | extra))
+    return GradingConfig(course=course, phases=("phase4c",),
+                         **({"workers": 2, "cell_timeout": 120, "allow_unjailed": ALLOW_UNJAILED} | extra))
 
 
 def _processes_of(course: Path) -> list[psutil.Process]:

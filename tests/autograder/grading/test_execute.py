@@ -11,6 +11,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import ALLOW_UNJAILED
 
 from autograder.grading.execute import KERNEL_DIED, NOT_RUN, ExecuteUntilKernelDies, kernel_death
 from autograder.grading.nbgrader_run import failure_summary
@@ -121,7 +122,8 @@ def test_a_submission_that_exits_its_kernel_is_graded_as_kernel_died(exiting_cla
     from autograder.rubric.store import RubricStore
 
     submissions, course = exiting_class
-    config = GradingConfig(course=course, phases=("phase4c",), workers=1, cell_timeout=120)
+    config = GradingConfig(course=course, phases=("phase4c",), workers=1, cell_timeout=120,
+                           allow_unjailed=ALLOW_UNJAILED)
     run = grade_class(config, submissions)
     assert run.graded == [(STUDENT, "phase4c", "kernel-died")]
     result = RubricStore(config.store_path).result(STUDENT, Phase.C).result

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from pathlib import Path
 
 import matplotlib.image as mpimg
 import numpy as np
 import pytest
-from conftest import FIXTURES, HIDDEN, assert_plain_json
+from conftest import ALLOW_UNJAILED, FIXTURES, HIDDEN, REPO, assert_plain_json
 from sklearn.linear_model import LogisticRegression
 
 from autograder.authoring.course import fused_reference
@@ -126,8 +127,10 @@ def test_correct_4a_submission_passes_every_check(tmp_path, data):
     figure(tmp_path / layout.PHASE4A_CURVES)
     figure(tmp_path / layout.PHASE4A_CONFUSION)
     text(tmp_path / layout.PHASE4A_COMPARISON)
+    notebook = "Week_4_Exercise_Phase4A.ipynb"  # the worked solution: its functions pass the hidden checks' probes
+    shutil.copyfile(REPO / "solutions" / "phase4a" / notebook, tmp_path / notebook)
 
-    results = trusted_checks("phase4a", tmp_path)
+    results = trusted_checks("phase4a", tmp_path, jailed=not ALLOW_UNJAILED)
 
     check_shape_of(results, "phase4a")
     assert all(r.passed for r in results), [r.message for r in results if not r.passed]

@@ -1,0 +1,31 @@
+"""Which hidden checks are judged from probes, per phase: the calls each makes and the check that judges them.
+
+The check functions are the hidden checks of :mod:`autograder.checks` (tested there with plain functions); the
+probe makes exactly the calls they make (their ``*_inputs`` functions) and replays the answers to them.
+"""
+
+from __future__ import annotations
+
+from autograder.checks import phase4a
+from autograder.probes.run import Probe
+from geoai_ref.phase import Phase
+
+
+def _calls(function: str, inputs) -> callable:
+    return lambda: [(function, args) for args in inputs()]
+
+
+PROBES: dict[Phase, tuple[Probe, ...]] = {
+    Phase.A: (
+        Probe("4a_normalise", _calls("normalise_per_band", phase4a.normalise_inputs),
+              lambda f: phase4a.check_normalise(f["normalise_per_band"])),
+        Probe("4a_inflate_conv1", _calls("inflate_conv1_kernel", phase4a.inflate_inputs),
+              lambda f: phase4a.check_inflate(f["inflate_conv1_kernel"])),
+        Probe("4a_metrics", _calls("evaluate_predictions", phase4a.metrics_inputs),
+              lambda f: phase4a.check_metrics(f["evaluate_predictions"])),
+        Probe("4a_collapse", _calls("detect_collapse", phase4a.collapse_inputs),
+              lambda f: phase4a.check_collapse(f["detect_collapse"])),
+    ),
+    Phase.B: (),
+    Phase.C: (),
+}

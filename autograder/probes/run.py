@@ -1,0 +1,253 @@
+"""Run a phase's probes in one jailed process and judge what came back, in the grader's own process.
+
+A probe (:class:`Probe`) names a rubric check, the student functions it needs and the calls to make (inputs
+that reveal nothing: generated arrays and numbers, never an expected answer or a hidden label). All probes of a
+phase share ONE process (:func:`run_probes`): the notebook's locked setup cell (the assignment's own text, not
+the student's copy), then the student's definition cells (the ``*_code`` solution cells, by grade_id, in
+notebook order), then every call (:mod:`autograder.probes.runner`). Only plain data comes back: JSON and arrays
+read with ``allow_pickle=False``.
+
+Judging replays the answers: the probe's check function (the same one the tests exercise with plain
+functions) is handed a stand-in for each student function that returns the recorded answer for the same
+arguments, re-raises the recorded error by name, and applies a recorded in-place change to its array
+arguments. No object of the student's ever exists in the grader's process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import numpy as np
+
+from autograder.authoring.notebooks import PHASES, build_notebook
+from autograder.checks.common import CheckFailed
+from autograder.grading.limits import Limits, run_limited
+from autograder.jail import jail_available, jail_command
+from autograder.probes import PROBE_SUFFIX
+from autograder.trusted.result import TrustedResult
+from geoai_ref.phase import Phase
+
+RUNNER = Path(__file__).resolve().parent / "runner.py"
+SETUP_CELL = "setup_cell"
+DEFINITION_SUFFIX = "_code"
+LOG_TAIL_CHARS = 1200
+#: A probe process's limits: TensorFlow's import and a few small models fit well inside.
+PROBE_LIMITS = Limits(seconds=300, memory_mb=4096)
+
+Call = tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One rubric check judged from a probe: ``calls()`` lists (function name, arguments) to make; ``judge``
+    receives {function name: stand-in} and raises :class:`CheckFailed` with the message for the student."""
+
+    check_id: str
+    calls: Callable[[], list[tuple[str, Call]]]
+    judge: Callable[[dict[str, Callable]], None]
+
+    @property
+    def result_id(self) -> str:
+        """The id of its :class:`TrustedResult` (what rubric.yaml's ``confirmed_by`` names)."""
+        return f"{self.check_id}{PROBE_SUFFIX}"
+
+
+class ProbeFailed(RuntimeError):
+    """The probe process produced nothing to judge (killed, crashed, jail missing); the message says why."""
+
+
+def digest(args: Sequence[Any]) -> str:
+    """A key for a call's arguments: arrays by dtype, shape and bytes, everything else by JSON."""
+    h = hashlib.sha256()
+    for arg in args:
+        if isinstance(arg, np.ndarray):
+            h.update(f"array {arg.dtype.str} {arg.shape}".encode())
+            h.update(np.ascontiguousarray(arg).tobytes())
+        else:
+            h.update(json.dumps(arg, sort_keys=True, default=repr).encode())
+        h.update(b"|")
+    return h.hexdigest()
+
+
+def definition_cells(notebook: Path, phase: Phase) -> list[dict]:
+    """The probe's cells: the assignment's locked setup cell, then the student's ``*_code`` solution cells.
+
+    Raises:
+        ValueError: if the notebook cannot be read (the intake already reported it).
+    """
+    given = build_notebook(PHASES[phase].source)
+    setup = next(c.source for c in given.cells if c.metadata.get("nbgrader", {}).get("grade_id") == SETUP_CELL)
+    nb = nbformat.read(notebook, as_version=4)
+    cells = [{"id": SETUP_CELL, "source": setup}]
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        gid = meta.get("grade_id")
+        if cell.cell_type == "code" and meta.get("solution") and isinstance(gid, str) \
+                and gid.endswith(DEFINITION_SUFFIX):
+            cells.append({"id": gid, "source": cell.source})
+    return cells
+
+
+def _stage(box: Path, cells: list[dict], calls: list[tuple[str, Call]]) -> None:
+    job_calls = []
+    for i, (function, args) in enumerate(calls):
+        specs = []
+        for j, arg in enumerate(args):
+            if isinstance(arg, np.ndarray):
+                name = f"c{i}_a{j}.npy"
+                np.save(box / name, arg, allow_pickle=False)
+                specs.append({"npy": name})
+            else:
+                specs.append({"json": arg})
+        job_calls.append({"function": function, "args": specs})
+    (box / "probe.json").write_text(json.dumps({"cells": cells, "calls": job_calls}))
+    shutil.copyfile(RUNNER, box / RUNNER.name)
+
+
+def _decode(value: Any, box: Path) -> Any:
+    """Plain data back into Python and NumPy values (arrays read without pickle; unknown objects as markers)."""
+    if isinstance(value, list):
+        return [_decode(v, box) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if "__array__" in value:
+        return np.load(box / Path(str(value["__array__"])).name, allow_pickle=False)
+    if "__tuple__" in value:
+        return tuple(_decode(v, box) for v in value["__tuple__"])
+    if "__dict__" in value and isinstance(value["__dict__"], dict):
+        return {str(k): _decode(v, box) for k, v in value["__dict__"].items()}
+    if "__float__" in value:
+        return float(str(value["__float__"]))
+    return Returned(str(value.get("__object__", "an unknown object")))
+
+
+class Returned:
+    """What the student's function returned when it was not plain data: only its type's name crosses over."""
+
+    def __init__(self, type_name: str) -> None:
+        self.type_name = type_name
+
+    def __repr__(self) -> str:
+        return f"<{self.type_name}>"
+
+
+@dataclass
+class Answers:
+    """What the probe process recorded: per call digest, the answer (or the error), and the cells' errors."""
+
+    by_call: dict[str, dict]
+    cell_errors: dict[str, str | None]
+    box: Path
+    failure: str | None = None  # why the calls after the last recorded one have no answer
+
+    def stand_in(self, function: str) -> Callable:
+        """A function that answers as the student's did for every probed call (see the module docs)."""
+
+        def replay(*args: Any) -> Any:
+            entry = self.by_call.get(f"{function}:{digest(args)}")
+            if entry is None:
+                raise CheckFailed(self.failure or f"{function} was not called by the probe with these inputs")
+            for index, file in (entry.get("mutated") or {}).items():
+                target = args[int(index)]
+                changed = np.load(self.box / Path(str(file)).name, allow_pickle=False)
+                if isinstance(target, np.ndarray) and changed.shape == target.shape:
+                    np.copyto(target, changed, casting="unsafe")
+            if not entry.get("ok"):
+                name = str(entry.get("raised", "Exception"))
+                error = NotImplementedError if name == "NotImplementedError" else type(name, (Exception,), {})
+                raise error(str(entry.get("message", "")))
+            return _decode(entry.get("value"), self.box)
+
+        replay.__name__ = function
+        return replay
+
+
+def _answers(box: Path, calls: list[tuple[str, Call]], failure: str | None) -> Answers:
+    try:
+        report = json.loads((box / "result.json").read_text())
+    except (OSError, ValueError) as exc:
+        raise ProbeFailed(failure or f"the probe process wrote no result ({exc})") from None
+    recorded = report.get("calls") if isinstance(report, dict) else None
+    recorded = recorded if isinstance(recorded, list) else []
+    by_call = {}
+    for (function, args), entry in zip(calls, recorded, strict=False):
+        if isinstance(entry, dict):
+            by_call[f"{function}:{digest(args)}"] = entry
+    if failure is None and len(recorded) < len(calls):
+        failure = "the probe process ended before it had called every function"
+    if failure is not None and isinstance(report.get("current"), int) and report["current"] < len(calls):
+        failure = f"{failure} (while calling {calls[report['current']][0]})"
+    cells = report.get("cells") if isinstance(report.get("cells"), dict) else {}
+    return Answers(by_call, cells, box, failure)
+
+
+def _run(box: Path, limits: Limits, jailed: bool) -> str | None:
+    """Run the staged probe (in the jail unless ``jailed`` is False); returns why it produced no full result,
+    or None.
+
+    Raises:
+        ProbeFailed: if the jail is asked for and cannot run here.
+    """
+    home = box / "home"
+    home.mkdir()
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(home), "MPLBACKEND": "Agg", "MPLCONFIGDIR": str(home),
+           "KERAS_HOME": str(home / ".keras"), "TMPDIR": str(home), "TF_CPP_MIN_LOG_LEVEL": "3",
+           "CUDA_VISIBLE_DEVICES": "", "GEOAI_GRADING": "1", "GEOAI_EPOCHS": "1", "OMP_NUM_THREADS": "1",
+           "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
+    cmd = [sys.executable, "-I", RUNNER.name, "probe.json"]
+    if jailed:
+        reason = jail_available()
+        if reason is not None:
+            raise ProbeFailed(f"the probe was not run: it needs the jail, and {reason}")
+        cmd = jail_command(cmd, workdir=box, env=env)
+    run = run_limited(cmd, limits, cwd=box, env=env, log=box / "probe.log")
+    if run.killed == "timeout":
+        return f"the probe ran past its {limits.seconds:g} s limit and was stopped: a function never returned"
+    if run.killed == "memory":
+        return f"the probe used more than {limits.memory_mb} MiB and was stopped"
+    if run.returncode != 0:
+        tail = (box / "probe.log").read_text(errors="replace")[-LOG_TAIL_CHARS:] if (box / "probe.log").exists() else ""
+        return f"the probe process ended with status {run.returncode}: {tail.strip().splitlines()[-1:] or ''}"
+    return None
+
+
+def run_probes(notebook: Path, phase: Phase, probes: Sequence[Probe], limits: Limits = PROBE_LIMITS,
+               jailed: bool = True) -> list[TrustedResult]:
+    """Every probe of ``probes`` judged on ``notebook`` (a snapshot's notebook of ``phase``), one process for all,
+    in the jail (unless ``jailed`` is False: only where the instructor allowed grading without it).
+
+    Never raises for anything in the submission: each probe becomes a TrustedResult (failed, with the message
+    to show the student); a probe that could not run at all is failed with the reason.
+    """
+    calls = [call for probe in probes for call in probe.calls()]
+    with tempfile.TemporaryDirectory(prefix="geoai_probe_", ignore_cleanup_errors=True) as tmp:
+        box = Path(tmp)
+        try:
+            cells = definition_cells(notebook, phase)
+            _stage(box, cells, calls)
+            answers = _answers(box, calls, _run(box, limits, jailed))
+        except (ProbeFailed, ValueError, OSError) as exc:
+            return [TrustedResult(p.result_id, phase, False, f"{p.check_id} could not be judged: {exc}",
+                                  {"probe": "not run"}) for p in probes]
+        results = []
+        for probe in probes:
+            names = sorted({function for function, _ in probe.calls()})
+            stand_ins = {name: answers.stand_in(name) for name in names}
+            evidence = {"probe": "judged in the grader from the answers of a " + ("jailed" if jailed else
+                                                                                   "NOT jailed") + " process",
+                        "definition_cell_errors": {k: v for k, v in answers.cell_errors.items() if v}}
+            try:
+                probe.judge(stand_ins)
+                results.append(TrustedResult(probe.result_id, phase, True, "passed", evidence))
+            except CheckFailed as exc:
+                results.append(TrustedResult(probe.result_id, phase, False, str(exc), evidence))
+        return results

@@ -1,0 +1,126 @@
+"""Probes: the student's functions run in a jailed process, their answers are judged in the grader's process.
+
+Each notebook here is the worked 4A solution with some ``*_code`` cells replaced the way a student (honest or
+not) would write them; one probe process per notebook.
+"""
+
+from __future__ import annotations
+
+import os
+
+import nbformat
+import pytest
+
+from autograder.authoring.solutions import solution_notebook
+from autograder.grading.limits import Limits
+from autograder.jail import jail_available
+from autograder.probes.catalog import PROBES
+from autograder.probes.run import run_probes
+from geoai_ref.phase import Phase
+
+
+@pytest.fixture(scope="module", autouse=True)
+def jail() -> None:
+    reason = jail_available()
+    if reason is not None:
+        if os.environ.get("GEOAI_REQUIRE_JAIL") == "1":
+            pytest.fail(f"GEOAI_REQUIRE_JAIL=1 but the jail cannot run here: {reason}")
+        pytest.skip(reason)
+
+
+def _notebook(tmp_path, **cells: str):
+    nb = solution_notebook(Phase.A)
+    for cell in nb.cells:
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if gid in cells:
+            cell.source = cells[gid]
+    path = tmp_path / "Week_4_Exercise_Phase4A.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def _judged(path, limits: Limits | None = None) -> dict[str, tuple[bool, str]]:
+    results = run_probes(path, Phase.A, PROBES[Phase.A], *([limits] if limits else []))
+    return {r.id: (r.passed, r.message) for r in results}
+
+
+def test_the_worked_solution_passes_every_probe(tmp_path):
+    judged = _judged(_notebook(tmp_path))
+    assert judged == {f"{p.check_id}_probe": (True, "passed") for p in PROBES[Phase.A]}
+
+
+MUTATES = '''
+def normalise_per_band(x_train, x_other):
+    mean, std = x_train.mean(axis=(0, 1, 2)), x_train.std(axis=(0, 1, 2))
+    x_train -= mean
+    x_train /= std
+    return x_train.astype(np.float32), ((x_other - mean) / std).astype(np.float32)
+'''
+ALWAYS_EQUAL = '''
+class Anything(np.ndarray):
+    def __eq__(self, other):
+        return True
+
+def inflate_conv1_kernel(kernel_rgb, n_bands):
+    return np.zeros((7, 7, n_bands, 64), dtype=np.float32).view(Anything)
+'''
+UNIMPLEMENTED = '''
+def evaluate_predictions(y_true, y_pred):
+    raise NotImplementedError()
+'''
+#: The issue's forgery: a detector that passes the visible test but is wrong, plus code that replaces the
+#: grader's check. In the probe's jail the grader is not there to patch.
+WRONG_AND_PATCHED = '''
+try:
+    import autograder.checks.phase4a as hidden
+    hidden.check_collapse = lambda detect_collapse: None
+except ImportError:
+    pass
+
+
+def detect_collapse(y_pred, threshold=0.9):
+    counts = np.bincount(np.asarray(y_pred, dtype=int), minlength=NUM_CLASSES)
+    share = float(counts.max() / counts.sum())
+    return {"collapsed": share == 1.0, "majority_class": int(counts.argmax()), "majority_share": share,
+            "predicted_classes": [int(c) for c in np.flatnonzero(counts)]}
+'''
+
+
+def test_wrong_and_hostile_answers_fail_with_what_to_fix(tmp_path):
+    judged = _judged(_notebook(tmp_path, **{"4a_normalise_code": MUTATES, "4a_inflate_conv1_code": ALWAYS_EQUAL,
+                                            "4a_metrics_code": UNIMPLEMENTED, "4a_collapse_code": WRONG_AND_PATCHED}))
+    assert judged["4a_normalise_probe"] == (False, "normalise_per_band modified its inputs in place: compute new "
+                                                   "arrays instead")
+    # only its type's name crosses into the grader, which no __eq__ of the student's can answer for
+    assert judged["4a_inflate_conv1_probe"] == (False, "for a (7, 7, 3, 64) kernel and 1 bands expected shape "
+                                                       "(7, 7, 1, 64), got ()")
+    assert judged["4a_metrics_probe"][0] is False and "not implemented yet" in judged["4a_metrics_probe"][1]
+    passed, message = judged["4a_collapse_probe"]
+    assert not passed and "collapsed should be True" in message
+
+
+def test_a_function_that_never_returns_leaves_the_earlier_answers_judged(tmp_path):
+    loops = "def detect_collapse(y_pred, threshold=0.9):\n    while True:\n        pass\n"
+    judged = _judged(_notebook(tmp_path, **{"4a_collapse_code": loops}), Limits(seconds=60, memory_mb=4096))
+    assert judged["4a_normalise_probe"] == (True, "passed") and judged["4a_metrics_probe"] == (True, "passed")
+    passed, message = judged["4a_collapse_probe"]
+    assert not passed and "ran past its 60 s limit" in message and "detect_collapse" in message
+
+
+def test_a_definition_that_ends_the_process_fails_every_probe_with_the_reason(tmp_path):
+    judged = _judged(_notebook(tmp_path, **{"4a_metrics_code": "import os\nos._exit(3)\n"}))
+    assert all(not passed for passed, _ in judged.values())
+    assert all("status 3" in message for _, message in judged.values()), judged
+
+
+def test_reading_the_hidden_labels_finds_nothing(tmp_path):
+    from autograder.paths import HIDDEN_DATA
+
+    labels = next(HIDDEN_DATA.rglob("y_*.npy"))
+    cheat = f'''
+def detect_collapse(y_pred, threshold=0.9):
+    hidden = np.load({str(labels)!r})
+    return {{"collapsed": False, "majority_class": 0, "majority_share": 0.0, "predicted_classes": hidden.tolist()}}
+'''
+    passed, message = _judged(_notebook(tmp_path, **{"4a_collapse_code": cheat}))["4a_collapse_probe"]
+    assert not passed and "FileNotFoundError" in message
