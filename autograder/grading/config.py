@@ -16,7 +16,7 @@ from autograder.trusted.sandbox import SandboxLimits
 from geoai_ref.phase import Phase
 
 #: Bump when grading logic changes in a way that should regrade stored results.
-GRADER_VERSION = "1"
+GRADER_VERSION = "2"  # 2: hidden checks judged from probes, kernel-died outcome
 
 
 @dataclass(frozen=True)
