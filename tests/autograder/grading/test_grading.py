@@ -9,6 +9,7 @@ import csv
 import json
 
 import psutil
+import pytest
 from conftest import KILLED_RUN_PROCESSES, STUDENTS, cli
 
 from autograder.demo.run import expectation_problems
@@ -128,3 +129,36 @@ def test_a_grader_error_never_replaces_a_stored_grade(tmp_path):
     first = _record(config, store, load_rubric(), Job("ben", Phase.A, tmp_path, {}, "fp"), PhaseResult(Outcome.ERROR))
     assert first == "error"
     assert store.result("ben", Phase.A).outcome is Outcome.ERROR
+
+
+def test_grading_refuses_to_start_without_the_jail_unless_allowed(tmp_path, monkeypatch):
+    from autograder.grading import coordinator
+    from autograder.grading.config import GradingConfig
+    from autograder.grading.intake import IntakeError
+    from geoai_ref.errors import UsageError
+
+    monkeypatch.setattr(coordinator, "jail_available", lambda: "bubblewrap (bwrap) is not installed")
+    with pytest.raises(UsageError, match="bubblewrap .* --allow-unjailed"):
+        coordinator.grade_class(GradingConfig(course=tmp_path), tmp_path / "no-submissions")
+    assert not (tmp_path / "gradebook").exists()  # refused before writing anything
+    with pytest.raises(IntakeError):  # allowed: it goes on, to the (missing) submissions
+        coordinator.grade_class(GradingConfig(course=tmp_path, allow_unjailed=True), tmp_path / "no-submissions")
+
+
+def test_a_phase_graded_without_the_jail_says_so_and_runs_its_probes_unjailed(tmp_path, monkeypatch):
+    from autograder.grading import coordinator
+    from autograder.grading.config import GradingConfig
+    from autograder.grading.coordinator import Job, grade_phase
+    from geoai_ref.phase import Phase
+
+    snap = tmp_path / "snap"
+    snap.mkdir()
+    (snap / "Week_4_Exercise_Phase4A.ipynb").write_text('{"cells": [')  # stopped at intake: no nbgrader run
+    monkeypatch.setattr(coordinator, "jail_available", lambda: "bubblewrap (bwrap) is not installed")
+    config = GradingConfig(course=tmp_path / "course", allow_unjailed=True)
+    result = grade_phase(Job("ivy", Phase.A, snap, {}, "fp"), config, tmp_path / "template.db")
+    assert result.outcome == "invalid-notebook"
+    (flag,) = [f for f in result.flags if f.id == "unjailed"]
+    assert "WITHOUT the jail (bubblewrap (bwrap) is not installed)" in flag.message
+    probes = [t for t in result.trusted if t.id.endswith("_probe")]
+    assert probes and all(not t.passed and "could not be judged" in t.message for t in probes)
