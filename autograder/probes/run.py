@@ -15,6 +15,7 @@ arguments. No object of the student's ever exists in the grader's process.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import shutil
@@ -40,6 +41,8 @@ RUNNER = Path(__file__).resolve().parent / "runner.py"
 SETUP_CELL = "setup_cell"
 DEFINITION_SUFFIX = "_code"
 LOG_TAIL_CHARS = 1200
+#: The largest array a probe's answer may hold; a bigger file is judged as a wrong answer, never loaded.
+MAX_ANSWER_BYTES = 64 * 2**20
 #: A probe process's limits: TensorFlow's import and a few small models fit well inside.
 PROBE_LIMITS = Limits(seconds=300, memory_mb=4096)
 
@@ -78,16 +81,21 @@ def digest(args: Sequence[Any]) -> str:
     return h.hexdigest()
 
 
+@functools.cache
+def _setup_cell(phase: Phase) -> str:
+    """The assignment's locked setup cell (built from the notebook's source once per process)."""
+    given = build_notebook(PHASES[phase].source)
+    return next(c.source for c in given.cells if c.metadata.get("nbgrader", {}).get("grade_id") == SETUP_CELL)
+
+
 def definition_cells(notebook: Path, phase: Phase) -> list[dict]:
     """The probe's cells: the assignment's locked setup cell, then the student's ``*_code`` solution cells.
 
     Raises:
         ValueError: if the notebook cannot be read (the intake already reported it).
     """
-    given = build_notebook(PHASES[phase].source)
-    setup = next(c.source for c in given.cells if c.metadata.get("nbgrader", {}).get("grade_id") == SETUP_CELL)
     nb = nbformat.read(notebook, as_version=4)
-    cells = [{"id": SETUP_CELL, "source": setup}]
+    cells = [{"id": SETUP_CELL, "source": _setup_cell(phase)}]
     for cell in nb.cells:
         meta = cell.metadata.get("nbgrader", {})
         gid = meta.get("grade_id")
@@ -113,20 +121,34 @@ def _stage(box: Path, cells: list[dict], calls: list[tuple[str, Call]]) -> None:
     shutil.copyfile(RUNNER, box / RUNNER.name)
 
 
+def _load_array(box: Path, name: object) -> Any:
+    """An answer's array, read without pickle from the probe's folder only; a marker if it cannot be."""
+    path = box / Path(str(name)).name
+    try:
+        if path.stat().st_size > MAX_ANSWER_BYTES:
+            return Returned(f"array over {MAX_ANSWER_BYTES // 2**20} MiB")
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError):
+        return Returned("unreadable array")
+
+
 def _decode(value: Any, box: Path) -> Any:
-    """Plain data back into Python and NumPy values (arrays read without pickle; unknown objects as markers)."""
+    """Plain data back into Python and NumPy values (arrays read without pickle; anything else as a marker)."""
     if isinstance(value, list):
         return [_decode(v, box) for v in value]
     if not isinstance(value, dict):
         return value
     if "__array__" in value:
-        return np.load(box / Path(str(value["__array__"])).name, allow_pickle=False)
-    if "__tuple__" in value:
+        return _load_array(box, value["__array__"])
+    if isinstance(value.get("__tuple__"), list):
         return tuple(_decode(v, box) for v in value["__tuple__"])
-    if "__dict__" in value and isinstance(value["__dict__"], dict):
+    if isinstance(value.get("__dict__"), dict):
         return {str(k): _decode(v, box) for k, v in value["__dict__"].items()}
     if "__float__" in value:
-        return float(str(value["__float__"]))
+        try:
+            return float(str(value["__float__"]))
+        except ValueError:
+            return Returned("unreadable number")
     return Returned(str(value.get("__object__", "an unknown object")))
 
 
@@ -156,10 +178,12 @@ class Answers:
             entry = self.by_call.get(f"{function}:{digest(args)}")
             if entry is None:
                 raise CheckFailed(self.failure or f"{function} was not called by the probe with these inputs")
-            for index, file in (entry.get("mutated") or {}).items():
-                target = args[int(index)]
-                changed = np.load(self.box / Path(str(file)).name, allow_pickle=False)
-                if isinstance(target, np.ndarray) and changed.shape == target.shape:
+            mutated = entry.get("mutated")
+            for index, file in (mutated.items() if isinstance(mutated, dict) else []):
+                target = args[int(index)] if str(index).isdigit() and int(index) < len(args) else None
+                changed = _load_array(self.box, file)
+                if isinstance(target, np.ndarray) and isinstance(changed, np.ndarray) \
+                        and changed.shape == target.shape:
                     np.copyto(target, changed, casting="unsafe")
             if not entry.get("ok"):
                 name = str(entry.get("raised", "Exception"))
@@ -176,7 +200,9 @@ def _answers(box: Path, calls: list[tuple[str, Call]], failure: str | None) -> A
         report = json.loads((box / "result.json").read_text())
     except (OSError, ValueError) as exc:
         raise ProbeFailed(failure or f"the probe process wrote no result ({exc})") from None
-    recorded = report.get("calls") if isinstance(report, dict) else None
+    if not isinstance(report, dict):
+        raise ProbeFailed(failure or "the probe process wrote an unreadable result")
+    recorded = report.get("calls")
     recorded = recorded if isinstance(recorded, list) else []
     by_call = {}
     for (function, args), entry in zip(calls, recorded, strict=False):
@@ -250,4 +276,8 @@ def run_probes(notebook: Path, phase: Phase, probes: Sequence[Probe], limits: Li
                 results.append(TrustedResult(probe.result_id, phase, True, "passed", evidence))
             except CheckFailed as exc:
                 results.append(TrustedResult(probe.result_id, phase, False, str(exc), evidence))
+            except Exception as exc:  # noqa: BLE001 - answers of an unexpected kind the check could not handle
+                results.append(TrustedResult(probe.result_id, phase, False, f"what your functions returned could "
+                                             f"not be checked ({type(exc).__name__}: {exc}): return the types the "
+                                             "task asks for", evidence | {"judge_error": repr(exc)}))
         return results

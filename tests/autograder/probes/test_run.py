@@ -19,7 +19,7 @@ from autograder.probes.run import run_probes
 from geoai_ref.phase import Phase
 
 
-@pytest.fixture(scope="module", autouse=True)
+@pytest.fixture(scope="module")
 def jail() -> None:
     reason = jail_available()
     if reason is not None:
@@ -44,7 +44,7 @@ def _judged(path, limits: Limits | None = None) -> dict[str, tuple[bool, str]]:
     return {r.id: (r.passed, r.message) for r in results}
 
 
-def test_the_worked_solution_passes_every_probe(tmp_path):
+def test_the_worked_solution_passes_every_probe(jail, tmp_path):
     judged = _judged(_notebook(tmp_path))
     assert judged == {f"{p.check_id}_probe": (True, "passed") for p in PROBES[Phase.A]}
 
@@ -86,7 +86,7 @@ def detect_collapse(y_pred, threshold=0.9):
 '''
 
 
-def test_wrong_and_hostile_answers_fail_with_what_to_fix(tmp_path):
+def test_wrong_and_hostile_answers_fail_with_what_to_fix(jail, tmp_path):
     judged = _judged(_notebook(tmp_path, **{"4a_normalise_code": MUTATES, "4a_inflate_conv1_code": ALWAYS_EQUAL,
                                             "4a_metrics_code": UNIMPLEMENTED, "4a_collapse_code": WRONG_AND_PATCHED}))
     assert judged["4a_normalise_probe"] == (False, "normalise_per_band modified its inputs in place: compute new "
@@ -99,7 +99,7 @@ def test_wrong_and_hostile_answers_fail_with_what_to_fix(tmp_path):
     assert not passed and "collapsed should be True" in message
 
 
-def test_a_function_that_never_returns_leaves_the_earlier_answers_judged(tmp_path):
+def test_a_function_that_never_returns_leaves_the_earlier_answers_judged(jail, tmp_path):
     loops = "def detect_collapse(y_pred, threshold=0.9):\n    while True:\n        pass\n"
     judged = _judged(_notebook(tmp_path, **{"4a_collapse_code": loops}), Limits(seconds=60, memory_mb=4096))
     assert judged["4a_normalise_probe"] == (True, "passed") and judged["4a_metrics_probe"] == (True, "passed")
@@ -107,13 +107,13 @@ def test_a_function_that_never_returns_leaves_the_earlier_answers_judged(tmp_pat
     assert not passed and "ran past its 60 s limit" in message and "detect_collapse" in message
 
 
-def test_a_definition_that_ends_the_process_fails_every_probe_with_the_reason(tmp_path):
+def test_a_definition_that_ends_the_process_fails_every_probe_with_the_reason(jail, tmp_path):
     judged = _judged(_notebook(tmp_path, **{"4a_metrics_code": "import os\nos._exit(3)\n"}))
     assert all(not passed for passed, _ in judged.values())
     assert all("status 3" in message for _, message in judged.values()), judged
 
 
-def test_reading_the_hidden_labels_finds_nothing(tmp_path):
+def test_reading_the_hidden_labels_finds_nothing(jail, tmp_path):
     from autograder.paths import HIDDEN_DATA
 
     labels = next(HIDDEN_DATA.rglob("y_*.npy"))
@@ -124,3 +124,34 @@ def detect_collapse(y_pred, threshold=0.9):
 '''
     passed, message = _judged(_notebook(tmp_path, **{"4a_collapse_code": cheat}))["4a_collapse_probe"]
     assert not passed and "FileNotFoundError" in message
+
+
+def test_a_forged_result_file_is_only_data_to_the_judge(tmp_path):
+    """Whatever the probe's folder holds (the student's code could write it), the judge reads plain data only."""
+    import json
+
+    import numpy as np
+
+    from autograder.probes.run import Returned, _answers, digest
+
+    x = np.arange(6, dtype=np.float32).reshape(2, 3)
+    (tmp_path / "big.npy").write_bytes(b"not an npy file")
+    np.save(tmp_path / "obj.npy", np.array([1, 2]), allow_pickle=False)
+    values = [{"__array__": "../../etc/passwd"}, {"__array__": "big.npy"}, {"__float__": "not a number"},
+              {"__tuple__": [{"__array__": "obj.npy"}, {"__object__": "AlwaysEqual"}]}]
+    calls = [("f", (x, i)) for i in range(len(values))] + [("g", (x,))]
+    report = {"calls": [{"ok": True, "value": v, "mutated": {"7": "obj.npy", "x": 1}} for v in values]
+              + [{"ok": False, "raised": "ZeroDivisionError", "message": "boom"}], "cells": {"setup_cell": None}}
+    (tmp_path / "result.json").write_text(json.dumps(report))
+    answers = _answers(tmp_path, calls, None)
+    f, g = answers.stand_in("f"), answers.stand_in("g")
+    assert [repr(f(x, i)) for i in range(3)] == ["<unreadable array>", "<unreadable array>", "<unreadable number>"]
+    array, marker = f(x, 3)
+    assert array.tolist() == [1, 2] and isinstance(marker, Returned) and marker.type_name == "AlwaysEqual"
+    with pytest.raises(Exception, match="boom") as raised:
+        g(x)
+    assert type(raised.value).__name__ == "ZeroDivisionError" and not isinstance(raised.value, ZeroDivisionError)
+    assert x.tolist() == [[0, 1, 2], [3, 4, 5]]  # a mutation record for an argument that does not exist: ignored
+    with pytest.raises(Exception, match="not called by the probe"):
+        f(x, 99)
+    assert digest((x, 1)) != digest((x.astype(np.float64), 1))
