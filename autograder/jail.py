@@ -95,5 +95,6 @@ def jail_available() -> str | None:
     if done.returncode != 0:
         reason = done.stderr.decode(errors="replace").strip().splitlines()[-1:] or [f"exit {done.returncode}"]
         return (f"bubblewrap cannot create namespaces here ({reason[0]}): allow unprivileged user namespaces "
-                "(sysctl kernel.unprivileged_userns_clone=1) or run the grader outside this container")
+                "(Debian: sysctl kernel.unprivileged_userns_clone=1; Ubuntu 24.04: sysctl "
+                "kernel.apparmor_restrict_unprivileged_userns=0), or run the grader outside this container")
     return None
