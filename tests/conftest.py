@@ -34,7 +34,7 @@ KILLED_RUN_PROCESSES = "killed_run_processes.txt"
 ALLOW_UNJAILED = jail_available() is not None and os.environ.get("GEOAI_REQUIRE_JAIL") != "1"
 UNJAILED_ARGS = ["--allow-unjailed"] if ALLOW_UNJAILED else []
 __all__ = ["ALLOW_UNJAILED", "FIXTURES", "HIDDEN", "KILLED_RUN_PROCESSES", "REPO", "STUDENTS", "TINY",
-           "UNJAILED_ARGS", "assert_plain_json", "cli", "copy_course"]
+           "UNJAILED_ARGS", "assert_plain_json", "cli", "copy_course", "course_with_release"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -63,6 +63,30 @@ def assert_plain_json(value: object, allow_none: bool = False) -> None:
             assert_plain_json(v, allow_none)
     elif not (allow_none and value is None):
         assert type(value) in (int, float, str, bool), f"{value!r} is {type(value)}"
+
+
+@pytest.fixture(scope="session")
+def jail() -> None:
+    """Skips a test where this machine cannot run the jail, or fails it under GEOAI_REQUIRE_JAIL=1 (CI)."""
+    reason = jail_available()
+    if reason is not None:
+        if os.environ.get("GEOAI_REQUIRE_JAIL") == "1":
+            pytest.fail(f"GEOAI_REQUIRE_JAIL=1 but the jail cannot run here: {reason}")
+        pytest.skip(reason)
+
+
+def course_with_release(root: Path, phase: str, *students: str) -> tuple[Path, Path]:
+    """(submissions, course root): a course at ``root/course`` with ``phase`` generated, and its untouched release
+    with the phase's data submitted by each of ``students`` (``root/submissions/<student>/<phase>``)."""
+    from autograder.authoring.course import make_course, stage_data
+
+    course = make_course(root / "course")
+    release = course.generate(phase)
+    for student in students:
+        folder = root / "submissions" / student / phase
+        shutil.copytree(release, folder)
+        stage_data(phase, folder)
+    return root / "submissions", course.root
 
 
 def cli(*args: object, timeout: float = 900) -> subprocess.CompletedProcess:

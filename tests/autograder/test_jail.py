@@ -14,20 +14,8 @@ import textwrap
 import uuid
 from pathlib import Path
 
-import pytest
-
-from autograder.jail import jail_available, jail_command, python_folders
+from autograder.jail import jail_command, python_folders
 from autograder.paths import HIDDEN_DATA, REPO
-
-
-@pytest.fixture(scope="module")
-def jail() -> None:
-    reason = jail_available()
-    if reason is not None:
-        if os.environ.get("GEOAI_REQUIRE_JAIL") == "1":
-            pytest.fail(f"GEOAI_REQUIRE_JAIL=1 but the jail cannot run here: {reason}")
-        pytest.skip(reason)
-
 
 HOSTILE = '''
 import json, os, socket, sys

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from conftest import ALLOW_UNJAILED, copy_course
+from conftest import ALLOW_UNJAILED, copy_course, course_with_release
 
 from autograder.grading.config import GradingConfig
 from autograder.grading.coordinator import grade_class
@@ -32,18 +32,11 @@ NOTEBOOK = "Week_4_Exercise_Phase4C.ipynb"
 @pytest.fixture(scope="module")
 def blank_class(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """(submissions, a course with Phase 4C generated): the blank 4C release and a truncated notebook."""
-    from autograder.authoring.course import make_course, stage_data
-
-    root = tmp_path_factory.mktemp("engine")
-    course = make_course(root / "course")
-    release = course.generate(Phase.C)
-    blank = root / "submissions" / BLANK / "phase4c"
-    shutil.copytree(release, blank)
-    stage_data(Phase.C, blank)
-    invalid = root / "submissions" / INVALID / "phase4c"
+    submissions, course = course_with_release(tmp_path_factory.mktemp("engine"), Phase.C, BLANK)
+    invalid = submissions / INVALID / "phase4c"
     invalid.mkdir(parents=True)
     (invalid / NOTEBOOK).write_text('{"cells": [')
-    return root / "submissions", course.root
+    return submissions, course
 
 
 def _config(course: Path, **extra: object) -> GradingConfig:

@@ -6,12 +6,11 @@ test grades a Phase 4C submission whose training cell calls ``os._exit(0)``, thr
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import ALLOW_UNJAILED
+from conftest import ALLOW_UNJAILED, course_with_release
 
 from autograder.grading.execute import KERNEL_DIED, NOT_RUN, ExecuteUntilKernelDies, kernel_death
 from autograder.grading.nbgrader_run import failure_summary
@@ -90,17 +89,11 @@ STUDENT = "kim_exit"
 @pytest.fixture(scope="module")
 def exiting_class(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """(submissions, course): one 4C submission whose first task is solved and whose training cell exits."""
-    from autograder.authoring.course import make_course, stage_data
     from autograder.authoring.notebooks import PHASES
     from autograder.authoring.solutions import solution_notebook
 
-    root = tmp_path_factory.mktemp("kernel_died")
-    course = make_course(root / "course")
-    release = course.generate(Phase.C)
-    folder = root / "submissions" / STUDENT / "phase4c"
-    shutil.copytree(release, folder)
-    stage_data(Phase.C, folder)
-    path = folder / PHASES[Phase.C].ipynb.name
+    submissions, course = course_with_release(tmp_path_factory.mktemp("kernel_died"), Phase.C, STUDENT)
+    path = submissions / STUDENT / "phase4c" / PHASES[Phase.C].ipynb.name
     nb = nbformat.read(path, as_version=4)
     solved = {c.metadata["nbgrader"]["grade_id"]: c.source for c in solution_notebook(Phase.C).cells
               if c.metadata.get("nbgrader", {}).get("grade_id")}
@@ -111,7 +104,7 @@ def exiting_class(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]
         elif gid == "4c_train_run":
             cell.source = "import os\nos._exit(0)\n" + cell.source
     nbformat.write(nb, path)
-    return root / "submissions", course.root
+    return submissions, course
 
 
 def test_a_submission_that_exits_its_kernel_is_graded_as_kernel_died(exiting_class):

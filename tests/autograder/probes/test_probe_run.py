@@ -6,26 +6,14 @@ not) would write them; one probe process per notebook.
 
 from __future__ import annotations
 
-import os
-
 import nbformat
 import pytest
 
 from autograder.authoring.solutions import solution_notebook
 from autograder.grading.limits import Limits
-from autograder.jail import jail_available
 from autograder.probes.catalog import PROBES
 from autograder.probes.run import run_probes
 from geoai_ref.phase import Phase
-
-
-@pytest.fixture(scope="module")
-def jail() -> None:
-    reason = jail_available()
-    if reason is not None:
-        if os.environ.get("GEOAI_REQUIRE_JAIL") == "1":
-            pytest.fail(f"GEOAI_REQUIRE_JAIL=1 but the jail cannot run here: {reason}")
-        pytest.skip(reason)
 
 
 def _notebook(tmp_path, **cells: str):
