@@ -241,8 +241,8 @@ def _run(box: Path, limits: Limits, jailed: bool) -> str | None:
     if run.killed == "memory":
         return f"the probe used more than {limits.memory_mb} MiB and was stopped"
     if run.returncode != 0:
-        tail = (box / "probe.log").read_text(errors="replace")[-LOG_TAIL_CHARS:] if (box / "probe.log").exists() else ""
-        return f"the probe process ended with status {run.returncode}: {tail.strip().splitlines()[-1:] or ''}"
+        lines = run.output[-LOG_TAIL_CHARS:].strip().splitlines()
+        return f"the probe process ended with status {run.returncode} ({lines[-1] if lines else 'no output'})"
     return None
 
 
