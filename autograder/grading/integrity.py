@@ -104,6 +104,8 @@ def _findings_in(tree: ast.AST, imported: set[str], functions: set[str]) -> list
                                            "later cell would be swallowed"))
             elif tuple(name.split(".")[-2:]) in ENDS_PROCESS:
                 found.append((node.lineno, f"ends the kernel's process ({name})"))
+            elif name.startswith("sys.modules."):
+                found.append((node.lineno, f"replaces modules ({name})"))
         elif isinstance(node, ast.Assign | ast.Delete):
             for target in node.targets:
                 base = target.value if isinstance(target, ast.Subscript) else target

@@ -44,6 +44,7 @@ HOSTILE = {
     "FAST = os.getenv('GEOAI_EPOCHS') == '1'": "reads the grading mode (GEOAI_EPOCHS)",
     "get_ipython().set_custom_exc((Exception,), lambda *a, **k: None)": "installs a custom exception handler",
     "import sys\nsys.modules['autograder.checks.phase4a'] = object()": "replaces modules (sys.modules)",
+    "import sys\nsys.modules.update({'autograder': None})": "replaces modules (sys.modules.update)",
     "np.testing.assert_allclose = lambda *a, **k: None": "replaces np.testing.assert_allclose",
     "def _quiet(*a, **k):\n    return None\nnp.allclose = _quiet": "replaces np.allclose",
     "class Anything:\n    def __eq__(self, other):\n        return True": "defines an __eq__ that returns True",
