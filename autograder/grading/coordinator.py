@@ -134,7 +134,7 @@ def _record(config: GradingConfig, store: RubricStore, rubric: Rubric, job: Job,
     """
     previous = store.result(job.student, job.phase)
     worker = Path(result.worker_course) if result.worker_course else None
-    if result.outcome.is_grader_fault and previous is not None and previous.graded:
+    if result.outcome.is_grader_fault and previous is not None and previous.outcome.notebook_ran:
         store.log_attempt(job.student, job.phase, job.fingerprint, result.outcome)
         if worker is not None:
             _retire_worker(config, job, worker)

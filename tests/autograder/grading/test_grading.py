@@ -129,6 +129,11 @@ def test_a_grader_error_never_replaces_a_stored_grade(tmp_path):
     first = _record(config, store, load_rubric(), Job("ben", Phase.A, tmp_path, {}, "fp"), PhaseResult(Outcome.ERROR))
     assert first == "error"
     assert store.result("ben", Phase.A).outcome is Outcome.ERROR
+    # a kernel that died is a grade too (its cells were scored): a later grader error keeps it
+    store.save_result("cy", Phase.A, "fp-old", PhaseResult(Outcome.KERNEL_DIED, "died", cells=cells))
+    assert _record(config, store, load_rubric(), Job("cy", Phase.A, tmp_path, {}, "fp-new"),
+                   PhaseResult(Outcome.ERROR)) == "error (previous grade kept)"
+    assert store.result("cy", Phase.A).outcome is Outcome.KERNEL_DIED
 
 
 def test_grading_refuses_to_start_without_the_jail_unless_allowed(tmp_path, monkeypatch):
