@@ -46,11 +46,10 @@ def python_folders() -> list[Path]:
 
 
 def jail_command(argv: Iterable[str], *, workdir: Path, writable: Iterable[Path] = (),
-                 readable: Iterable[Path] = (), files: Mapping[Path, Path] | None = None,
                  env: Mapping[str, str] | None = None) -> list[str]:
-    """``argv`` wrapped in bubblewrap: run in ``workdir`` (made writable) seeing only what the module docs list,
-    plus ``writable`` and ``readable`` folders at their own paths and ``files`` (path inside -> file outside),
-    read-only. ``env`` is the whole environment of the jailed process.
+    """``argv`` wrapped in bubblewrap: run in ``workdir`` seeing only what the module docs list, plus ``workdir``
+    and the ``writable`` folders, writable, at their own paths. ``env`` is the whole environment of the jailed
+    process.
 
     Raises:
         JailUnavailable: if ``bwrap`` is not installed.
@@ -69,12 +68,8 @@ def jail_command(argv: Iterable[str], *, workdir: Path, writable: Iterable[Path]
             cmd += ["--symlink", target, link]
     for folder in python_folders():
         cmd += ["--ro-bind", str(folder), str(folder)]
-    for folder in readable:
-        cmd += ["--ro-bind", str(Path(folder).resolve()), str(Path(folder).resolve())]
     for folder in (workdir, *writable):
         cmd += ["--bind", str(Path(folder).resolve()), str(Path(folder).resolve())]
-    for inside, outside in (files or {}).items():
-        cmd += ["--ro-bind", str(Path(outside).resolve()), str(inside)]
     for key, value in (env or {}).items():
         cmd += ["--setenv", key, value]
     return [*cmd, "--chdir", str(Path(workdir).resolve()), "--", *argv]

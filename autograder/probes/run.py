@@ -254,7 +254,8 @@ def run_probes(notebook: Path, phase: Phase, probes: Sequence[Probe], limits: Li
     Never raises for anything in the submission: each probe becomes a TrustedResult (failed, with the message
     to show the student); a probe that could not run at all is failed with the reason.
     """
-    calls = [call for probe in probes for call in probe.calls()]
+    per_probe = [probe.calls() for probe in probes]  # generated once: the staged inputs and the judged ones agree
+    calls = [call for probe_calls in per_probe for call in probe_calls]
     with tempfile.TemporaryDirectory(prefix="geoai_probe_", ignore_cleanup_errors=True) as tmp:
         box = Path(tmp)
         try:
@@ -265,8 +266,8 @@ def run_probes(notebook: Path, phase: Phase, probes: Sequence[Probe], limits: Li
             return [TrustedResult(p.result_id, phase, False, f"{p.check_id} could not be judged: {exc}",
                                   {"probe": "not run"}) for p in probes]
         results = []
-        for probe in probes:
-            names = sorted({function for function, _ in probe.calls()})
+        for probe, probe_calls in zip(probes, per_probe, strict=True):
+            names = sorted({function for function, _ in probe_calls})
             stand_ins = {name: answers.stand_in(name) for name in names}
             evidence = {"probe": "judged in the grader from the answers of a " + ("jailed" if jailed else
                                                                                    "NOT jailed") + " process",

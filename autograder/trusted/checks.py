@@ -65,17 +65,16 @@ class PhaseProbes:
         return self._results[result_id]
 
 
-def _phase4a(snapshot: Path, limits: SandboxLimits, jailed: bool = True) -> Checks:
+def _phase4a(snapshot: Path, limits: SandboxLimits) -> Checks:
     metrics = (layout.PHASE4A_METRICS, Phase4AMetrics)
     models = PhaseModels(snapshot, {"result": SubmittedModel(None, layout.PHASE4A_MODEL)}, limits, metrics)
-    return {**PhaseProbes(snapshot, Phase.A, jailed).checks(),
-            "4a_files": lambda: files_check("4a_files", Phase.A, snapshot, layout.DELIVERABLES[Phase.A]),
+    return {"4a_files": lambda: files_check("4a_files", Phase.A, snapshot, layout.DELIVERABLES[Phase.A]),
             "4a_model_reeval": lambda: models.reeval("4a_model_reeval", Phase.A),
             "4a_metrics_match": lambda: metrics_match("4a_metrics_match", Phase.A, snapshot, *metrics,
                                                       models.evaluated())}
 
 
-def _phase4b(snapshot: Path, limits: SandboxLimits, jailed: bool = True) -> Checks:
+def _phase4b(snapshot: Path, limits: SandboxLimits) -> Checks:
     metrics = (layout.PHASE4B_ABLATION, AblationStudy)
     models = PhaseModels(snapshot, {"Full": SubmittedModel(None, layout.PHASE4B_MODEL)}, limits, metrics)
     return {"4b_fused_trusted": lambda: fused_check("4b_fused_trusted", Phase.B, snapshot),
@@ -86,7 +85,7 @@ def _phase4b(snapshot: Path, limits: SandboxLimits, jailed: bool = True) -> Chec
                                                       models.evaluated())}
 
 
-def _phase4c(snapshot: Path, limits: SandboxLimits, jailed: bool = True) -> Checks:
+def _phase4c(snapshot: Path, limits: SandboxLimits) -> Checks:
     metrics = (layout.PHASE4C_RESULTS, AblationStudy)
     submitted = {name: SubmittedModel(name, rel) for name, rel in layout.PHASE4C_MODEL_FILES.items()}
     models = PhaseModels(snapshot, submitted, limits, metrics)
@@ -96,11 +95,16 @@ def _phase4c(snapshot: Path, limits: SandboxLimits, jailed: bool = True) -> Chec
                                                       models.evaluated())}
 
 
-_PHASES: dict[Phase, Callable[..., Checks]] = {Phase.A: _phase4a, Phase.B: _phase4b,
+_PHASES: dict[Phase, Callable[[Path, SandboxLimits], Checks]] = {Phase.A: _phase4a, Phase.B: _phase4b,
                                                                  Phase.C: _phase4c}
+def _checks(phase: Phase, snapshot: Path, limits: SandboxLimits, jailed: bool) -> Checks:
+    """The phase's probes (:data:`autograder.probes.catalog.PROBES`), then its checks of files and models."""
+    return {**PhaseProbes(snapshot, phase, jailed).checks(), **_PHASES[phase](snapshot, limits)}
+
+
 #: The trusted checks of each phase, in the order they run (rubric.yaml's ``confirmed_by`` names them).
-TRUSTED_CHECKS: dict[Phase, tuple[str, ...]] = {phase: tuple(build(Path(), SandboxLimits()))
-                                                for phase, build in _PHASES.items()}
+TRUSTED_CHECKS: dict[Phase, tuple[str, ...]] = {phase: tuple(_checks(phase, Path(), SandboxLimits(), True))
+                                                for phase in _PHASES}
 
 
 def trusted_checks(phase: Phase | str, snapshot: Path, limits: SandboxLimits | None = None,
@@ -120,7 +124,7 @@ def trusted_checks(phase: Phase | str, snapshot: Path, limits: SandboxLimits | N
     snapshot = Path(snapshot)
     grader_data()  # grader data first: its absence is the grader's problem, not the student's
     results = []
-    for check_id, check in _PHASES[phase](snapshot, limits or SandboxLimits(), jailed).items():
+    for check_id, check in _checks(phase, snapshot, limits or SandboxLimits(), jailed).items():
         try:
             result = check()
         except Exception as exc:  # noqa: BLE001 - never let one submission crash the grading run

@@ -68,11 +68,11 @@ def test_a_jailed_process_finds_nothing_of_the_grader(jail, tmp_path):
 
 
 def test_the_jail_names_only_what_it_is_given(tmp_path):
-    cmd = jail_command(["true"], workdir=tmp_path, readable=[tmp_path / "ro"], env={"A": "1"})
+    cmd = jail_command(["true"], workdir=tmp_path, writable=[tmp_path / "home"], env={"A": "1"})
     assert cmd[0].endswith("bwrap") and cmd[-1] == "true" and cmd[-2] == "--"
     binds = [(cmd[i], cmd[i + 1], cmd[i + 2]) for i, arg in enumerate(cmd) if arg in ("--bind", "--ro-bind")]
     writable = [src for kind, src, _ in binds if kind == "--bind"]
-    assert writable == [str(tmp_path.resolve())]
+    assert writable == [str(tmp_path.resolve()), str((tmp_path / "home").resolve())]
     assert str(REPO) not in [src for _, src, _ in binds]
     assert ("--setenv", "A", "1") in [tuple(cmd[i:i + 3]) for i in range(len(cmd) - 2)]
     assert "--clearenv" in cmd and "--unshare-net" in cmd and "--die-with-parent" in cmd
