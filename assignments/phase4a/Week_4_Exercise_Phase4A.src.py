@@ -460,11 +460,6 @@ print(f"Week 3 SimpleCNN: {week3_accuracy:.2%}  |  Phase 4A ResNet-50: {evaluati
 
 # %% nbgrader={"grade_id": "4a_week3_baseline", "grade": true, "points": 3}
 assert 0.0 <= week3_accuracy <= 1.0, "week3_accuracy is a fraction between 0 and 1, not a percentage"
-### BEGIN HIDDEN TESTS
-from autograder.checks import phase4a as hidden
-
-hidden.check_week3_baseline(week3_accuracy)
-### END HIDDEN TESTS
 
 # %% [markdown]
 # ## 7. Document results
@@ -558,31 +553,16 @@ assert Path("reports/phase4a_metrics.json").exists(), \
     "reports/phase4a_metrics.json is missing: run the notebook top to bottom, then submit the files it writes"
 _submitted = json.loads(Path("reports/phase4a_metrics.json").read_text())
 print("submitted collapse signals:", _submitted["result"]["collapse"])
-### BEGIN HIDDEN TESTS
-from autograder.checks import phase4a as hidden
-
-hidden.check_stability(Path("."))
-### END HIDDEN TESTS
 
 # %% nbgrader={"grade_id": "4a_comparison_report", "grade": true, "points": 3}
 assert Path("reports/phase4a_comparison.md").exists(), \
     "reports/phase4a_comparison.md is missing: run Section 7 and submit the report"
-### BEGIN HIDDEN TESTS
-from autograder.checks import phase4a as hidden
-
-hidden.check_comparison_report(Path("."))
-### END HIDDEN TESTS
 
 # %% nbgrader={"grade_id": "4a_artifacts", "grade": true, "points": 4}
 for _path in ("models/week4/phase4a_transfer_model.h5", "reports/phase4a_metrics.json",
               "figures/phase4a_training_curves.png", "figures/phase4a_confusion_matrix.png",
               "reports/phase4a_comparison.md"):
     assert Path(_path).exists(), f"{_path} is missing: run the notebook with the full budget and submit it"
-### BEGIN HIDDEN TESTS
-from autograder.checks import phase4a as hidden
-
-hidden.check_artifacts(Path("."))
-### END HIDDEN TESTS
 
 # %% [markdown]
 # ## Reflection

@@ -304,10 +304,6 @@ for _rel, _n in (("data/processed/X_train_fused.npy", 300), ("data/processed/X_v
     assert Path(_rel).exists(), f"{_rel} is missing: run the cell above (it saves with np.save(output_path(...)))"
     assert np.load(_rel).shape == (_n, 8, 8, 8), f"{_rel} must be ({_n}, 8, 8, 8), channels last"
 print("fused arrays present")
-### BEGIN HIDDEN TESTS
-from autograder.checks import phase4b as hidden
-hidden.check_fused_arrays(".")
-### END HIDDEN TESTS
 
 # %% [markdown]
 # ## 3. Train the fusion model
@@ -566,10 +562,6 @@ assert Path("models/week4/phase4b_fusion_model.h5").exists(), \
     "models/week4/phase4b_fusion_model.h5 is missing: save the Full model with model.save(output_path(...))"
 assert Path("reports/phase4b_ablation_study.json").exists(), "reports/phase4b_ablation_study.json is missing"
 print("fusion model present")
-### BEGIN HIDDEN TESTS
-from autograder.checks import phase4b as hidden
-hidden.check_fusion_model(".")
-### END HIDDEN TESTS
 
 # %% nbgrader={"grade_id": "4b_ablation_artifacts", "grade": true, "points": 4}
 # Checks the files you SUBMITTED.
@@ -580,10 +572,6 @@ assert sorted(_names) == sorted(["S2", "S2+MODIS", "S2+DEM", "Full"]), \
     f"the ablation JSON holds {_names}; it needs S2, S2+MODIS, S2+DEM and Full (one model_record each)"
 assert Path("figures/phase4b_sensor_comparison.png").exists(), "figures/phase4b_sensor_comparison.png is missing"
 print("ablation artifacts present")
-### BEGIN HIDDEN TESTS
-from autograder.checks import phase4b as hidden
-hidden.check_ablation_artifacts(".")
-### END HIDDEN TESTS
 
 # %% [markdown]
 # ## 5. Analysis and interpretation
@@ -692,16 +680,8 @@ import yaml
 assert Path("config.yaml").exists(), "config.yaml is missing: write it with yaml.safe_dump(config) in the cell above"
 assert isinstance(yaml.safe_load(Path("config.yaml").read_text()), dict), "config.yaml must be a mapping (name: value)"
 print("config.yaml present")
-### BEGIN HIDDEN TESTS
-from autograder.checks import phase4b as hidden
-hidden.check_config(".")
-### END HIDDEN TESTS
 
 # %% nbgrader={"grade_id": "4b_baseline_report", "grade": true, "points": 3}
 # Checks the file you SUBMITTED.
 assert Path("reports/baseline_report.md").exists(), "reports/baseline_report.md is missing"
 print("baseline report present")
-### BEGIN HIDDEN TESTS
-from autograder.checks import phase4b as hidden
-hidden.check_baseline_report(".")
-### END HIDDEN TESTS

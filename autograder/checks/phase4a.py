@@ -358,7 +358,11 @@ def check_collapse(detect_collapse: Callable) -> None:
 # --- Week 3 baseline ----------------------------------------------------------------------------
 
 def check_week3_baseline(week3_accuracy: object) -> None:
-    """The Week 3 model's accuracy on the Week 3 validation set (recorded when the fixtures were made)."""
+    """The Week 3 model's accuracy on the Week 3 validation set (recorded when the fixtures were made).
+
+    Raises:
+        CheckFailed: if ``week3_accuracy`` is not that accuracy as a fraction (within rounding).
+    """
     expected = float(json.loads(WEEK3_RECORD.read_text())["val_accuracy"])
     expect(isinstance(week3_accuracy, float | int | np.floating),
            f"week3_accuracy must be a number, got {type(week3_accuracy).__name__}")
@@ -381,6 +385,20 @@ def _submitted_metrics(root: Path) -> object:
         return read_json(path, Phase4AMetrics)
     except ValueError as exc:
         raise CheckFailed(f"{layout.PHASE4A_METRICS}: {exc}; write it with the given phase4a_metrics()") from None
+
+
+def check_week3_reported(root: Path) -> None:
+    """The Week 3 accuracy the submitted metrics file reports (``week3_baseline.val_accuracy``, written from the
+    notebook's ``week3_accuracy``): :func:`check_week3_baseline` on it.
+
+    Raises:
+        CheckFailed: if the metrics file is missing or malformed, or the accuracy is not the Week 3 model's.
+    """
+    reported = _submitted_metrics(root).week3_baseline
+    value = reported.get("val_accuracy") if isinstance(reported, dict) else None
+    expect(value is not None, f"{layout.PHASE4A_METRICS} has no week3_baseline.val_accuracy: write it with the "
+                              "given phase4a_metrics(..., week3_accuracy, ...)")
+    check_week3_baseline(value)
 
 
 def check_stability(root: Path) -> None:

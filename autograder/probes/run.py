@@ -15,6 +15,7 @@ arguments. No object of the student's ever exists in the grader's process.
 
 from __future__ import annotations
 
+import builtins
 import functools
 import hashlib
 import json
@@ -46,16 +47,19 @@ MAX_ANSWER_BYTES = 64 * 2**20
 #: A probe process's limits: TensorFlow's import and a few small models fit well inside.
 PROBE_LIMITS = Limits(seconds=300, memory_mb=4096)
 
-Call = tuple[Any, ...]
+#: One call a probe makes: (function name, positional arguments, keyword arguments). An argument is an array, a
+#: file (a :class:`~pathlib.Path`, copied into the probe's folder), JSON data, or a list / tuple / dict of these.
+Call = tuple[str, tuple[Any, ...], dict[str, Any]]
 
 
 @dataclass(frozen=True)
 class Probe:
-    """One rubric check judged from a probe: ``calls()`` lists (function name, arguments) to make; ``judge``
-    receives {function name: stand-in} and raises :class:`CheckFailed` with the message for the student."""
+    """One rubric check judged from a probe: ``calls()`` lists the calls to make (:data:`Call`, or (function name,
+    arguments) without keywords), in the order the judge makes them; ``judge`` receives {function name: stand-in}
+    and raises :class:`CheckFailed` with the message for the student."""
 
     check_id: str
-    calls: Callable[[], list[tuple[str, Call]]]
+    calls: Callable[[], list[tuple]]
     judge: Callable[[dict[str, Callable]], None]
 
     @property
@@ -68,16 +72,40 @@ class ProbeFailed(RuntimeError):
     """The probe process produced nothing to judge (killed, crashed, jail missing); the message says why."""
 
 
-def digest(args: Sequence[Any]) -> str:
-    """A key for a call's arguments: arrays by dtype, shape and bytes, everything else by JSON."""
+def normal_call(call: tuple) -> Call:
+    """``call`` as (function name, arguments, keyword arguments)."""
+    function, args, *rest = call
+    return str(function), tuple(args), dict(rest[0]) if rest else {}
+
+
+def _feed(h: Any, value: Any) -> None:
+    if isinstance(value, np.ndarray):
+        h.update(f"array {value.dtype.str} {value.shape}:".encode())
+        h.update(np.ascontiguousarray(value).tobytes())
+    elif isinstance(value, Path):
+        h.update(f"path {value}".encode())
+    elif isinstance(value, dict):  # in the dict's own order: a function may depend on it
+        h.update(b"dict{")
+        for key, item in value.items():
+            h.update(json.dumps(key).encode() + b":")
+            _feed(h, item)
+        h.update(b"}")
+    elif isinstance(value, list | tuple):
+        h.update(f"{type(value).__name__}[".encode())
+        for item in value:
+            _feed(h, item)
+        h.update(b"]")
+    else:
+        h.update(json.dumps(value, sort_keys=True, default=repr).encode())
+    h.update(b"|")
+
+
+def digest(args: Sequence[Any], kwargs: dict[str, Any] | None = None) -> str:
+    """A key for a call's arguments: arrays by dtype, shape and bytes, files by path, containers item by item,
+    everything else by JSON."""
     h = hashlib.sha256()
-    for arg in args:
-        if isinstance(arg, np.ndarray):
-            h.update(f"array {arg.dtype.str} {arg.shape}".encode())
-            h.update(np.ascontiguousarray(arg).tobytes())
-        else:
-            h.update(json.dumps(arg, sort_keys=True, default=repr).encode())
-        h.update(b"|")
+    _feed(h, tuple(args))
+    _feed(h, dict(sorted((kwargs or {}).items())))
     return h.hexdigest()
 
 
@@ -105,18 +133,36 @@ def definition_cells(notebook: Path, phase: Phase) -> list[dict]:
     return cells
 
 
-def _stage(box: Path, cells: list[dict], calls: list[tuple[str, Call]]) -> None:
-    job_calls = []
-    for i, (function, args) in enumerate(calls):
-        specs = []
-        for j, arg in enumerate(args):
-            if isinstance(arg, np.ndarray):
-                name = f"c{i}_a{j}.npy"
-                np.save(box / name, arg, allow_pickle=False)
-                specs.append({"npy": name})
-            else:
-                specs.append({"json": arg})
-        job_calls.append({"function": function, "args": specs})
+class _Stager:
+    """Writes a call's arguments into the probe's folder: arrays as .npy (no pickle), files copied, the rest JSON."""
+
+    def __init__(self, box: Path) -> None:
+        self.box, self.count = box, 0
+
+    def _name(self, suffix: str) -> str:
+        self.count += 1
+        return f"in{self.count}{suffix}"
+
+    def __call__(self, value: Any) -> dict:
+        if isinstance(value, np.ndarray):
+            name = self._name(".npy")
+            np.save(self.box / name, value, allow_pickle=False)
+            return {"npy": name}
+        if isinstance(value, Path):
+            name = self._name("".join(value.suffixes[-1:]))
+            shutil.copyfile(value, self.box / name)
+            return {"path": name}
+        if isinstance(value, dict):
+            return {"dict": [[str(k), self(v)] for k, v in value.items()]}
+        if isinstance(value, list | tuple):
+            return {type(value).__name__: [self(v) for v in value]}
+        return {"json": value}
+
+
+def _stage(box: Path, cells: list[dict], calls: list[Call]) -> None:
+    stage = _Stager(box)
+    job_calls = [{"function": function, "args": [stage(a) for a in args],
+                  "kwargs": {str(k): stage(v) for k, v in kwargs.items()}} for function, args, kwargs in calls]
     (box / "probe.json").write_text(json.dumps({"cells": cells, "calls": job_calls}))
     shutil.copyfile(RUNNER, box / RUNNER.name)
 
@@ -162,22 +208,37 @@ class Returned:
         return f"<{self.type_name}>"
 
 
+def _error_class(entry: dict) -> type[Exception]:
+    """The class to raise for a recorded error: the built-in exception it is (ValueError for a subclass of
+    ValueError), so that ``except ValueError`` in a check behaves as it would have; else one named like it."""
+    builtin = getattr(builtins, str(entry.get("builtin", "")), None)
+    if isinstance(builtin, type) and issubclass(builtin, Exception):
+        return builtin
+    return type(str(entry.get("raised", "Exception")), (Exception,), {})
+
+
 @dataclass
 class Answers:
-    """What the probe process recorded: per call digest, the answer (or the error), and the cells' errors."""
+    """What the probe process recorded: per call digest, the answers in call order (or the errors), and the cells'
+    errors."""
 
-    by_call: dict[str, dict]
+    by_call: dict[str, list[dict]]
     cell_errors: dict[str, str | None]
     box: Path
     failure: str | None = None  # why the calls after the last recorded one have no answer
 
     def stand_in(self, function: str) -> Callable:
-        """A function that answers as the student's did for every probed call (see the module docs)."""
+        """A function that answers as the student's did for every probed call (see the module docs); the n-th call
+        with the same arguments gets the n-th answer (a function asked twice may answer differently)."""
+        asked: dict[str, int] = {}
 
-        def replay(*args: Any) -> Any:
-            entry = self.by_call.get(f"{function}:{digest(args)}")
-            if entry is None:
+        def replay(*args: Any, **kwargs: Any) -> Any:
+            key = f"{function}:{digest(args, kwargs)}"
+            entries, n = self.by_call.get(key, []), asked.get(key, 0)
+            asked[key] = n + 1
+            if n >= len(entries):
                 raise CheckFailed(self.failure or f"{function} was not called by the probe with these inputs")
+            entry = entries[n]
             mutated = entry.get("mutated")
             for index, file in (mutated.items() if isinstance(mutated, dict) else []):
                 target = args[int(index)] if str(index).isdigit() and int(index) < len(args) else None
@@ -186,16 +247,14 @@ class Answers:
                         and changed.shape == target.shape:
                     np.copyto(target, changed, casting="unsafe")
             if not entry.get("ok"):
-                name = str(entry.get("raised", "Exception"))
-                error = NotImplementedError if name == "NotImplementedError" else type(name, (Exception,), {})
-                raise error(str(entry.get("message", "")))
+                raise _error_class(entry)(str(entry.get("message", "")))
             return _decode(entry.get("value"), self.box)
 
         replay.__name__ = function
         return replay
 
 
-def _answers(box: Path, calls: list[tuple[str, Call]], failure: str | None) -> Answers:
+def _answers(box: Path, calls: list[Call], failure: str | None) -> Answers:
     try:
         report = json.loads((box / "result.json").read_text())
     except (OSError, ValueError) as exc:
@@ -204,10 +263,10 @@ def _answers(box: Path, calls: list[tuple[str, Call]], failure: str | None) -> A
         raise ProbeFailed(failure or "the probe process wrote an unreadable result")
     recorded = report.get("calls")
     recorded = recorded if isinstance(recorded, list) else []
-    by_call = {}
-    for (function, args), entry in zip(calls, recorded, strict=False):
-        if isinstance(entry, dict):
-            by_call[f"{function}:{digest(args)}"] = entry
+    by_call: dict[str, list[dict]] = {}
+    for call, entry in zip(calls, recorded, strict=False):
+        function, args, kwargs = normal_call(call)
+        by_call.setdefault(f"{function}:{digest(args, kwargs)}", []).append(entry if isinstance(entry, dict) else {})
     if failure is None and len(recorded) < len(calls):
         failure = "the probe process ended before it had called every function"
     if failure is not None and isinstance(report.get("current"), int) and report["current"] < len(calls):
@@ -254,7 +313,8 @@ def run_probes(notebook: Path, phase: Phase, probes: Sequence[Probe], limits: Li
     Never raises for anything in the submission: each probe becomes a TrustedResult (failed, with the message
     to show the student); a probe that could not run at all is failed with the reason.
     """
-    per_probe = [probe.calls() for probe in probes]  # generated once: the staged inputs and the judged ones agree
+    # generated once: the staged inputs and the judged ones agree
+    per_probe = [[normal_call(call) for call in probe.calls()] for probe in probes]
     calls = [call for probe_calls in per_probe for call in probe_calls]
     with tempfile.TemporaryDirectory(prefix="geoai_probe_", ignore_cleanup_errors=True) as tmp:
         box = Path(tmp)
@@ -267,7 +327,7 @@ def run_probes(notebook: Path, phase: Phase, probes: Sequence[Probe], limits: Li
                                   {"probe": "not run"}) for p in probes]
         results = []
         for probe, probe_calls in zip(probes, per_probe, strict=True):
-            names = sorted({function for function, _ in probe_calls})
+            names = sorted({function for function, _, _ in probe_calls})
             stand_ins = {name: answers.stand_in(name) for name in names}
             evidence = {"probe": "judged in the grader from the answers of a " + ("jailed" if jailed else
                                                                                    "NOT jailed") + " process",

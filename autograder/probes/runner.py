@@ -9,11 +9,17 @@ being data (the grader judges it).
 Protocol (every name is a plain file name in the working folder)::
 
     probe.json  {"cells": [{"id": "setup_cell", "source": "..."}, ...],
-                 "calls": [{"function": "normalise_per_band", "args": [{"npy": "c0_a0.npy"}, {"json": 3}]}, ...]}
+                 "calls": [{"function": "normalise_per_band", "args": [<arg>, ...], "kwargs": {"seed": <arg>}}, ...]}
     result.json {"cells": {"<id>": null | "<Exception>: <message>"}, "current": <call index> | null,
                  "done": true | false,
                  "calls": [{"ok": true, "value": <plain>, "mutated": {"<arg index>": "<file>.npy"}}
-                           | {"ok": false, "raised": "<Exception name>", "message": "..."}, ...]}
+                           | {"ok": false, "raised": "<Exception name>", "builtin": "<built-in base>",
+                              "message": "..."}, ...]}
+
+``<arg>`` is ``{"npy": "<file>.npy"}`` (an array), ``{"path": "<file>"}`` (a file, passed as a ``pathlib.Path``),
+``{"json": <value>}``, ``{"list": [<arg>, ...]}``, ``{"tuple": [...]}`` or ``{"dict": [["<key>", <arg>], ...]}``
+(a dict in that key order). ``builtin`` is the first built-in exception class of the error's type (ValueError
+for a subclass of ValueError), so the grader can tell which ``except`` clause it meets.
 
 ``<plain>`` is the return value as JSON, arrays as ``{"__array__": "<file>.npy"}`` (saved without pickle),
 tuples as ``{"__tuple__": [...]}``, dicts as ``{"__dict__": {...}}`` (string keys only), and anything else as
@@ -26,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import pathlib
 import re
 import sys
 
@@ -97,7 +104,24 @@ class Encoder:
 def _argument(spec: dict) -> object:
     if "npy" in spec:
         return np.load(_plain_name(spec["npy"]), allow_pickle=False)
+    if "path" in spec:
+        return pathlib.Path(_plain_name(spec["path"]))
+    if "dict" in spec:
+        return {str(key): _argument(value) for key, value in spec["dict"]}
+    if "list" in spec:
+        return [_argument(value) for value in spec["list"]]
+    if "tuple" in spec:
+        return tuple(_argument(value) for value in spec["tuple"])
     return spec["json"]
+
+
+def _builtin_base(kind: type) -> str:
+    """The first built-in exception class among ``kind``'s bases (read through ``type``, not the class's own
+    attributes)."""
+    for base in type.__getattribute__(kind, "__mro__"):
+        if type.__getattribute__(base, "__module__") == "builtins":
+            return type.__getattribute__(base, "__name__")
+    return "Exception"
 
 
 def _definitions(cells: list, namespace: dict, log) -> dict:
@@ -135,13 +159,15 @@ def main(job_file: str) -> int:
                                         "message": f"{call.get('function')} is not defined"})
                 continue
             args = [_argument(spec) for spec in call.get("args", [])]
+            kwargs = {str(k): _argument(spec) for k, spec in call.get("kwargs", {}).items()}
             before = [a.copy() if isinstance(a, np.ndarray) else None for a in args]
             try:
                 with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
-                    value = function(*args)
+                    value = function(*args, **kwargs)
                 entry = {"ok": True, "value": Encoder(f"out{index}")(value)}
             except BaseException as exc:  # noqa: BLE001 - student code may raise anything, SystemExit included
-                entry = {"ok": False, "raised": type(exc).__name__, "message": _message(exc)}
+                entry = {"ok": False, "raised": type(exc).__name__, "builtin": _builtin_base(type(exc)),
+                         "message": _message(exc)}
             mutated = {}
             for i, (arg, copy) in enumerate(zip(args, before, strict=False)):
                 if copy is not None and not (arg.shape == copy.shape and np.array_equal(arg, copy, equal_nan=True)):

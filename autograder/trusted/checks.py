@@ -1,11 +1,14 @@
 """Trusted checks: what the grader verifies itself on a submission's snapshot, without trusting student code.
 
-The notebook's hidden tests run inside the student's kernel, where student code could fake them.
-These checks run in the grader's process on the snapshot of the submitted files; submitted models are
-only ever loaded in the sandbox, once per phase. Per phase, in :data:`TRUSTED_CHECKS` order:
+Nothing that runs in the student's kernel can be trusted (student code runs there first, with the same rights),
+so every hidden check is one of these. They run in the grader's process on the snapshot of the submitted files;
+student functions only in a jailed probe process, submitted models only in the sandbox, once per phase. Per
+phase, in :data:`TRUSTED_CHECKS` order:
 
 - ``*_probe`` (:mod:`autograder.probes`): hidden checks of the student's functions, called in one jailed
   process per phase and judged here from the plain data they returned;
+- ``*_trusted`` (:mod:`~autograder.trusted.submitted`): the hidden checks of the submitted files (reports,
+  metrics, config, figures), run here;
 - ``*_files`` (:mod:`~autograder.trusted.files`): the phase's deliverables, statically;
 - ``4b_fused_trusted`` (:mod:`~autograder.trusted.fused`): the fused arrays' shape, values, band order
   (against the reference fused patches) and resampling;
@@ -36,6 +39,7 @@ from autograder.trusted.reeval import PhaseModels, SubmittedModel
 from autograder.trusted.reference import grader_data
 from autograder.trusted.result import TrustedResult
 from autograder.trusted.sandbox import SandboxLimits
+from autograder.trusted.submitted import submitted_checks
 from geoai_ref import layout
 from geoai_ref.phase import Phase
 from geoai_ref.schemas import AblationStudy, Phase4AMetrics
@@ -97,9 +101,12 @@ def _phase4c(snapshot: Path, limits: SandboxLimits) -> Checks:
 
 _PHASES: dict[Phase, Callable[[Path, SandboxLimits], Checks]] = {Phase.A: _phase4a, Phase.B: _phase4b,
                                                                  Phase.C: _phase4c}
+
+
 def _checks(phase: Phase, snapshot: Path, limits: SandboxLimits, jailed: bool) -> Checks:
     """The phase's probes (:data:`autograder.probes.catalog.PROBES`), then its checks of files and models."""
-    return {**PhaseProbes(snapshot, phase, jailed).checks(), **_PHASES[phase](snapshot, limits)}
+    return {**PhaseProbes(snapshot, phase, jailed).checks(), **submitted_checks(phase, snapshot),
+            **_PHASES[phase](snapshot, limits)}
 
 
 #: The trusted checks of each phase, in the order they run (rubric.yaml's ``confirmed_by`` names them).

@@ -59,7 +59,7 @@ def test_confirmations_must_name_trusted_checks_of_the_same_phase(tmp_path: Path
 
 def test_artifact_cells_are_confirmed_by_the_graders_own_checks() -> None:
     confirmed = {c.id: c.confirmed_by for c in load_rubric().checks() if c.confirmed_by}
-    assert confirmed["4a_stability"] == ("4a_model_reeval",)
+    assert confirmed["4a_stability"] == ("4a_stability_trusted", "4a_model_reeval")
     assert set(confirmed["4a_artifacts"]) == {"4a_files", "4a_metrics_match"}
     assert confirmed["4b_fused_arrays"] == ("4b_fused_trusted",)
-    assert set(confirmed["4b_fusion_model"]) == {"4b_model_reeval", "4b_metrics_match"}
+    assert set(confirmed["4b_fusion_model"]) == {"4b_fusion_model_trusted", "4b_model_reeval", "4b_metrics_match"}

@@ -121,12 +121,14 @@ def test_correct_4a_submission_passes_every_check(tmp_path, data):
     tiny = Tiny(data["x_train"], data["y_train"])
     tiny.save(tmp_path / layout.PHASE4A_MODEL, normalization=False)
     result = model_result("ResNet-50", S2_BANDS, data["y_val"], tiny.predict(data["x_val"]))
+    week3 = json.loads((FIXTURES / layout.WEEK3_MODEL_INFO).read_text())["val_accuracy"]
     write_json(tmp_path / layout.PHASE4A_METRICS, Phase4AMetrics(
         phase="4A", model="ResNet-50", recipe={}, pretrained=False, weights_source=None, freeze={}, result=result,
-        week3_baseline={"val_accuracy": 0.8, "source": "models/week3/best_model.h5"}, split={}))
+        week3_baseline={"val_accuracy": week3, "source": "models/week3/best_model.h5"}, split={}))
     figure(tmp_path / layout.PHASE4A_CURVES)
     figure(tmp_path / layout.PHASE4A_CONFUSION)
-    text(tmp_path / layout.PHASE4A_COMPARISON)
+    text(tmp_path / layout.PHASE4A_COMPARISON,
+         TEXT + f"\n| model | accuracy |\n|---|---|\n| Week 3 | {week3:.2%} |\n| ResNet-50 | {result.accuracy:.2%} |\n")
     notebook = "Week_4_Exercise_Phase4A.ipynb"  # the worked solution: its functions pass the hidden checks' probes
     shutil.copyfile(REPO / "solutions" / "phase4a" / notebook, tmp_path / notebook)
 
