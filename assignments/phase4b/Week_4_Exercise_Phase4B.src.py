@@ -100,10 +100,6 @@ assert _same < 0.5, (f"{100 * _same:.0f} % of neighbouring pixels are equal: blo
 _dem = align_to_s2("rasters/srtm_dem.tif", "rasters/s2_l2a_composite.tif")
 assert _dem.shape == _shape and -500 <= np.nanmin(_dem) and np.nanmax(_dem) <= 9000, "DEM: wrong shape or not metres"
 print("visible alignment tests passed")
-### BEGIN HIDDEN TESTS
-from autograder.checks import phase4b as hidden
-hidden.check_align(align_to_s2)
-### END HIDDEN TESTS
 
 # %% [markdown]
 # **Work cell.** Read the Sentinel-2 composite as reflectance (`(H, W, 6)` float32, nodata -> NaN), align MODIS
@@ -160,10 +156,6 @@ assert _stack.dtype == np.float32, f"return float32, not {_stack.dtype}"
 assert list(_stack[0, 0]) == list(range(8)), \
     f"channels hold {list(_stack[0, 0])}: stack by name in FUSED_BANDS order, not in the dict's order"
 print("visible stack tests passed")
-### BEGIN HIDDEN TESTS
-from autograder.checks import phase4b as hidden
-hidden.check_stack(stack_fused)
-### END HIDDEN TESTS
 
 # %% [markdown]
 # ### 2.2 Extract patches
@@ -208,10 +200,6 @@ _x = extract_patches(_s2, [int(r["row"]) for r in _train], [int(r["col"]) for r 
 assert np.allclose(_x, np.load("data/processed/X_train.npy"), atol=1e-6), \
     "Sentinel-2 patches at the training locations differ from Week 3's X_train: check the centring convention"
 print("visible patch tests passed")
-### BEGIN HIDDEN TESTS
-from autograder.checks import phase4b as hidden
-hidden.check_patches(extract_patches)
-### END HIDDEN TESTS
 
 # %% [markdown]
 # ### 2.3 Quality control
@@ -265,10 +253,6 @@ for _band, _value in [("B4", np.nan), ("B8", 3500.0), ("MODIS_NDVI", -0.3), ("DE
         continue
     raise AssertionError(f"quality_check accepted {_band} = {_value}: raise ValueError")
 print("visible QC tests passed")
-### BEGIN HIDDEN TESTS
-from autograder.checks import phase4b as hidden
-hidden.check_qc(quality_check)
-### END HIDDEN TESTS
 
 # %% [markdown]
 # **Work cell.** Stack the 8 bands, extract the training and validation patches at the locations of
@@ -359,10 +343,6 @@ assert len(set(_tr) | set(_va)) == 100 and not set(_tr) & set(_va), "every sampl
 assert set(_y[_va]) == {0, 1, 2, 3, 4}, f"validation holds classes {sorted(set(_y[_va]))}: stratify by class"
 assert not set(_g[_tr]) & set(_g[_va]), "a polygon is on both sides: pass groups to StratifiedGroupKFold"
 print("visible split tests passed")
-### BEGIN HIDDEN TESTS
-from autograder.checks import phase4b as hidden
-hidden.check_split(stratified_group_split)
-### END HIDDEN TESTS
 
 # %% [markdown]
 # **Work cell.** Show what Keras `validation_split=0.2` takes from class-sorted samples (all 375 Week 3 samples,
@@ -474,10 +454,6 @@ try:
 except KeyError:
     pass
 print("visible select_bands tests passed")
-### BEGIN HIDDEN TESTS
-from autograder.checks import phase4b as hidden
-hidden.check_select_bands(select_bands)
-### END HIDDEN TESTS
 
 # %% [markdown]
 # The evaluation helpers from Phase 4A (given, locked): `evaluate`, `collapse_summary`, `model_record` (one entry

@@ -105,10 +105,6 @@ assert np.array_equal(_dem[..., -1], X_train_fused[..., FUSED_BANDS.index("DEM")
 assert np.array_equal(select_bands(X_train_fused, ["DEM", "B2"])[..., 0], X_train_fused[..., 7]), \
     "select_bands must return the bands in the order requested (['DEM', 'B2'] starts with the DEM)"
 print("band subsets:", {k: len(v) for k, v in _subsets.items()})
-### BEGIN HIDDEN TESTS
-from autograder.checks import phase4c as hidden
-hidden.check_subsets(band_subsets, select_bands)
-### END HIDDEN TESTS
 
 # %% [markdown]
 # ## 3. The Week 3 SimpleCNN (given)

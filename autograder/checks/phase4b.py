@@ -9,8 +9,12 @@ Artifact checks read the files the student submitted (paths relative to the note
 
 from __future__ import annotations
 
+import atexit
+import functools
+import shutil
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -58,18 +62,34 @@ def _with_fill_block(source: Path, dest: Path) -> tuple[int, int]:
     return r0, c0
 
 
+@functools.cache
+def _holed_modis(data_dir: Path) -> Path:
+    """The hidden MODIS raster with a 4x4 block of fill values, written once per process (removed at exit)."""
+    folder = Path(tempfile.mkdtemp(prefix="geoai_align_check_"))
+    atexit.register(shutil.rmtree, folder, True)
+    _with_fill_block(data_dir / layout.MODIS_NDVI, folder / "modis_with_fill.tif")
+    return folder / "modis_with_fill.tif"
+
+
+def align_calls(data_dir: Path = HIDDEN_DATA) -> list[tuple]:
+    """The calls of :func:`check_align`: ``align_to_s2(source_path, s2_path)`` for the hidden MODIS and DEM, then
+    for MODIS with fill values."""
+    s2_path = data_dir / layout.S2_COMPOSITE
+    return [("align_to_s2", (data_dir / rel, s2_path)) for rel in (layout.MODIS_NDVI, layout.SRTM_DEM)] \
+        + [("align_to_s2", (_holed_modis(data_dir), s2_path))]
+
+
 def check_align(align_to_s2: Callable, data_dir: Path = HIDDEN_DATA) -> None:
-    """Run ``align_to_s2(source_path, s2_path)`` on the hidden MODIS and DEM rasters and judge it with
-    geoai_ref.alignment_check.check_resampled (tolerance-based: any correct bilinear method passes)."""
+    """Run ``align_to_s2(source_path, s2_path)`` on the hidden MODIS and DEM rasters (:func:`align_calls`) and
+    judge it with geoai_ref.alignment_check.check_resampled (tolerance-based: any correct bilinear method passes)."""
     from geoai_ref.alignment_check import check_resampled
     from geoai_ref.qc import check_bands
     from geoai_ref.rasterio_io import read_raster
 
-    s2_path = data_dir / layout.S2_COMPOSITE
+    (_, (modis, s2_path)), (_, (dem, _)), (_, (holed, _)) = align_calls(data_dir)
     s2 = read_raster(s2_path)
-    for name, rel in (("MODIS_NDVI", layout.MODIS_NDVI), ("DEM", layout.SRTM_DEM)):
-        path = data_dir / rel
-        aligned = as_array(call(align_to_s2, path, s2_path, what=f"align_to_s2({rel.name!r}, ...)"), "align_to_s2")
+    for name, path in (("MODIS_NDVI", modis), ("DEM", dem)):
+        aligned = as_array(call(align_to_s2, path, s2_path, what=f"align_to_s2({path.name!r}, ...)"), "align_to_s2")
         expect(aligned.shape == s2.grid.shape,
                f"{name}: align_to_s2 returned shape {aligned.shape} for a Sentinel-2 raster of shape {s2.grid.shape} "
                "(another AOI than yours): take height, width, transform and CRS from the Sentinel-2 file, "
@@ -87,11 +107,7 @@ def check_align(align_to_s2: Callable, data_dir: Path = HIDDEN_DATA) -> None:
             diagnosis = report.diagnosis or "neither bilinear resampling nor a known mistake"
             raise CheckFailed(f"{report.message}. Diagnosis: {diagnosis}. Fix: {_fix_for(report.diagnosis)}.")
     # nodata must be masked *before* resampling, so fill values never blend into valid pixels
-    with tempfile.TemporaryDirectory() as tmp:
-        holed = Path(tmp) / "modis_with_fill.tif"
-        _with_fill_block(data_dir / layout.MODIS_NDVI, holed)
-        aligned = as_array(call(align_to_s2, holed, s2_path, what="align_to_s2 (MODIS with fill values)"),
-                           "align_to_s2")
+    aligned = as_array(call(align_to_s2, holed, s2_path, what="align_to_s2 (MODIS with fill values)"), "align_to_s2")
     finite = aligned[np.isfinite(aligned)]
     expect(finite.size == 0 or float(finite.min()) >= -0.2,
            f"MODIS with fill values -3000: aligned values go down to {float(finite.min()):.3f} (below NDVI -0.2): "
@@ -103,15 +119,27 @@ def check_align(align_to_s2: Callable, data_dir: Path = HIDDEN_DATA) -> None:
 
 # --- 4b_stack ---------------------------------------------------------------------------------------------
 
-def check_stack(stack_fused: Callable, seed: int = 7) -> None:
-    """``stack_fused(bands: dict name -> (H, W))`` must return (H, W, 8) float32 in FUSED_BANDS order,
-    whatever the dict's order."""
+def _stack_cases(seed: int = 7) -> tuple[dict[str, np.ndarray], list[dict[str, np.ndarray]]]:
+    """Eight named (13, 17) bands, and the two dicts :func:`check_stack` passes (other key orders)."""
     rng = np.random.default_rng(seed)
     h, w = 13, 17
     bands = {name: (rng.random((h, w)) + 10 * i).astype(np.float64) for i, name in enumerate(FUSED_BANDS)}
-    for order in (list(reversed(FUSED_BANDS)), list(rng.permutation(FUSED_BANDS))):
-        given = {name: bands[name] for name in order}
-        out = as_array(call(stack_fused, given, what="stack_fused"), "stack_fused")
+    orders = (list(reversed(FUSED_BANDS)), [str(n) for n in rng.permutation(FUSED_BANDS)])
+    return bands, [{name: bands[name] for name in order} for order in orders]
+
+
+def stack_calls() -> list[tuple]:
+    """The calls of :func:`check_stack`."""
+    return [("stack_fused", (given,)) for given in _stack_cases()[1]]
+
+
+def check_stack(stack_fused: Callable) -> None:
+    """``stack_fused(bands: dict name -> (H, W))`` must return (H, W, 8) float32 in FUSED_BANDS order,
+    whatever the dict's order."""
+    bands, given = _stack_cases()
+    h, w = next(iter(bands.values())).shape
+    for dict_in_another_order in given:
+        out = as_array(call(stack_fused, dict_in_another_order, what="stack_fused"), "stack_fused")
         expect(out.shape == (h, w, len(FUSED_BANDS)),
                f"stack_fused returned shape {out.shape} for bands of shape {(h, w)}; expected {(h, w, 8)} "
                "(channels last: np.stack(..., axis=-1))")
@@ -125,15 +153,43 @@ def check_stack(stack_fused: Callable, seed: int = 7) -> None:
 
 # --- 4b_patches -------------------------------------------------------------------------------------------
 
-def check_patches(extract_patches: Callable, seed: int = 11) -> None:
-    """Compare with geoai_ref.patches.extract_patches on random stacks and locations (and an edge case)."""
-    from geoai_ref.patches import extract_patches as reference
+@dataclass(frozen=True)
+class _PatchCase:
+    stack: np.ndarray
+    rows: np.ndarray  # interior locations first: room to diagnose an off-by-one
+    cols: np.ndarray
+    edge_rows: np.ndarray  # the extreme valid locations
+    edge_cols: np.ndarray
 
+
+def _patch_cases(seed: int = 11) -> tuple[list[_PatchCase], np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
+    """Random stacks with interior and edge locations, and a 20x20 stack with locations too close to its edge."""
     rng = np.random.default_rng(seed)
+    cases = []
     for h, w, c in ((40, 50, 8), (33, 21, 3)):
         stack = rng.random((h, w, c)).astype(np.float32)
-        rows = rng.integers(5, h - 5, 25)  # interior first: room to diagnose an off-by-one
-        cols = rng.integers(5, w - 5, 25)
+        rows, cols = rng.integers(5, h - 5, 25), rng.integers(5, w - 5, 25)
+        cases.append(_PatchCase(stack, rows, cols, np.array([4, h - 4, 4]), np.array([4, w - 4, w - 4])))
+    small = rng.random((20, 20, 2)).astype(np.float32)
+    return cases, small, [(np.array([2]), np.array([10])), (np.array([10]), np.array([17]))]
+
+
+def patches_calls() -> list[tuple]:
+    """The calls of :func:`check_patches`."""
+    cases, small, too_close = _patch_cases()
+    calls = [("extract_patches", args) for case in cases
+             for args in ((case.stack, case.rows, case.cols), (case.stack, case.edge_rows, case.edge_cols))]
+    return calls + [("extract_patches", (small, rows, cols)) for rows, cols in too_close]
+
+
+def check_patches(extract_patches: Callable) -> None:
+    """Compare with geoai_ref.patches.extract_patches on random stacks and locations (and edge cases)."""
+    from geoai_ref.patches import extract_patches as reference
+
+    cases, small, too_close = _patch_cases()
+    for case in cases:
+        stack, rows, cols = case.stack, case.rows, case.cols
+        h, w, c = stack.shape
         want = reference(stack, rows, cols)
         got = as_array(call(extract_patches, stack, rows, cols, what="extract_patches"), "extract_patches")
         expect(got.shape == want.shape,
@@ -146,16 +202,14 @@ def check_patches(extract_patches: Callable, seed: int = 11) -> None:
                                           "row-4 .. row+3 and cols col-4 .. col+3 (stack[row-4:row+4, col-4:col+4])")
             raise CheckFailed("extract_patches returns other values than stack[row-4:row+4, col-4:col+4, :] "
                               "for each (row, col)")
-        rows, cols = np.array([4, h - 4, 4]), np.array([4, w - 4, w - 4])  # the extreme valid locations
-        got = as_array(call(extract_patches, stack, rows, cols, what="extract_patches at the edges"),
-                       "extract_patches")
-        expect(got.shape == (3, 8, 8, c) and np.array_equal(got, reference(stack, rows, cols)),
+        got = as_array(call(extract_patches, stack, case.edge_rows, case.edge_cols,
+                            what="extract_patches at the edges"), "extract_patches")
+        expect(got.shape == (3, 8, 8, c) and np.array_equal(got, reference(stack, case.edge_rows, case.edge_cols)),
                f"on a {h}x{w} raster, locations (4, 4) and ({h - 4}, {w - 4}) are valid (the patch ends at the last "
                "pixel) and must give stack[row-4:row+4, col-4:col+4]")
-    stack = rng.random((20, 20, 2)).astype(np.float32)
-    for rows, cols in (([2], [10]), ([10], [17])):
+    for rows, cols in too_close:
         try:
-            extract_patches(stack, np.array(rows), np.array(cols))
+            extract_patches(small, rows, cols)
         except ValueError:
             continue
         except Exception as exc:  # noqa: BLE001
@@ -167,23 +221,39 @@ def check_patches(extract_patches: Callable, seed: int = 11) -> None:
 
 # --- 4b_qc ------------------------------------------------------------------------------------------------
 
-def check_qc(quality_check: Callable, data_dir: Path = HIDDEN_DATA, seed: int = 3) -> None:
-    """Clean hidden patches pass; NaN and out-of-range values (any band) raise ValueError."""
+def _qc_cases(data_dir: Path = HIDDEN_DATA, seed: int = 3) -> tuple[list[tuple], list[tuple[str, np.ndarray]]]:
+    """Clean (patches, band names) the check passes, and (what is wrong, patches) with one bad value each."""
     x = np.load(data_dir / layout.X_HIDDEN_FUSED, allow_pickle=False).astype(np.float32)
-    summary = call(quality_check, x, list(FUSED_BANDS), what="quality_check on clean data")
-    expect(summary is not None, "quality_check returned None on clean data: return a summary (e.g. a dict of "
-                                "per-band min / max)")
-    call(quality_check, x[..., [2, 7]], ["B4", "DEM"], what="quality_check on the bands B4, DEM")
+    clean = [(x, list(FUSED_BANDS)), (x[..., [2, 7]], ["B4", "DEM"])]
     rng = np.random.default_rng(seed)
     bad_values = {"B4": 1.5, "B11": -0.1, "MODIS_NDVI": -0.5, "DEM": 9500.0}
     cases = [("NaN in " + name, name, np.nan) for name in ("B2", "MODIS_NDVI", "DEM")]
     cases += [(f"{name} = {v:g}", name, v) for name, v in bad_values.items()]
     cases.append(("raw MODIS integers (NDVI x 10000)", "MODIS_NDVI", 5000.0))
+    bad = []
     for what, name, value in cases:
-        bad = x.copy()
-        i = FUSED_BANDS.index(name)
-        idx = tuple(rng.integers(0, s) for s in bad.shape[:-1])
-        bad[idx + (i,)] = value
+        patches = x.copy()
+        idx = tuple(rng.integers(0, s) for s in patches.shape[:-1])
+        patches[idx + (FUSED_BANDS.index(name),)] = value
+        bad.append((what, patches))
+    return clean, bad
+
+
+def qc_calls(data_dir: Path = HIDDEN_DATA) -> list[tuple]:
+    """The calls of :func:`check_qc`."""
+    clean, bad = _qc_cases(data_dir)
+    return [("quality_check", args) for args in clean] + [("quality_check", (x, list(FUSED_BANDS))) for _, x in bad]
+
+
+def check_qc(quality_check: Callable, data_dir: Path = HIDDEN_DATA) -> None:
+    """Clean hidden patches pass; NaN and out-of-range values (any band) raise ValueError."""
+    clean, bad_cases = _qc_cases(data_dir)
+    (x, names), (x_two, two_names) = clean
+    summary = call(quality_check, x, names, what="quality_check on clean data")
+    expect(summary is not None, "quality_check returned None on clean data: return a summary (e.g. a dict of "
+                                "per-band min / max)")
+    call(quality_check, x_two, two_names, what="quality_check on the bands B4, DEM")
+    for what, bad in bad_cases:
         try:
             quality_check(bad, list(FUSED_BANDS))
         except ValueError:
@@ -196,9 +266,54 @@ def check_qc(quality_check: Callable, data_dir: Path = HIDDEN_DATA, seed: int = 
 
 # --- 4b_split ---------------------------------------------------------------------------------------------
 
-def _judge_split(split: Callable, y: np.ndarray, groups: np.ndarray, fraction: float, seed: int,
-                 where: str) -> None:
-    result = call(split, y, groups, val_fraction=fraction, seed=seed, what="stratified_group_split")
+@dataclass(frozen=True)
+class _SplitCase:
+    y: np.ndarray
+    groups: np.ndarray
+    val_fraction: float
+    seed: int
+    where: str
+
+    @property
+    def call(self) -> tuple:
+        return "stratified_group_split", (self.y, self.groups), {"val_fraction": self.val_fraction, "seed": self.seed}
+
+
+def _split_cases(sample_index: Path | None = None, n_generated: int = 25, seed: int = 2026) -> list[_SplitCase]:
+    """The real sample index of the hidden scene, class-sorted (as Keras validation_split would see it), then
+    ``n_generated`` generated polygon data sets (2-5 classes, 5-10 polygons each of 2-6 samples)."""
+    import csv
+
+    path = sample_index or HIDDEN_DATA / layout.SAMPLE_INDEX
+    with path.open() as f:
+        rows = sorted(csv.DictReader(f), key=lambda r: int(r["class_id"]))
+    y = np.array([int(r["class_id"]) for r in rows])
+    cases = [_SplitCase(y, np.array([int(r["polygon_id"]) for r in rows]), 0.2, 42,
+                        f"on {len(y)} class-sorted samples of another scene")]
+    rng = np.random.default_rng(seed)
+    for _ in range(n_generated):
+        labels: list[int] = []
+        groups: list[int] = []
+        for c in range(int(rng.integers(2, 6))):
+            for _ in range(int(rng.integers(5, 11))):
+                size = int(rng.integers(2, 7))  # polygons give several patches each
+                labels += [c] * size
+                groups += [len(set(groups))] * size
+        fraction, split_seed = float(rng.choice([0.2, 0.25, 0.3])), int(rng.integers(0, 1001))
+        y, g = np.array(labels), np.array(groups)
+        cases.append(_SplitCase(y, g, fraction, split_seed, f"on {len(y)} samples, {np.unique(g).size} polygons, "
+                                                            f"{np.unique(y).size} classes, val_fraction={fraction}"))
+    return cases
+
+
+def split_calls() -> list[tuple]:
+    """The calls of :func:`check_split`: each case twice (the same seed must give the same split)."""
+    return [case.call for case in _split_cases() for _ in range(2)]
+
+
+def _judge_split(split: Callable, case: _SplitCase) -> tuple[np.ndarray, np.ndarray]:
+    y, groups, fraction, where = case.y, case.groups, case.val_fraction, case.where
+    result = call(split, y, groups, val_fraction=fraction, seed=case.seed, what="stratified_group_split")
     expect(isinstance(result, tuple | list) and len(result) == 2,
            "stratified_group_split must return two index arrays (train_idx, val_idx)")
     train, val = (as_array(r, "stratified_group_split") for r in result)
@@ -219,61 +334,25 @@ def _judge_split(split: Callable, y: np.ndarray, groups: np.ndarray, fraction: f
     share = len(val) / n
     expect(abs(share - fraction) <= VAL_SHARE_TOLERANCE,
            f"{where}: validation holds {100 * share:.0f} % of the samples, asked for {100 * fraction:.0f} %")
-    again = call(split, y, groups, val_fraction=fraction, seed=seed, what="stratified_group_split")
-    expect(np.array_equal(np.sort(as_array(again[1], "val_idx")), np.sort(val)),
+    again = call(split, y, groups, val_fraction=fraction, seed=case.seed, what="stratified_group_split")
+    expect(isinstance(again, tuple | list) and len(again) == 2
+           and np.array_equal(np.sort(as_array(again[1], "val_idx")), np.sort(val)),
            f"{where}: two calls with the same seed gave different splits: pass the seed as random_state")
+    return train, val
 
 
-def check_split(split: Callable, sample_index: Path | None = None, max_examples: int = 25) -> None:
-    """Property check on generated polygon data sets (hypothesis) plus the real, class-sorted sample index."""
-    import csv
-
-    from hypothesis import HealthCheck, given, settings
-    from hypothesis import strategies as st
-
+def check_split(split: Callable) -> None:
+    """Properties of the split on the real, class-sorted sample index (also its class proportions, as
+    geoai_ref.splits.check_split judges them) and on generated polygon data sets (:func:`_split_cases`): every
+    valid split passes, whatever method made it."""
     from geoai_ref.splits import check_split as reference_check
 
-    path = sample_index or HIDDEN_DATA / layout.SAMPLE_INDEX
-    rows = list(csv.DictReader(path.open()))
-    rows.sort(key=lambda r: int(r["class_id"]))  # class-sorted, as Keras validation_split would see them
-    y = np.array([int(r["class_id"]) for r in rows])
-    groups = np.array([int(r["polygon_id"]) for r in rows])
-    _judge_split(split, y, groups, 0.2, 42, f"on {len(y)} class-sorted samples of another scene")
-    train, val = split(y, groups, val_fraction=0.2, seed=42)
-    report = reference_check(y[train], y[val], groups[train], groups[val])
-    expect(report.ok, f"on {len(y)} class-sorted samples of another scene: " + "; ".join(report.problems))
-
-    @st.composite
-    def datasets(draw):
-        n_classes = draw(st.integers(2, 5))
-        y, groups, g = [], [], 0
-        for c in range(n_classes):
-            for _ in range(draw(st.integers(5, 10))):
-                size = draw(st.integers(2, 6))  # polygons give several patches each
-                y += [c] * size
-                groups += [g] * size
-                g += 1
-        return np.array(y), np.array(groups), draw(st.sampled_from([0.2, 0.25, 0.3])), draw(st.integers(0, 1000))
-
-    failures: list[str] = []
-
-    @settings(max_examples=max_examples, deadline=None, derandomize=True, database=None,
-              suppress_health_check=list(HealthCheck))
-    @given(datasets())
-    def run(case):
-        y, groups, fraction, seed = case
-        try:
-            _judge_split(split, y, groups, fraction, seed,
-                         f"on {len(y)} samples, {np.unique(groups).size} polygons, {np.unique(y).size} classes, "
-                         f"val_fraction={fraction}")
-        except CheckFailed as exc:
-            failures.append(str(exc))
-            raise
-
-    try:
-        run()
-    except CheckFailed:
-        raise CheckFailed(failures[-1] if failures else "the split failed on a generated data set") from None
+    real, *generated = _split_cases()
+    train, val = _judge_split(split, real)
+    report = reference_check(real.y[train], real.y[val], real.groups[train], real.groups[val])
+    expect(report.ok, f"{real.where}: " + "; ".join(report.problems))
+    for case in generated:
+        _judge_split(split, case)
 
 
 # --- 4b_band_reduction ------------------------------------------------------------------------------------
@@ -330,20 +409,31 @@ def check_band_reduction(build: Callable, band_counts: tuple[int, ...] = (4, 7),
 
 # --- 4b_select_bands --------------------------------------------------------------------------------------
 
-def check_select_bands(select_bands: Callable, seed: int = 9) -> None:
-    """Random arrays and band-name orders against direct indexing; unknown names raise KeyError / ValueError."""
+def _select_cases(seed: int = 9) -> tuple[np.ndarray, list[list[str]], list[list[str]]]:
+    """A random fused array, lists of band names in several orders, and lists naming a band that does not exist."""
     rng = np.random.default_rng(seed)
     x = rng.random((6, 8, 8, 8)).astype(np.float32)
-    names_list = [["DEM", "B2"], ["MODIS_NDVI"], list(rng.permutation(FUSED_BANDS)), ["B12", "B11", "DEM", "B3"],
-                  *map(list, BAND_SUBSETS.values())]
+    names_list = [["DEM", "B2"], ["MODIS_NDVI"], [str(n) for n in rng.permutation(FUSED_BANDS)],
+                  ["B12", "B11", "DEM", "B3"], *map(list, BAND_SUBSETS.values())]
+    return x, names_list, [["B5"], ["B2", "NDVI"]]
+
+
+def select_bands_calls() -> list[tuple]:
+    """The calls of :func:`check_select_bands`."""
+    x, names_list, unknown = _select_cases()
+    return [("select_bands", (x, names)) for names in names_list + unknown]
+
+
+def check_select_bands(select_bands: Callable) -> None:
+    """Random arrays and band-name orders against direct indexing; unknown names raise KeyError / ValueError."""
+    x, names_list, unknown = _select_cases()
     for names in names_list:
-        names = [str(n) for n in names]
         got = as_array(call(select_bands, x, names, what=f"select_bands(x, {names})"), "select_bands")
         want = x[..., [FUSED_BANDS.index(n) for n in names]]
         expect(got.shape == want.shape, f"select_bands(x, {names}) returned shape {got.shape}, expected {want.shape}")
         expect(np.array_equal(got, want), f"select_bands(x, {names}) returned the wrong channels: channel k must be "
                                           f"the band names[k], looked up in {list(FUSED_BANDS)}")
-    for bad in (["B5"], ["B2", "NDVI"]):
+    for bad in unknown:
         try:
             select_bands(x, bad)
         except (KeyError, ValueError):

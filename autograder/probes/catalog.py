@@ -1,12 +1,13 @@
 """Which hidden checks are judged from probes, per phase: the calls each makes and the check that judges them.
 
 The check functions are the hidden checks of :mod:`autograder.checks` (tested there with plain functions); the
-probe makes exactly the calls they make (their ``*_inputs`` functions) and replays the answers to them.
+probe makes exactly the calls they make (their ``*_inputs`` / ``*_calls`` functions) and replays the answers to
+them.
 """
 
 from __future__ import annotations
 
-from autograder.checks import phase4a
+from autograder.checks import phase4a, phase4b, phase4c
 from autograder.probes.run import Probe
 from geoai_ref.phase import Phase
 
@@ -26,6 +27,17 @@ PROBES: dict[Phase, tuple[Probe, ...]] = {
         Probe("4a_collapse", _calls("detect_collapse", phase4a.collapse_inputs),
               lambda f: phase4a.check_collapse(f["detect_collapse"])),
     ),
-    Phase.B: (),
-    Phase.C: (),
+    Phase.B: (
+        Probe("4b_align", phase4b.align_calls, lambda f: phase4b.check_align(f["align_to_s2"])),
+        Probe("4b_stack", phase4b.stack_calls, lambda f: phase4b.check_stack(f["stack_fused"])),
+        Probe("4b_patches", phase4b.patches_calls, lambda f: phase4b.check_patches(f["extract_patches"])),
+        Probe("4b_qc", phase4b.qc_calls, lambda f: phase4b.check_qc(f["quality_check"])),
+        Probe("4b_split", phase4b.split_calls, lambda f: phase4b.check_split(f["stratified_group_split"])),
+        Probe("4b_select_bands", phase4b.select_bands_calls,
+              lambda f: phase4b.check_select_bands(f["select_bands"])),
+    ),
+    Phase.C: (
+        Probe("4c_subsets", phase4c.subsets_calls,
+              lambda f: phase4c.check_subsets(f["band_subsets"], f["select_bands"])),
+    ),
 }

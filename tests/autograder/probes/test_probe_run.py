@@ -1,6 +1,6 @@
 """Probes: the student's functions run in a jailed process, their answers are judged in the grader's process.
 
-Each notebook here is the worked 4A solution with some ``*_code`` cells replaced the way a student (honest or
+Each notebook here is a phase's worked solution with some ``*_code`` cells replaced the way a student (honest or
 not) would write them; one probe process per notebook.
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 import nbformat
 import pytest
 
+from autograder.authoring.notebooks import PHASES
 from autograder.authoring.solutions import solution_notebook
 from autograder.grading.limits import Limits
 from autograder.probes.catalog import PROBES
@@ -16,25 +17,26 @@ from autograder.probes.run import run_probes
 from geoai_ref.phase import Phase
 
 
-def _notebook(tmp_path, **cells: str):
-    nb = solution_notebook(Phase.A)
+def _notebook(tmp_path, phase: Phase = Phase.A, **cells: str):
+    nb = solution_notebook(phase)
     for cell in nb.cells:
         gid = cell.metadata.get("nbgrader", {}).get("grade_id")
         if gid in cells:
             cell.source = cells[gid]
-    path = tmp_path / "Week_4_Exercise_Phase4A.ipynb"
+    path = tmp_path / PHASES[phase].ipynb.name
     nbformat.write(nb, path)
     return path
 
 
-def _judged(path, limits: Limits | None = None) -> dict[str, tuple[bool, str]]:
-    results = run_probes(path, Phase.A, PROBES[Phase.A], *([limits] if limits else []))
+def _judged(path, limits: Limits | None = None, phase: Phase = Phase.A) -> dict[str, tuple[bool, str]]:
+    results = run_probes(path, phase, PROBES[phase], *([limits] if limits else []))
     return {r.id: (r.passed, r.message) for r in results}
 
 
-def test_the_worked_solution_passes_every_probe(jail, tmp_path):
-    judged = _judged(_notebook(tmp_path))
-    assert judged == {f"{p.check_id}_probe": (True, "passed") for p in PROBES[Phase.A]}
+@pytest.mark.parametrize("phase", list(PROBES))
+def test_the_worked_solution_passes_every_probe(jail, tmp_path, phase):
+    judged = _judged(_notebook(tmp_path, phase), phase=phase)
+    assert judged == {f"{p.check_id}_probe": (True, "passed") for p in PROBES[phase]}
 
 
 MUTATES = '''
@@ -85,6 +87,56 @@ def test_wrong_and_hostile_answers_fail_with_what_to_fix(jail, tmp_path):
     assert judged["4a_metrics_probe"][0] is False and "not implemented yet" in judged["4a_metrics_probe"][1]
     passed, message = judged["4a_collapse_probe"]
     assert not passed and "collapsed should be True" in message
+
+
+#: Phase 4B: a stricter error class than asked (a subclass of ValueError: right), channels in the dict's order, a
+#: split that ignores its seed (asked twice, it answers differently), channels by position.
+QC_OWN_ERROR = '''
+class BandOutOfRange(ValueError):
+    pass
+
+
+def quality_check(x, band_names):
+    x = np.asarray(x)
+    limits = {"MODIS_NDVI": (-0.2, 1.0), "DEM": (-500.0, 9000.0)}
+    for i, name in enumerate(band_names):
+        low, high = limits.get(name, (0.0, 1.0))
+        band = x[..., i]
+        if np.isnan(band).any() or band.min() < low or band.max() > high:
+            raise BandOutOfRange(f"{name} out of range")
+    return {"n": int(x.shape[0])}
+'''
+STACK_IN_DICT_ORDER = "def stack_fused(bands):\n    return np.stack(list(bands.values()), axis=-1).astype(np.float32)\n"
+UNSEEDED_SPLIT = '''
+from sklearn.model_selection import StratifiedGroupKFold
+
+
+def stratified_group_split(y, groups, val_fraction=0.2, seed=42):
+    folds = StratifiedGroupKFold(n_splits=round(1 / val_fraction), shuffle=True,
+                                 random_state=int(np.random.randint(0, 10**6)))
+    return next(folds.split(np.zeros(len(y)), y, groups))
+'''
+BY_POSITION = "def select_bands(x, names, order=FUSED_BANDS):\n    return np.asarray(x)[..., :len(names)]\n"
+
+
+def test_phase4b_answers_are_judged_by_behaviour(jail, tmp_path):
+    judged = _judged(_notebook(tmp_path, Phase.B, **{"4b_qc_code": QC_OWN_ERROR, "4b_stack_code": STACK_IN_DICT_ORDER,
+                                                     "4b_split_code": UNSEEDED_SPLIT,
+                                                     "4b_select_bands_code": BY_POSITION}), phase=Phase.B)
+    assert judged["4b_align_probe"] == (True, "passed") and judged["4b_patches_probe"] == (True, "passed")
+    assert judged["4b_qc_probe"] == (True, "passed")  # its own subclass of ValueError is a ValueError
+    assert not judged["4b_stack_probe"][0] and "channel 0 should be B2" in judged["4b_stack_probe"][1]
+    assert not judged["4b_split_probe"][0] and "same seed" in judged["4b_split_probe"][1]
+    assert not judged["4b_select_bands_probe"][0] and "wrong channels" in judged["4b_select_bands_probe"][1]
+
+
+def test_phase4c_selection_that_changes_its_input_is_caught(jail, tmp_path):
+    nb = solution_notebook(Phase.C)
+    code = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "4c_subsets_code").source
+    in_place = code + "\n\n_select = select_bands\n\n\ndef select_bands(X, names):\n    out = _select(X, names)\n" \
+                      "    X[..., 0] = 0\n    return out\n"
+    judged = _judged(_notebook(tmp_path, Phase.C, **{"4c_subsets_code": in_place}), phase=Phase.C)
+    assert not judged["4c_subsets_probe"][0] and "modified its input" in judged["4c_subsets_probe"][1]
 
 
 def test_a_function_that_never_returns_leaves_the_earlier_answers_judged(jail, tmp_path):
