@@ -75,6 +75,17 @@ def jail() -> None:
         pytest.skip(reason)
 
 
+def probed(tmp_path: Path, calls: list[tuple], **functions) -> list:
+    """The stand-ins a probe hands its judge for these trusted ``functions`` (by the notebook's names, in that
+    order), the functions called in this process on ``calls``: what a hidden check judges."""
+    import tempfile
+
+    from autograder.probes.run import local_stand_ins
+
+    found = local_stand_ins(functions, calls, Path(tempfile.mkdtemp(dir=tmp_path)))
+    return [found[name] for name in functions]
+
+
 def course_with_release(root: Path, phase: str, *students: str) -> tuple[Path, Path]:
     """(submissions, course root): a course at ``root/course`` with ``phase`` generated, and its untouched release
     with the phase's data submitted by each of ``students`` (``root/submissions/<student>/<phase>``)."""

@@ -195,11 +195,6 @@ assert np.allclose(_probs.sum(axis=1), 1, atol=1e-4), "end with a softmax: each 
 assert model.count_params() > 20_000_000, "that is not a ResNet-50 backbone (about 23.5 M parameters)"
 for layer in model.layers:
     print(f"{layer.name:24} {type(layer).__name__:24} {str(layer.output.shape):20} {layer.count_params():>12,}")
-### BEGIN HIDDEN TESTS
-from autograder.checks import phase4a as hidden
-
-hidden.check_build_model(build_transfer_model)
-### END HIDDEN TESTS
 
 # %% [markdown]
 # ## 4. Configure training
@@ -254,11 +249,6 @@ assert all(not layer.trainable for layer in backbone.layers[:cut]), f"the first 
 assert any(layer.trainable for layer in backbone.layers[cut:]), "the layers after the cut must be trainable"
 assert FREEZE_RATIO - 0.01 <= fraction <= 0.8, \
     f"frozen_fraction says {fraction:.2f}: count the layers with trainable False, divided by all layers"
-### BEGIN HIDDEN TESTS
-from autograder.checks import phase4a as hidden
-
-hidden.check_freeze(freeze_by_ratio, frozen_fraction)
-### END HIDDEN TESTS
 
 # %% [markdown]
 # ### Task 5 · Callbacks
@@ -288,11 +278,6 @@ _callbacks = make_callbacks("checkpoint.weights.h5")
 _types = [type(c).__name__ for c in _callbacks]
 for needed in ("EarlyStopping", "ReduceLROnPlateau", "ModelCheckpoint"):
     assert needed in _types, f"make_callbacks must include a keras.callbacks.{needed}; got {_types}"
-### BEGIN HIDDEN TESTS
-from autograder.checks import phase4a as hidden
-
-hidden.check_callbacks(make_callbacks)
-### END HIDDEN TESTS
 
 # %% [markdown]
 # ## 5. Train the model

@@ -419,10 +419,6 @@ assert any(isinstance(_l, keras.layers.Conv2D) and tuple(_l.kernel_size) == (1, 
 assert any(isinstance(_l, keras.Model) for _l in _m.layers), "call keras.applications.ResNet50(...) as a nested model"
 print("visible model tests passed")
 del _m
-### BEGIN HIDDEN TESTS
-from autograder.checks import phase4b as hidden
-hidden.check_band_reduction(build_fusion_resnet)
-### END HIDDEN TESTS
 
 # %% [markdown]
 # ## 4. Ablation study

@@ -59,7 +59,7 @@ def fused_reference(cache: Path = RELEASE_DATA) -> Path:
     from geoai_ref.pipeline import run_data_pipeline
 
     if not all((cache / p).exists() for p in (layout.X_TRAIN_FUSED, layout.X_VAL_FUSED)):
-        # quietly: hidden tests call this inside a grading kernel, where any stderr output scores the cell 0
+        # quietly: the grader's checks call this while grading, whose output is a log, not a progress display
         run_data_pipeline(FIXTURES, cache, show_progress=False)
     return cache
 

@@ -79,7 +79,7 @@ def build_notebook(source: Path) -> nbformat.NotebookNode:
 
     Raises:
         NotebookSourceError: on a duplicate grade_id, a missing include file, a solution cell
-            without solution markers, or malformed nbgrader metadata.
+            without solution markers, a hidden-test region, or malformed nbgrader metadata.
     """
     nb = jupytext.read(source, fmt="py:percent")
     seen: set[str] = set()
@@ -101,6 +101,11 @@ def build_notebook(source: Path) -> nbformat.NotebookNode:
                 raise NotebookSourceError(f"{where}: solution cell {meta['grade_id']!r} has no {SOLUTION_BEGIN} region")
             cell.metadata["nbgrader"] = meta
         cell.metadata.pop("lines_to_next_cell", None)
+        if HIDDEN_BEGIN in cell.source:
+            raise NotebookSourceError(f"{where}: a hidden-test region would run in the student's kernel, where the "
+                                      "student's code runs first and can fake it (and, jailed, cannot import the "
+                                      "grader): write the check in autograder/checks and judge it from a probe or a "
+                                      "check of the submitted files (assignments/AUTHORING.md)")
         if cell.cell_type == "code":
             cell.outputs = []
             cell.execution_count = None

@@ -1,4 +1,4 @@
-"""Worked solutions: the instructor notebooks without hidden tests, executed in a staged folder.
+"""Worked solutions: the instructor notebooks, executed in a staged folder.
 
 ``geoai-grade solutions`` writes ``solutions/<phase>/<notebook>.ipynb`` (executed, with outputs)
 plus the deliverables the run produced (git-ignored). :func:`solution_namespace` gives tests
@@ -28,18 +28,9 @@ class SolutionRunError(ProblemsFound):
     """A solution notebook failed or wrote to stderr; the message names the cell."""
 
 
-def without_hidden_tests(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """A copy of an instructor notebook with every hidden-test region removed (nbgrader's own preprocessor)."""
-    from nbgrader.preprocessors import ClearHiddenTests
-
-    copy = nbformat.from_dict(nb)
-    copy, _ = ClearHiddenTests().preprocess(copy, {})
-    return copy
-
-
 def solution_notebook(phase: Phase) -> nbformat.NotebookNode:
-    """The worked solution of ``phase``, unexecuted: solutions in, hidden tests out."""
-    return without_hidden_tests(build_notebook(PHASES[phase].source))
+    """The worked solution of ``phase``, unexecuted (the instructor notebook: solutions in)."""
+    return build_notebook(PHASES[phase].source)
 
 
 def problems_in_outputs(nb: nbformat.NotebookNode) -> list[str]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import numpy as np
 
 from autograder.checks.common import CheckFailed, as_array, call, expect
 from autograder.paths import FIXTURES
+from autograder.probes.facts import CallbackFacts, ModelArg, ModelFacts, type_name
 from geoai_ref import layout
 from geoai_ref.classes import CLASS_NAMES, NUM_CLASSES
 from geoai_ref.collapse import THRESHOLDS
@@ -110,80 +110,78 @@ def check_inflate(inflate_conv1_kernel: Callable) -> None:
 
 # --- Task 3 -------------------------------------------------------------------------------------
 
-def _is_conv(layer: object, size: int) -> bool:
-    import keras
-
-    return isinstance(layer, keras.layers.Conv2D) and tuple(layer.kernel_size) == (size, size)
+#: (n_bands, n_classes) the transfer model is built for: other band and class counts than the notebook's.
+BUILD_CASES = ((4, 5), (8, 3))
 
 
-def _all_layers(model: object) -> list:
-    import keras
+def build_model_calls() -> list[tuple]:
+    """The calls of :func:`check_build_model`."""
+    return [("build_transfer_model", (n, classes, 32, None)) for n, classes in BUILD_CASES]
 
-    found = []
-    for layer in model.layers:
-        found.append(layer)
-        if isinstance(layer, keras.Model):
-            found += _all_layers(layer)
-    return found
+
+def _not_a_model(what: str, value: object) -> str:
+    return f"{what} returned {type_name(value)}, not a keras.Model"
 
 
 def check_build_model(build_transfer_model: Callable) -> None:
-    """Other band counts: (8, 8, N) input, 5-way softmax, a ResNet-50 backbone fed N bands by either adapter."""
-    import keras
-
-    for n, classes in ((4, 5), (8, 3)):
-        model = call(build_transfer_model, n, classes, 32, None, what=f"build_transfer_model({n}, {classes}, 32, None)")
-        expect(isinstance(model, keras.Model), f"build_transfer_model({n}, ...) returned {type(model).__name__}, "
-                                               "not a keras.Model")
-        expect(tuple(model.input_shape) == (None, 8, 8, n),
+    """Other band counts: (8, 8, N) input, a softmax over n_classes, a ResNet-50 backbone fed N bands by either
+    adapter (judged from the probe's description of the model, :class:`~autograder.probes.facts.ModelFacts`)."""
+    for n, classes in BUILD_CASES:
+        what = f"build_transfer_model({n}, {classes}, 32, None)"
+        model = call(build_transfer_model, n, classes, 32, None, what=what)
+        expect(isinstance(model, ModelFacts), _not_a_model(what, model))
+        expect(model.input_shape == (None, 8, 8, n),
                f"for {n} bands the input must be (None, 8, 8, {n}), got {model.input_shape}: "
                "build the input from n_bands instead of a fixed 6")
-        expect(tuple(model.output_shape) == (None, classes),
+        expect(model.output_shape == (None, classes),
                f"with n_classes={classes} the output must be (None, {classes}), got {model.output_shape}: "
                "use the n_classes argument for the head")
-        layers = _all_layers(model)
+        layers = model.all_layers
         names = {layer.name for layer in layers}
-        expect("conv1_conv" in names and sum(isinstance(la, keras.layers.Conv2D) for la in layers) >= 53,
+        expect("conv1_conv" in names and sum(layer.is_a("Conv2D") for layer in layers) >= 53,
                "no ResNet-50 backbone found (its first convolution is called conv1_conv): use "
                "keras.applications.ResNet50(include_top=False, ...)")
         expect("predictions" not in names, "the ImageNet head (layer 'predictions') is still there: "
                                            "build the backbone with include_top=False")
         conv1 = next(layer for layer in layers if layer.name == "conv1_conv")
-        bands_in = conv1.kernel.shape[2]
-        adapter = any(_is_conv(layer, 1) and layer.kernel.shape[2] == n and layer.kernel.shape[3] == 3
-                      for layer in layers)
+        bands_in = conv1.kernel_shape[2] if conv1.kernel_shape and len(conv1.kernel_shape) == 4 else None
+        adapter = any(layer.is_a("Conv2D") and layer.kernel_size == (1, 1) and layer.kernel_shape is not None
+                      and layer.kernel_shape[2:] == (n, 3) for layer in layers)
         expect(bands_in == n or (bands_in == 3 and adapter),
                f"for {n} bands conv1_conv takes {bands_in} bands and there is no 1x1 convolution from {n} bands to 3: "
                "inflate conv1 to N bands or put a 1x1 band-reduction convolution in front of an RGB backbone")
-        x = _rng(n).normal(size=(3, 8, 8, n)).astype(np.float32)
-        probs = np.asarray(model.predict(x, verbose=0))
-        expect(np.allclose(probs.sum(axis=1), 1, atol=1e-4) and (probs >= 0).all(),
+        probs = model.predictions
+        expect(probs is not None and probs.ndim == 2 and np.allclose(probs.sum(axis=1), 1, atol=1e-4)
+               and bool((probs >= 0).all()),
                "the output rows are not probabilities: end with Dense(n_classes, activation='softmax')")
-        backbone_input = conv1.input.shape if hasattr(conv1, "input") else None
-        if backbone_input is not None and backbone_input[1] is not None:
-            expect(backbone_input[1] >= 32, f"the backbone sees {backbone_input[1]}x{backbone_input[2]} inputs: "
-                                            "upsample the 8x8 patches to input_size (32) first")
-        keras.backend.clear_session()
+        seen = conv1.input_shape
+        if seen is not None and len(seen) == 4 and seen[1] is not None:
+            expect(seen[1] >= 32, f"the backbone sees {seen[1]}x{seen[2]} inputs: upsample the 8x8 patches to "
+                                  "input_size (32) first")
 
 
 # --- Task 4 -------------------------------------------------------------------------------------
 
-def _small_backbone(n_layers: int) -> object:
-    """A small functional model of ``n_layers`` layers (input, then Conv / BatchNorm / ReLU in turn):
-    a stand-in backbone of another size."""
-    import keras
-
-    make = (lambda: keras.layers.Conv2D(4, 3, padding="same"), keras.layers.BatchNormalization, keras.layers.ReLU)
-    inputs = keras.Input((8, 8, 3))
-    x = inputs
-    for i in range(n_layers - 1):
-        x = make[i % 3]()(x)
-    return keras.Model(inputs, x)
+def _freeze_cases() -> list[tuple[str, ModelArg, tuple[float, ...]]]:
+    """(label, model the probe builds, ratios): a ResNet-50 and small models of other sizes, frozen in turn."""
+    return [("ResNet-50", ModelArg("resnet50", "resnet50"), (0.0, 0.3, 0.75, 1.0)),
+            ("a 20-layer model", ModelArg("layers20", "layers", 20), (0.5, 0.25)),
+            ("a 7-layer model", ModelArg("layers7", "layers", 7), (0.6,))]
 
 
-def _check_freeze_result(backbone: object, ratio: float, label: str) -> None:
-    import keras
+def _scattered() -> ModelArg:
+    """A ResNet-50 whose layers are frozen in an arbitrary pattern, not a prefix."""
+    return ModelArg("scattered", "resnet50", trainable=tuple(bool(v) for v in _rng(4).random(400) >= 0.5))
 
+
+def freeze_calls() -> list[tuple]:
+    """The calls of :func:`check_freeze`."""
+    calls = [call for _, model, ratios in _freeze_cases() for ratio in ratios
+             for call in (("freeze_by_ratio", (model, ratio)), ("frozen_fraction", (model,)))]
+    return [*calls, ("frozen_fraction", (_scattered(),))]
+
+
+def _check_freeze_result(backbone: ModelFacts, ratio: float, label: str) -> None:
     layers = backbone.layers
     cut = ratio * len(layers)
     low, high = int(np.floor(cut)), int(np.ceil(cut))
@@ -193,73 +191,81 @@ def _check_freeze_result(backbone: object, ratio: float, label: str) -> None:
     expect(frozen_prefix >= low,
            f"{label}, ratio {ratio}: only the first {frozen_prefix} layers are frozen, expected the first "
            f"{round(cut)} of {len(layers)}")
-    late = [layer for layer in layers[high:] if layer.weights and
-            not isinstance(layer, keras.layers.BatchNormalization)]
+    late = [layer for layer in layers[high:] if layer.has_weights and not layer.is_a("BatchNormalization")]
     frozen_late = [layer.name for layer in late if not layer.trainable]
     expect(not frozen_late,
            f"{label}, ratio {ratio}: layers after the cut ({round(cut)} of {len(layers)}) are frozen: "
            f"{frozen_late[:3]}; only BatchNormalization layers may stay frozen there")
 
 
-def check_freeze(freeze_by_ratio: Callable, frozen_fraction: Callable) -> None:
-    """Freezing a ResNet-50 and small models by ratio; frozen_fraction against geoai_ref's measure."""
-    import keras
-
+def _measured(frozen_fraction: Callable, model: ModelArg, label: str) -> tuple[object, float]:
+    """``frozen_fraction(model)`` and the fraction geoai_ref measures; the call must leave the model unchanged."""
     from geoai_ref.models.resnet import measure_frozen
 
-    resnet = keras.applications.ResNet50(include_top=False, weights=None, input_shape=(32, 32, 3))
-    models = [("ResNet-50", resnet, (0.0, 0.3, 0.75, 1.0)), ("a 20-layer model", _small_backbone(20), (0.5, 0.25)),
-              ("a 7-layer model", _small_backbone(7), (0.6,))]
-    for label, backbone, ratios in models:
+    before = model.facts
+    fraction = call(frozen_fraction, model, what=f"frozen_fraction({label})")
+    after = model.facts
+    expect(after is not None, f"frozen_fraction({label}): the model could not be read after the call")
+    expect(before is None or [la.trainable for la in before.layers] == [la.trainable for la in after.layers],
+           f"frozen_fraction({label}) changed which layers are trainable: it should only measure them")
+    return fraction, measure_frozen(after).layer_fraction
+
+
+def check_freeze(freeze_by_ratio: Callable, frozen_fraction: Callable) -> None:
+    """Freezing a ResNet-50 and small models by ratio; frozen_fraction against geoai_ref's measure."""
+    for label, backbone, ratios in _freeze_cases():
         for ratio in ratios:
             call(freeze_by_ratio, backbone, ratio, what=f"freeze_by_ratio({label}, {ratio})")
-            _check_freeze_result(backbone, ratio, label)
-            fraction = call(frozen_fraction, backbone, what="frozen_fraction")
-            expected = measure_frozen(backbone).layer_fraction
-            expect(isinstance(fraction, float | int | np.floating) and abs(float(fraction) - expected) < 1e-6,
+            expect(backbone.facts is not None,
+                   f"freeze_by_ratio({label}, {ratio}): the model could not be read after the call")
+            _check_freeze_result(backbone.facts, ratio, label)
+            fraction, expected = _measured(frozen_fraction, backbone, label)
+            expect(isinstance(fraction, float | int) and not isinstance(fraction, bool)
+                   and abs(float(fraction) - expected) < 1e-6,
                    f"frozen_fraction({label}) returned {fraction!r}; {expected:.4f} of its layers are frozen "
                    "(layers with trainable False over all layers)")
-    rng = _rng(4)
-    for layer in resnet.layers:  # an arbitrary pattern, not a prefix
-        layer.trainable = bool(rng.random() < 0.5)
-    fraction = call(frozen_fraction, resnet, what="frozen_fraction")
-    expected = measure_frozen(resnet).layer_fraction
-    expect(abs(float(fraction) - expected) < 1e-6,
+    scattered = _scattered()
+    fraction, expected = _measured(frozen_fraction, scattered, "a scattered pattern")
+    expect(isinstance(fraction, float | int) and abs(float(fraction) - expected) < 1e-6,
            f"on a scattered freezing pattern frozen_fraction returned {fraction!r} instead of {expected:.4f}: "
            "count every layer whose trainable is False")
-    keras.backend.clear_session()
 
 
 # --- Task 5 -------------------------------------------------------------------------------------
 
-def check_callbacks(make_callbacks: Callable) -> None:
-    """EarlyStopping (best weights), ReduceLROnPlateau (smaller patience), ModelCheckpoint (best only) on val loss."""
-    import keras
+#: The checkpoint path make_callbacks is given (the probe's own folder; nothing is written there).
+CHECKPOINT_PATH = "hidden_check.weights.h5"
 
-    with tempfile.TemporaryDirectory() as tmp:
-        path = str(Path(tmp) / "hidden_check.weights.h5")
-        callbacks = call(make_callbacks, path, what="make_callbacks")
+
+def callbacks_calls() -> list[tuple]:
+    """The calls of :func:`check_callbacks`."""
+    return [("make_callbacks", (CHECKPOINT_PATH,))]
+
+
+def check_callbacks(make_callbacks: Callable) -> None:
+    """EarlyStopping (best weights), ReduceLROnPlateau (smaller patience), ModelCheckpoint (best only) on val loss,
+    judged from the probe's descriptions of the callbacks (:class:`~autograder.probes.facts.CallbackFacts`)."""
+    callbacks = call(make_callbacks, CHECKPOINT_PATH, what="make_callbacks")
     expect(isinstance(callbacks, list | tuple), "make_callbacks must return a list of callbacks")
 
-    def one(kind: type) -> object:
-        found = [c for c in callbacks if isinstance(c, kind)]
-        expect(len(found) == 1, f"make_callbacks must return exactly one {kind.__name__}, found {len(found)}")
+    def one(kind: str) -> CallbackFacts:
+        found = [c for c in callbacks if isinstance(c, CallbackFacts) and c.is_a(kind)]
+        expect(len(found) == 1, f"make_callbacks must return exactly one {kind}, found {len(found)}")
         return found[0]
 
-    early = one(keras.callbacks.EarlyStopping)
-    reduce = one(keras.callbacks.ReduceLROnPlateau)
-    checkpoint = one(keras.callbacks.ModelCheckpoint)
+    early, reduce, checkpoint = one("EarlyStopping"), one("ReduceLROnPlateau"), one("ModelCheckpoint")
     for name, cb in (("EarlyStopping", early), ("ReduceLROnPlateau", reduce), ("ModelCheckpoint", checkpoint)):
         expect(str(cb.monitor).startswith("val_"),
                f"{name} monitors {cb.monitor!r}: monitor the validation set (e.g. 'val_loss')")
     expect(bool(early.restore_best_weights),
            "EarlyStopping should restore the best weights (restore_best_weights=True)")
-    expect(reduce.patience < early.patience,
+    expect(reduce.patience is not None and early.patience is not None and reduce.patience < early.patience,
            f"ReduceLROnPlateau patience ({reduce.patience}) must be smaller than EarlyStopping's ({early.patience}), "
            "or training stops before the learning rate is lowered")
-    expect(0 < float(reduce.factor) < 1, f"ReduceLROnPlateau factor {reduce.factor} must be between 0 and 1")
+    expect(reduce.factor is not None and 0 < reduce.factor < 1,
+           f"ReduceLROnPlateau factor {reduce.factor} must be between 0 and 1")
     expect(bool(checkpoint.save_best_only), "ModelCheckpoint must keep the best epoch only (save_best_only=True)")
-    expect(str(checkpoint.filepath) == path,
+    expect(checkpoint.filepath == CHECKPOINT_PATH,
            f"ModelCheckpoint writes to {checkpoint.filepath!r}, not to the checkpoint_path it was given")
 
 

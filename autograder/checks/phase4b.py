@@ -21,6 +21,7 @@ import numpy as np
 
 from autograder.checks.common import CheckFailed, as_array, call, expect, fail_on
 from autograder.paths import HIDDEN_DATA
+from autograder.probes.facts import LayerFacts, ModelFacts, type_name
 from geoai_ref import layout
 from geoai_ref.ablation import BAND_SUBSETS
 from geoai_ref.bands import FUSED_BANDS
@@ -357,54 +358,65 @@ def check_split(split: Callable) -> None:
 
 # --- 4b_band_reduction ------------------------------------------------------------------------------------
 
-def _backbone(model) -> object | None:
-    import keras
-
-    for layer in model.layers:
-        if isinstance(layer, keras.Model) and any(sub.name == "conv1_conv" for sub in layer.layers):
-            return layer
-    return None
+def _backbone(model: ModelFacts) -> LayerFacts | None:
+    """The nested model holding ResNet-50's first convolution, if there is one."""
+    return next((layer for layer in model.layers if layer.is_a("Model")
+                 and any(inner.name == "conv1_conv" for inner in model.inner(layer.name))), None)
 
 
-def check_band_reduction(build: Callable, band_counts: tuple[int, ...] = (4, 7), seed: int = 5) -> None:
-    """Build for other band counts: input (None, 8, 8, N), output (None, 5), a 1x1 Conv2D N->3 ahead of a
-    nested ResNet-50, softmax rows summing to 1, no Lambda layer."""
-    import keras
+#: Band counts the fusion model is built for (not the notebook's 8), and the inputs' seed.
+BAND_REDUCTION_CASES = (4, 7)
 
+
+def _band_reduction_inputs(band_counts: tuple[int, ...] = BAND_REDUCTION_CASES, seed: int = 5) -> list[np.ndarray]:
+    """Training patches per band count, bands on very different scales (as the fused bands are)."""
     rng = np.random.default_rng(seed)
-    for n in band_counts:
-        x = rng.random((16, 8, 8, n)).astype(np.float32) * np.linspace(1, 100, n, dtype=np.float32)
-        model = call(build, n, x, what=f"build_fusion_resnet({n}, x_train)")
-        expect(isinstance(model, keras.Model),
-               f"build_fusion_resnet returned {type(model).__name__}, not a keras.Model")
-        expect(tuple(model.input_shape) == (None, 8, 8, n),
+    return [rng.random((16, 8, 8, n)).astype(np.float32) * np.linspace(1, 100, n, dtype=np.float32)
+            for n in band_counts]
+
+
+def band_reduction_calls() -> list[tuple]:
+    """The calls of :func:`check_band_reduction`."""
+    return [("build_fusion_resnet", (x.shape[-1], x)) for x in _band_reduction_inputs()]
+
+
+def check_band_reduction(build: Callable) -> None:
+    """Build for other band counts: input (None, 8, 8, N), output (None, 5), a 1x1 Conv2D N->3 ahead of a
+    nested ResNet-50, softmax rows summing to 1, no Lambda layer (judged from the probe's description of the
+    model, :class:`~autograder.probes.facts.ModelFacts`)."""
+    for x in _band_reduction_inputs():
+        n = x.shape[-1]
+        what = f"build_fusion_resnet({n}, x_train)"
+        model = call(build, n, x, what=what)
+        expect(isinstance(model, ModelFacts), f"{what} returned {type_name(model)}, not a keras.Model")
+        expect(model.input_shape == (None, 8, 8, n),
                f"{n} bands: input shape {model.input_shape}, expected (None, 8, 8, {n}): use keras.Input((8, 8, "
                "n_bands)), not a fixed 3 or 8")
-        expect(tuple(model.output_shape) == (None, NUM_CLASSES),
+        expect(model.output_shape == (None, NUM_CLASSES),
                f"{n} bands: output shape {model.output_shape}, expected (None, {NUM_CLASSES})")
-        expect(not any(isinstance(layer, keras.layers.Lambda) for layer in model.layers),
+        expect(not any(layer.is_a("Lambda") for layer in model.all_layers),
                "the model has a Lambda layer: use built-in layers (Lambda layers run code when loaded)")
         base = _backbone(model)
         expect(base is not None, "no nested ResNet-50: create keras.applications.ResNet50(include_top=False, ...) "
                                  "and call it on a tensor (x = base(x))")
-        expect(base.input_shape[-1] == 3, f"the ResNet-50 takes {base.input_shape[-1]} channels; the band-reduction "
-                                          "design feeds it 3 (1x1 Conv2D N->3 in front)")
-        spatial = base.input_shape[1:3]
+        base_input = base.input_shape or (None, None, None, None)
+        expect(base_input[-1] == 3, f"the ResNet-50 takes {base_input[-1]} channels; the band-reduction "
+                                    "design feeds it 3 (1x1 Conv2D N->3 in front)")
+        spatial = base_input[1:3]
         expect(all(s is None or s >= 32 for s in spatial),
                f"the ResNet-50 input is {spatial}: up-sample the 8x8 patches to at least 32x32 (keras.layers.Resizing)")
-        order = list(model.layers)
-        adapters = [i for i, layer in enumerate(order) if isinstance(layer, keras.layers.Conv2D)
-                    and tuple(layer.kernel_size) == (1, 1) and layer.filters == 3
-                    and tuple(layer.kernel.shape) == (1, 1, n, 3)]
+        order = model.layers
+        adapters = [i for i, layer in enumerate(order) if layer.is_a("Conv2D") and layer.kernel_size == (1, 1)
+                    and layer.filters == 3 and layer.kernel_shape == (1, 1, n, 3)]
         expect(bool(adapters), f"{n} bands: no 1x1 Conv2D mapping {n} bands to 3 (keras.layers.Conv2D(3, 1)) "
                                "in the outer model")
         expect(adapters[0] < order.index(base), "the 1x1 band-reduction Conv2D must come before the ResNet-50")
-        head = [layer for layer in order if isinstance(layer, keras.layers.Dense)]
+        head = [layer for layer in order if layer.is_a("Dense")]
         expect(bool(head) and head[-1].units == NUM_CLASSES, f"the head needs a Dense({NUM_CLASSES}, "
                                                              "activation='softmax') layer")
-        probs = np.asarray(model(x[:4], training=False))
-        expect(probs.shape == (4, NUM_CLASSES) and np.allclose(probs.sum(axis=1), 1.0, atol=1e-4)
-               and (probs >= 0).all(), "the outputs are not probabilities: end with activation='softmax'")
+        probs = model.predictions
+        expect(probs is not None and probs.shape == (3, NUM_CLASSES) and np.allclose(probs.sum(axis=1), 1.0, atol=1e-4)
+               and bool((probs >= 0).all()), "the outputs are not probabilities: end with activation='softmax'")
 
 
 # --- 4b_select_bands --------------------------------------------------------------------------------------

@@ -208,7 +208,7 @@ def check_models(folder: Path | str = ".") -> None:
 
 
 def check_results(folder: Path | str = ".") -> None:
-    """The whole 4c_results hidden test: the metrics JSON and the saved models."""
+    """The whole 4c_results hidden check: the metrics JSON and the saved models."""
     check_results_json(folder)
     check_models(folder)
 

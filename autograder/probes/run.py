@@ -35,6 +35,8 @@ from autograder.checks.common import CheckFailed
 from autograder.grading.limits import Limits, run_limited
 from autograder.jail import jail_available, jail_command
 from autograder.probes import PROBE_SUFFIX
+from autograder.probes.facts import CallbackFacts, ModelArg, ModelFacts, Returned
+from autograder.probes.runner import Runner
 from autograder.trusted.result import TrustedResult
 from geoai_ref.phase import Phase
 
@@ -79,7 +81,9 @@ def normal_call(call: tuple) -> Call:
 
 
 def _feed(h: Any, value: Any) -> None:
-    if isinstance(value, np.ndarray):
+    if isinstance(value, ModelArg):
+        h.update(f"model {value.id}".encode())
+    elif isinstance(value, np.ndarray):
         h.update(f"array {value.dtype.str} {value.shape}:".encode())
         h.update(np.ascontiguousarray(value).tobytes())
     elif isinstance(value, Path):
@@ -152,6 +156,8 @@ class _Stager:
             name = self._name("".join(value.suffixes[-1:]))
             shutil.copyfile(value, self.box / name)
             return {"path": name}
+        if isinstance(value, ModelArg):
+            return {"model": value.spec()}
         if isinstance(value, dict):
             return {"dict": [[str(k), self(v)] for k, v in value.items()]}
         if isinstance(value, list | tuple):
@@ -195,17 +201,24 @@ def _decode(value: Any, box: Path) -> Any:
             return float(str(value["__float__"]))
         except ValueError:
             return Returned("unreadable number")
+    if "__model__" in value:
+        return _model_facts(value["__model__"], box)
+    if "__callback__" in value:
+        try:
+            return CallbackFacts.parse(value["__callback__"])
+        except (TypeError, ValueError, KeyError):
+            return Returned("unreadable callback description")
     return Returned(str(value.get("__object__", "an unknown object")))
 
 
-class Returned:
-    """What the student's function returned when it was not plain data: only its type's name crosses over."""
-
-    def __init__(self, type_name: str) -> None:
-        self.type_name = type_name
-
-    def __repr__(self) -> str:
-        return f"<{self.type_name}>"
+def _model_facts(described: Any, box: Path) -> ModelFacts | Returned:
+    """A model description read back (its predictions without pickle), or a marker if it is not one."""
+    try:
+        name = described.get("predictions") if isinstance(described, dict) else None
+        predictions = _load_array(box, name["__array__"]) if isinstance(name, dict) else None
+        return ModelFacts.parse(described, predictions if isinstance(predictions, np.ndarray) else None)
+    except (TypeError, ValueError, KeyError):
+        return Returned("unreadable model description")
 
 
 def _error_class(entry: dict) -> type[Exception]:
@@ -239,6 +252,12 @@ class Answers:
             if n >= len(entries):
                 raise CheckFailed(self.failure or f"{function} was not called by the probe with these inputs")
             entry = entries[n]
+            models = entry.get("models")
+            for index, described in (models.items() if isinstance(models, dict) else []):
+                target = args[int(index)] if str(index).isdigit() and int(index) < len(args) else None
+                if isinstance(target, ModelArg):
+                    facts = _model_facts(described, self.box)
+                    target.facts = facts if isinstance(facts, ModelFacts) else None
             mutated = entry.get("mutated")
             for index, file in (mutated.items() if isinstance(mutated, dict) else []):
                 target = args[int(index)] if str(index).isdigit() and int(index) < len(args) else None
@@ -303,6 +322,18 @@ def _run(box: Path, limits: Limits, jailed: bool) -> str | None:
         lines = run.output[-LOG_TAIL_CHARS:].strip().splitlines()
         return f"the probe process ended with status {run.returncode} ({lines[-1] if lines else 'no output'})"
     return None
+
+
+def local_stand_ins(functions: dict[str, Callable], calls: list[tuple], box: Path) -> dict[str, Callable]:
+    """Stand-ins for ``functions`` as a probe would hand them to a judge, the functions called in THIS process
+    (no jail): the same staging, runner, encoding and decoding as :func:`run_probes`. For trusted functions only
+    (tests, the worked solutions); ``box`` is an empty folder that must outlive the stand-ins.
+    """
+    normal = [normal_call(call) for call in calls]
+    _stage(box, [], normal)
+    Runner(str(box), dict(functions)).run("probe.json")
+    answers = _answers(box, normal, None)
+    return {name: answers.stand_in(name) for name in functions}
 
 
 def run_probes(notebook: Path, phase: Phase, probes: Sequence[Probe], limits: Limits = PROBE_LIMITS,

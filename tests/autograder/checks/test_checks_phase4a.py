@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import probed
 
 from autograder.authoring.solutions import solution_namespace
 from autograder.checks import phase4a as checks
@@ -24,10 +25,10 @@ def fails(check, *args, match: str) -> None:
         check(*args)
 
 
-def test_solution_functions_pass_every_function_check(sol: dict) -> None:
+def test_solution_functions_pass_every_function_check(sol: dict, tmp_path: Path) -> None:
     checks.check_normalise(sol["normalise_per_band"])
     checks.check_inflate(sol["inflate_conv1_kernel"])
-    checks.check_callbacks(sol["make_callbacks"])
+    checks.check_callbacks(*probed(tmp_path, checks.callbacks_calls(), make_callbacks=sol["make_callbacks"]))
     checks.check_metrics(sol["evaluate_predictions"])
     checks.check_collapse(sol["detect_collapse"])
 
@@ -106,7 +107,7 @@ def test_metrics_with_weighted_average_or_missing_labels_fail(sol: dict) -> None
     fails(checks.check_metrics, no_labels, match="confusion matrix")
 
 
-def test_callbacks_on_training_loss_or_equal_patience_fail() -> None:
+def test_callbacks_on_training_loss_or_equal_patience_fail(tmp_path: Path) -> None:
     import keras
 
     def on_training_loss(path):
@@ -119,8 +120,15 @@ def test_callbacks_on_training_loss_or_equal_patience_fail() -> None:
                 keras.callbacks.ReduceLROnPlateau(monitor="val_loss", patience=5),
                 keras.callbacks.ModelCheckpoint(path, save_best_only=True, save_weights_only=True)]
 
-    fails(checks.check_callbacks, on_training_loss, match="monitors 'loss'")
-    fails(checks.check_callbacks, same_patience, match="smaller than EarlyStopping")
+    def not_callbacks(path):
+        return [object(), {"monitor": "val_loss"}]
+
+    calls = checks.callbacks_calls()
+    fails(checks.check_callbacks, *probed(tmp_path, calls, make_callbacks=on_training_loss), match="monitors 'loss'")
+    fails(checks.check_callbacks, *probed(tmp_path, calls, make_callbacks=same_patience),
+          match="smaller than EarlyStopping")
+    fails(checks.check_callbacks, *probed(tmp_path, calls, make_callbacks=not_callbacks),
+          match="exactly one EarlyStopping, found 0")
 
 
 def test_week3_baseline_as_percentage_or_wrong_value_fails() -> None:
@@ -129,11 +137,13 @@ def test_week3_baseline_as_percentage_or_wrong_value_fails() -> None:
 
 
 @pytest.mark.slow
-def test_model_and_freezing_checks_accept_the_solution_and_either_adapter(sol: dict) -> None:
+def test_model_and_freezing_checks_accept_the_solution_and_either_adapter(sol: dict, tmp_path: Path) -> None:
     import keras
 
-    checks.check_build_model(sol["build_transfer_model"])
-    checks.check_freeze(sol["freeze_by_ratio"], sol["frozen_fraction"])
+    build = sol["build_transfer_model"]
+    checks.check_build_model(*probed(tmp_path, checks.build_model_calls(), build_transfer_model=build))
+    checks.check_freeze(*probed(tmp_path, checks.freeze_calls(), freeze_by_ratio=sol["freeze_by_ratio"],
+                                frozen_fraction=sol["frozen_fraction"]))
 
     def band_reduction(n_bands, n_classes=5, input_size=32, weights=None):
         inputs = keras.Input((8, 8, n_bands))
@@ -143,11 +153,11 @@ def test_model_and_freezing_checks_accept_the_solution_and_either_adapter(sol: d
         x = keras.layers.GlobalAveragePooling2D()(x)
         return keras.Model(inputs, keras.layers.Dense(n_classes, activation="softmax")(x))
 
-    checks.check_build_model(band_reduction)
+    checks.check_build_model(*probed(tmp_path, checks.build_model_calls(), build_transfer_model=band_reduction))
 
 
 @pytest.mark.slow
-def test_fixed_six_bands_and_whole_backbone_freezing_fail(sol: dict) -> None:
+def test_fixed_six_bands_and_whole_backbone_freezing_fail(sol: dict, tmp_path: Path) -> None:
     build = sol["build_transfer_model"]
 
     def six_bands_always(n_bands, n_classes=5, input_size=32, weights=None):
@@ -162,9 +172,18 @@ def test_fixed_six_bands_and_whole_backbone_freezing_fail(sol: dict) -> None:
         for layer in backbone.layers[: int(ratio * len(backbone.layers) * 0.5)]:
             layer.trainable = False
 
-    fails(checks.check_build_model, six_bands_always, match="input must be")
-    fails(checks.check_freeze, whole_backbone, sol["frozen_fraction"], match="backbone.trainable is False")
-    fails(checks.check_freeze, bn_included_in_count, sol["frozen_fraction"], match="only the first")
+    def measuring_by_freezing(backbone):  # answers right by making the model fit the answer
+        for layer in backbone.layers:
+            layer.trainable = False
+        return 1.0
+
+    fails(checks.check_build_model,
+          *probed(tmp_path, checks.build_model_calls(), build_transfer_model=six_bands_always), match="input must be")
+    for freeze, measure, match in ((whole_backbone, sol["frozen_fraction"], "backbone.trainable is False"),
+                                   (bn_included_in_count, sol["frozen_fraction"], "only the first"),
+                                   (sol["freeze_by_ratio"], measuring_by_freezing, "should only measure")):
+        fails(checks.check_freeze, *probed(tmp_path, checks.freeze_calls(), freeze_by_ratio=freeze,
+                                           frozen_fraction=measure), match=match)
 
 
 def _solution_like_run(root: Path, confusion: list[list[int]], accuracy: float) -> Path:

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import rasterio
+from conftest import probed
 from rasterio.enums import Resampling
 from rasterio.warp import reproject
 
@@ -42,8 +43,9 @@ def test_solution_passes(ns, check, name):
     check(ns[name])
 
 
-def test_solution_model_passes(ns):
-    phase4b.check_band_reduction(ns["build_fusion_resnet"], band_counts=(7,))
+def test_solution_model_passes(ns, tmp_path):
+    phase4b.check_band_reduction(*probed(tmp_path, phase4b.band_reduction_calls(),
+                                         build_fusion_resnet=ns["build_fusion_resnet"]))
 
 
 # --- alignment ---------------------------------------------------------------------------------------------
@@ -165,13 +167,15 @@ def test_split_catches_unseeded_split(ns):
 
 # --- model and band selection --------------------------------------------------------------------------------
 
-def test_model_catches_three_band_only(ns):
+def test_model_catches_three_band_only(ns, tmp_path):
     def three_band(n_bands, x_train, weights=None, freeze_ratio=0.6):
         return ns["build_fusion_resnet"](3, x_train[..., :3], weights, freeze_ratio)
-    fails(phase4b.check_band_reduction, three_band, match="expected \\(None, 8, 8, 4\\)")
+    fails(phase4b.check_band_reduction,
+          *probed(tmp_path, phase4b.band_reduction_calls(), build_fusion_resnet=three_band),
+          match="expected \\(None, 8, 8, 4\\)")
 
 
-def test_model_catches_missing_adapter():
+def test_model_catches_missing_adapter(tmp_path):
     import keras
 
     def no_adapter(n_bands, x_train, weights=None, freeze_ratio=0.6):
@@ -180,7 +184,9 @@ def test_model_catches_missing_adapter():
         x = keras.layers.Conv2D(3, 3, padding="same")(x)
         x = keras.layers.Flatten()(x)
         return keras.Model(inputs, keras.layers.Dense(5, activation="softmax")(x))
-    fails(phase4b.check_band_reduction, no_adapter, match="no nested ResNet-50")
+    fails(phase4b.check_band_reduction,
+          *probed(tmp_path, phase4b.band_reduction_calls(), build_fusion_resnet=no_adapter),
+          match="no nested ResNet-50")
 
 
 def test_select_bands_catches_positional_selection():
