@@ -4,7 +4,8 @@
 user, mount, network, PID, IPC and UTS namespaces and sees, read-only, the operating system's ``/usr`` and
 ``/etc`` and the Python environment the grader runs in (the virtual environment and its base interpreter), plus
 the folders it is given, and nothing else: not the repository, not ``autograder/`` or ``geoai_ref/`` (an
-editable install's import hook points into the repository, which is not there), not the hidden data, the
+editable install's import hook points into the repository, which is not there; an installed copy is covered by an
+empty folder), not the hidden data, the
 gradebook or other students' folders, and no network (only a loopback interface of its own). It gets a fresh
 ``/tmp`` and ``/dev``, a clean environment (only the variables given) and dies with its parent.
 
@@ -15,6 +16,7 @@ containers cannot); callers decide what to do without it and say so in what they
 from __future__ import annotations
 
 import functools
+import importlib.util
 import shutil
 import subprocess
 import sys
@@ -45,6 +47,24 @@ def python_folders() -> list[Path]:
     return found
 
 
+#: The kit's own packages: never visible in the jail.
+KIT_PACKAGES = ("autograder", "geoai_ref")
+
+
+def kit_packages() -> list[Path]:
+    """The folders of the kit's packages that lie inside the Python environment (a non-editable install); an
+    editable install's packages stay in the repository, which the jail does not show at all."""
+    folders = python_folders()
+    found = []
+    for name in KIT_PACKAGES:
+        spec = importlib.util.find_spec(name)
+        for location in (spec.submodule_search_locations or []) if spec is not None else []:
+            path = Path(location).resolve()
+            if any(f in path.parents for f in folders):
+                found.append(path)
+    return found
+
+
 def jail_command(argv: Iterable[str], *, workdir: Path, writable: Iterable[Path] = (),
                  env: Mapping[str, str] | None = None) -> list[str]:
     """``argv`` wrapped in bubblewrap: run in ``workdir`` seeing only what the module docs list, plus ``workdir``
@@ -68,6 +88,8 @@ def jail_command(argv: Iterable[str], *, workdir: Path, writable: Iterable[Path]
             cmd += ["--symlink", target, link]
     for folder in python_folders():
         cmd += ["--ro-bind", str(folder), str(folder)]
+    for package in kit_packages():  # installed into the environment (not editable): hidden behind an empty folder
+        cmd += ["--tmpfs", str(package)]
     for folder in (workdir, *writable):
         cmd += ["--bind", str(Path(folder).resolve()), str(Path(folder).resolve())]
     for key, value in (env or {}).items():

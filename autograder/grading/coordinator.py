@@ -71,6 +71,7 @@ def grade_phase(job: Job, config: GradingConfig, template_db: Path) -> PhaseResu
     start = time.monotonic()
     intake_flags: list[Flag] = []
     result: PhaseResult | None = None
+    missing = jail_available()  # None where the jail runs; else only reached with config.allow_unjailed
     try:
         intake = check_phase(job.snapshot, job.phase)
         intake_flags = list(intake.flags)
@@ -81,14 +82,14 @@ def grade_phase(job: Job, config: GradingConfig, template_db: Path) -> PhaseResu
             course = worker_course(config.gradebook / "work" / job.student / job.phase, config.course, template_db,
                                    job.student, job.phase, job.snapshot, python3_kernel=python3)
             result = autograde(course, job.student, job.phase, config.limits, config.cell_timeout, config.epochs,
-                               config.threads_per_worker)
+                               config.threads_per_worker, jailed=missing is None)
             result.worker_course = str(course.root)
         result.flags = intake_flags + result.flags
         kwargs = {"limits": config.trusted_limits} if config.trusted_limits is not None else {}
-        missing = jail_available()
-        if missing is not None:  # only reached with config.allow_unjailed (grade_class refuses otherwise)
-            result.flags.append(Flag("unjailed", job.phase, f"graded WITHOUT the jail ({missing}): the hidden "
-                                     "checks' probes and the model sandbox could read the grader's files"))
+        if missing is not None:
+            result.flags.append(Flag("unjailed", job.phase, f"graded WITHOUT the jail ({missing}): the notebook's "
+                                     "kernel, the hidden checks' probes and the model sandbox could read the grader's "
+                                     "files"))
         result.trusted = trusted_checks(job.phase, job.snapshot, jailed=missing is None, **kwargs)
     except Exception as exc:  # noqa: BLE001 - one broken submission must never stop the class
         # what was found so far stays (flags, the worker folder to retire); the outcome is the grader's fault

@@ -1,12 +1,18 @@
-"""Running an untrusted command with a wall-time and a memory limit.
+"""Running an untrusted command with a wall-time, a memory and a task limit.
 
 The memory limit is enforced from outside: a watchdog sums the resident memory of the command's whole
 process tree (nbgrader starts a Jupyter kernel as a grandchild) and kills the tree when it passes the
 limit. ``RLIMIT_AS`` is not used: TensorFlow reserves far more address space than it touches.
+
+The number of tasks (processes and threads) is capped by a cgroup of the ``pids`` controller of its own
+(:class:`TaskCap`), so a fork bomb stops at :data:`MAX_TASKS` instead of taking every process id of the machine.
+``RLIMIT_NPROC`` cannot do it: the jail's user maps to the grader's, and root is exempt. Where no writable
+``pids`` controller exists (some containers), the command runs without the cap and :class:`LimitedRun` says so.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -20,6 +26,11 @@ from pathlib import Path
 import psutil
 
 POLL_SECONDS = 0.1
+#: Tasks (processes and threads) one limited command may have at once. A grading run uses a few hundred
+#: (nbgrader, the kernel, TensorFlow's thread pools); a fork bomb stops here.
+MAX_TASKS = 2048
+#: Where a cgroup of the pids controller can be made: cgroup v1's controller, or the cgroup v2 hierarchy.
+PIDS_HIERARCHIES = (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup"))
 
 
 @dataclass(frozen=True)
@@ -39,6 +50,68 @@ class LimitedRun:
     seconds: float
     peak_mb: float
     killed: str | None
+    tasks_capped: bool = False  # whether the command ran under the MAX_TASKS cap (see TaskCap)
+
+
+class TaskCap:
+    """A cgroup of the ``pids`` controller holding at most :data:`MAX_TASKS` tasks, made for one command and
+    removed after it; ``path`` is None where the machine offers no writable pids controller."""
+
+    def __init__(self, max_tasks: int | None = None) -> None:
+        max_tasks = max_tasks or MAX_TASKS
+        self.path: Path | None = None
+        for hierarchy in PIDS_HIERARCHIES:
+            if not (hierarchy / "cgroup.procs").exists():
+                continue
+            if hierarchy.name != "pids" and "pids" not in _read(hierarchy / "cgroup.subtree_control").split():
+                continue  # a cgroup v2 hierarchy whose children get no pids controller
+            path = hierarchy / f"geoai-{os.getpid()}-{threading.get_ident()}-{time.monotonic_ns()}"
+            try:
+                path.mkdir()
+                (path / "pids.max").write_text(str(max_tasks))
+            except OSError:
+                _remove(path)
+                continue
+            self.path = path
+            return
+
+    def add(self, pid: int) -> bool:
+        """Put process ``pid`` (before it starts children: they stay in its cgroup) under the cap."""
+        if self.path is None:
+            return False
+        try:
+            (self.path / "cgroup.procs").write_text(str(pid))
+            return True
+        except OSError:
+            return False
+
+    def close(self) -> None:
+        """Kill whatever is left in the cgroup (a fork bomb's orphans), then remove it."""
+        if self.path is None:
+            return
+        for _ in range(50):
+            left = [int(pid) for pid in _read(self.path / "cgroup.procs").split()]
+            for pid in left:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signal.SIGKILL)
+            if not left and _remove(self.path):
+                return
+            time.sleep(0.1)
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError:
+        return ""
+
+
+def _remove(path: Path) -> bool:
+    try:
+        path.rmdir()
+        return True
+    except OSError:
+        return False
 
 
 def tree_rss_mb(process: psutil.Process) -> float:
@@ -125,8 +198,8 @@ def run_limited(cmd: Sequence[str], limits: Limits, cwd: Path | None = None,
     """Run ``cmd``; kill it (and its children) past ``limits``. stdout and stderr go to ``log`` (kept) or a
     temporary file; either way the text comes back in ``output``.
 
-    The command runs in its own session, so a kill reaches the kernels it started; ``pidfile`` records it for
-    :func:`kill_stale`.
+    The command runs in its own session, so a kill reaches the kernels it started, and under the task cap
+    (:class:`TaskCap`) where the machine has one; ``pidfile`` records it for :func:`kill_stale`.
     Raises:
         FileNotFoundError: if the program does not exist.
         CommandsStopped: if this process's commands were stopped with ``stop_all(refuse_new=True)``.
@@ -136,9 +209,11 @@ def run_limited(cmd: Sequence[str], limits: Limits, cwd: Path | None = None,
     start = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp:
         log_path = Path(log) if log is not None else Path(tmp) / "output.log"
+        cap = TaskCap()
         with open(log_path, "wb") as sink:
             proc = subprocess.Popen(list(cmd), cwd=cwd, env=dict(env) if env is not None else None, stdout=sink,
                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+            capped = cap.add(proc.pid)  # at once: the command starts no child in its first milliseconds
             watched = psutil.Process(proc.pid)
             _LIVE.add(proc.pid)
             if pidfile is not None:
@@ -157,9 +232,10 @@ def run_limited(cmd: Sequence[str], limits: Limits, cwd: Path | None = None,
                 time.sleep(POLL_SECONDS)
             _kill_group(proc.pid)  # also after a normal exit: nothing the command started may outlive it
             _LIVE.discard(proc.pid)
+        cap.close()
         output = log_path.read_text(errors="replace")
     return LimitedRun(returncode=proc.returncode if killed is None else None, output=output,
-                      seconds=time.monotonic() - start, peak_mb=peak, killed=killed)
+                      seconds=time.monotonic() - start, peak_mb=peak, killed=killed, tasks_capped=capped)
 
 
 def environment(**extra: str) -> dict[str, str]:

@@ -91,16 +91,23 @@ def worker_course(root: Path, course: Path, template_db: Path, student: str, pha
     return Course(root)
 
 
+#: The kernel manager that starts the notebook's kernel in the jail (autograder/grading/jailed_kernel.py).
+JAILED_KERNEL = "autograder.grading.jailed_kernel.JailedKernelManager"
+
+
 def autograde(course: Course, student: str, phase: Phase, limits: Limits, cell_timeout: int, epochs: int,
-              threads: int) -> PhaseResult:
+              threads: int, jailed: bool = True) -> PhaseResult:
     """``nbgrader autograde`` of one submission in ``course`` (a worker course) under ``limits``.
 
-    The kernel gets ``threads`` CPU threads and the ``epochs`` training budget. Returns the outcome with the
+    The kernel gets ``threads`` CPU threads and the ``epochs`` training budget, and runs in the jail unless
+    ``jailed`` is False (a machine without it, graded with --allow-unjailed). Returns the outcome with the
     scores of every grade cell; the trusted checks are not run here.
     """
     cmd = [sys.executable, "-m", "nbgrader", "autograde", phase, "--student", student, "--force",
            f"--CourseDirectory.root={course.root}", f"--CourseDirectory.db_url=sqlite:///{course.db}",
            f"--Execute.timeout={cell_timeout}"]
+    if jailed:
+        cmd.append(f"--ExecuteUntilKernelDies.kernel_manager_class={JAILED_KERNEL}")
     env = environment(PATH=path_with_venv(), GEOAI_GRADING="1", GEOAI_EPOCHS=str(epochs), PYTHONWARNINGS="ignore",
                       TF_NUM_INTRAOP_THREADS=str(threads), TF_NUM_INTEROP_THREADS="1", OMP_NUM_THREADS=str(threads))
     run = run_limited(cmd, limits, cwd=REPO, env=env, log=course.root / "autograde.log",
@@ -110,8 +117,9 @@ def autograde(course: Course, student: str, phase: Phase, limits: Limits, cell_t
         return PhaseResult(Outcome.TIMEOUT, f"grading ran past {limits.seconds:g} s and was stopped: look for a cell "
                            "that never finishes (an endless loop, input(), a huge epoch count)", **timings)
     if run.killed == "memory":
-        return PhaseResult(Outcome.MEMORY, f"the notebook used more than {limits.memory_mb} MiB and was stopped: use "
-                           "smaller batches or fewer copies of the data", **timings)
+        return PhaseResult(Outcome.MEMORY, f"the notebook used more than {limits.memory_mb} MiB (all its processes "
+                           "together) and was stopped: use smaller batches or fewer copies of the data, and start no "
+                           "processes of your own", **timings)
     rerun = "a fault of the grader, not of the submission: it is graded again on the next run (the end of nbgrader's " \
             "log is kept with the result, `log` in rubric.json)"
     if run.returncode != 0:
