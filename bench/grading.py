@@ -9,7 +9,8 @@ folders, in one run:
   sandboxed model re-evaluation, rubric store, reports).
 
 Prints seconds per student, total wall time, the ratio and the peak resident memory of each process
-tree (sampled every 0.1 s by autograder.grading.limits).
+tree (sampled every 0.1 s by autograder.grading.limits), and, per phase, the kit's seconds inside a worker
+with and without its probe process (the hidden checks' one jailed process per phase, timed by the kit).
 
     .venv/bin/python bench/grading.py [--phase 4a] [--workers 2] [--students ada_correct ben_collapsed ...]
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -58,8 +60,9 @@ def baseline(root: Path, submissions: Path, phases: tuple[Phase, ...], students:
 
 
 def kit(root: Path, submissions: Path, phases: tuple[Phase, ...], workers: int,
-        cell_timeout: int, allow_unjailed: bool = False) -> tuple[dict[str, float], float, float]:
-    """`geoai-grade grade`: seconds per student (sum of its phases), wall seconds, peak MiB of the whole tree."""
+        cell_timeout: int, allow_unjailed: bool = False) -> tuple[dict[str, float], float, float, dict[str, list]]:
+    """`geoai-grade grade`: seconds per student (sum of its phases), wall seconds, peak MiB of the whole tree, and
+    per phase the (seconds inside the worker, seconds of its probe process) of every submission."""
     course = make_course(root / "kit")
     phase_arg = ",".join(p.short for p in phases)
     cmd = [sys.executable, "-m", "autograder.cli", "grade", "--submissions", str(submissions),
@@ -69,9 +72,14 @@ def kit(root: Path, submissions: Path, phases: tuple[Phase, ...], workers: int,
     if run.returncode not in (0, 1):
         raise SystemExit(f"geoai-grade grade failed (exit {run.returncode}):\n{run.output[-3000:]}")
     per_student: dict[str, float] = {}
+    per_phase: dict[str, list[tuple[float, float]]] = {}
     for r in RubricStore(course.root / "gradebook" / "rubric_store.sqlite").results():
-        per_student[r.student] = per_student.get(r.student, 0.0) + float(r.result.seconds or 0.0)
-    return per_student, run.seconds, run.peak_mb
+        seconds = float(r.result.seconds or 0.0)
+        per_student[r.student] = per_student.get(r.student, 0.0) + seconds
+        probe = next((float(t.evidence.get("process_seconds") or 0.0) for t in r.result.trusted
+                      if t.id.endswith("_probe")), 0.0)
+        per_phase.setdefault(str(r.phase), []).append((seconds, probe))
+    return per_student, run.seconds, run.peak_mb, per_phase
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -91,8 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     students = [s.id for s in built]
     print(f"sample class: {len(students)} students x {len(phases)} phase(s) in {root}")
     base_per, base_total, base_peak = baseline(root, root / "submissions", phases, students, args.cell_timeout)
-    kit_per, kit_wall, kit_peak = kit(root, root / "submissions", phases, args.workers, args.cell_timeout,
-                                      args.allow_unjailed)
+    kit_per, kit_wall, kit_peak, kit_phases = kit(root, root / "submissions", phases, args.workers,
+                                                  args.cell_timeout, args.allow_unjailed)
     print()
     print(f"{'student':24} {'nbgrader (s)':>13} {'geoai-grade (s)':>16}")
     for s in students:
@@ -103,6 +111,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{f'geoai-grade, {args.workers} workers':24} {kit_wall:9.1f} {kit_wall / len(students):16.1f} "
           f"{kit_peak:9.0f}")
     print(f"wall-time ratio nbgrader / geoai-grade: {base_total / kit_wall:.2f}")
+    print()
+    print(f"{'phase':8} {'with probes, median s':>22} {'without probes, median s':>25} {'probe process, median s':>24}")
+    for phase, rows in sorted(kit_phases.items()):
+        with_probes = statistics.median(w for w, _ in rows)
+        without = statistics.median(w - p for w, p in rows)
+        print(f"{phase:8} {with_probes:22.1f} {without:25.1f} {statistics.median(p for _, p in rows):24.1f}")
     print("(geoai-grade also snapshots, re-evaluates every model in a sandbox and writes the reports; the "
           "per-student column of geoai-grade is the time each student's phases took inside their worker)")
     return 0

@@ -22,6 +22,7 @@ import json
 import shutil
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -352,7 +353,9 @@ def run_probes(notebook: Path, phase: Phase, probes: Sequence[Probe], limits: Li
         try:
             cells = definition_cells(notebook, phase)
             _stage(box, cells, calls)
+            started = time.monotonic()
             answers = _answers(box, calls, _run(box, limits, jailed))
+            seconds = round(time.monotonic() - started, 1)
         except (ProbeFailed, ValueError, OSError) as exc:
             return [TrustedResult(p.result_id, phase, False, f"{p.check_id} could not be judged: {exc}",
                                   {"probe": "not run"}) for p in probes]
@@ -362,7 +365,8 @@ def run_probes(notebook: Path, phase: Phase, probes: Sequence[Probe], limits: Li
             stand_ins = {name: answers.stand_in(name) for name in names}
             evidence = {"probe": "judged in the grader from the answers of a " + ("jailed" if jailed else
                                                                                    "NOT jailed") + " process",
-                        "definition_cell_errors": {k: v for k, v in answers.cell_errors.items() if v}}
+                        "definition_cell_errors": {k: v for k, v in answers.cell_errors.items() if v},
+                        "process_seconds": seconds}  # the phase's one probe process (bench/grading.py)
             try:
                 probe.judge(stand_ins)
                 results.append(TrustedResult(probe.result_id, phase, True, "passed", evidence))
