@@ -76,3 +76,33 @@ def test_the_jail_names_only_what_it_is_given(tmp_path):
     assert str(REPO) not in [src for _, src, _ in binds]
     assert ("--setenv", "A", "1") in [tuple(cmd[i:i + 3]) for i in range(len(cmd) - 2)]
     assert "--clearenv" in cmd and "--unshare-net" in cmd and "--die-with-parent" in cmd
+
+
+def test_an_installed_copy_of_the_kit_is_covered_by_an_empty_folder(tmp_path, monkeypatch):
+    """A non-editable install puts autograder/ inside the Python environment the jail shows: it is hidden."""
+    from types import SimpleNamespace
+
+    from autograder import jail
+
+    env = tmp_path / "env"
+    package = env / "lib" / "site-packages" / "autograder"
+    package.mkdir(parents=True)
+    monkeypatch.setattr(jail, "python_folders", lambda: [env])
+    real = jail.importlib.util.find_spec
+
+    def find_spec(name, *args):
+        return SimpleNamespace(submodule_search_locations=[str(package)]) if name == "autograder" else real(name, *args)
+
+    monkeypatch.setattr(jail.importlib.util, "find_spec", find_spec)
+    cmd = jail.jail_command(["true"], workdir=tmp_path / "box")
+    assert ("--tmpfs", str(package.resolve())) in [tuple(cmd[i:i + 2]) for i in range(len(cmd) - 1)]
+    assert jail.kit_packages() == [package.resolve()]  # geoai_ref is editable here: in the repository, not shown
+
+
+def test_the_grading_kernel_keeps_only_the_variables_it_needs():
+    from autograder.grading.jailed_kernel import kernel_environment
+
+    env = kernel_environment({"GEOAI_EPOCHS": "1", "GEOAI_GRADING": "1", "OMP_NUM_THREADS": "1",
+                              "AWS_SECRET_ACCESS_KEY": "x", "JUPYTER_TOKEN": "t", "TF_CLI_CONFIG_FILE": "/root/c"})
+    assert env["GEOAI_EPOCHS"] == "1" and env["OMP_NUM_THREADS"] == "1" and env["HOME"].startswith("/tmp")
+    assert not {"AWS_SECRET_ACCESS_KEY", "JUPYTER_TOKEN", "TF_CLI_CONFIG_FILE"} & set(env)

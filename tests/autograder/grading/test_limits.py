@@ -48,3 +48,35 @@ def test_kill_stale_stops_an_orphaned_command(tmp_path):
     (tmp_path / "pid").write_text(f"{proc.pid} 12345.0")  # gone (or a reused pid): left alone
     assert kill_stale(tmp_path / "pid") is False
     assert kill_stale(tmp_path / "missing") is False
+
+
+FORK_BOMB = """
+import os, time
+n = 0
+try:
+    while True:
+        if os.fork() == 0:
+            time.sleep(30)
+            os._exit(0)
+        n += 1
+except OSError as e:
+    print('stopped after', n, type(e).__name__)
+"""
+
+
+def test_a_fork_bomb_stops_at_the_task_cap_and_leaves_nothing(monkeypatch):
+    import os
+
+    import pytest
+
+    from autograder.grading import limits
+
+    probe = limits.TaskCap()
+    probe.close()
+    if probe.path is None:
+        pytest.skip("no writable cgroup pids controller on this machine: commands run without the task cap")
+    monkeypatch.setattr(limits, "MAX_TASKS", 40)
+    run = run_limited([sys.executable, "-c", FORK_BOMB], Limits(seconds=60, memory_mb=60_000))
+    assert run.tasks_capped and run.returncode == 0 and "stopped after 39 BlockingIOError" in run.output
+    assert not list(probe.path.parent.glob(f"geoai-{os.getpid()}-*"))  # its cgroup is gone
+    assert not [p for p in psutil.process_iter(["cmdline"]) if "os.fork()" in " ".join(p.info["cmdline"] or [])]
