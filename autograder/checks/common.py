@@ -1,4 +1,4 @@
-"""Helpers shared by the hidden-test checks: calling student code and failing with a clear message."""
+"""Helpers shared by the hidden checks: calling student code (or a probe's stand-in for it), failing clearly."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 
 
 class CheckFailed(AssertionError):
-    """A hidden check failed; the message is shown to the student in the autograded notebook."""
+    """A hidden check failed; the message is shown to the student in the rubric report."""
 
 
 def expect(condition: bool, message: str) -> None:
@@ -29,6 +29,8 @@ def call(fn: Callable[..., Any], *args: Any, what: str | None = None, **kwargs: 
         raise CheckFailed(f"{name} is not a function: run the cell that defines it")
     try:
         return fn(*args, **kwargs)
+    except CheckFailed:  # a probe's stand-in saying why there is no answer (the probe was stopped, ...)
+        raise
     except NotImplementedError:
         raise CheckFailed(f"{name} is not implemented yet: replace `raise NotImplementedError()` "
                           "with your code") from None

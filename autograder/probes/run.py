@@ -1,16 +1,18 @@
 """Run a phase's probes in one jailed process and judge what came back, in the grader's own process.
 
 A probe (:class:`Probe`) names a rubric check, the student functions it needs and the calls to make (inputs
-that reveal nothing: generated arrays and numbers, never an expected answer or a hidden label). All probes of a
+that reveal nothing: generated arrays and numbers, the hidden scene's rasters, models built from a recipe
+(:class:`~autograder.probes.facts.ModelArg`), never an expected answer or a hidden label). All probes of a
 phase share ONE process (:func:`run_probes`): the notebook's locked setup cell (the assignment's own text, not
 the student's copy), then the student's definition cells (the ``*_code`` solution cells, by grade_id, in
-notebook order), then every call (:mod:`autograder.probes.runner`). Only plain data comes back: JSON and arrays
-read with ``allow_pickle=False``.
+notebook order), then every call (:mod:`autograder.probes.runner`). Only plain data comes back: JSON, arrays
+read with ``allow_pickle=False``, and descriptions of Keras models and callbacks (:mod:`autograder.probes.facts`).
 
-Judging replays the answers: the probe's check function (the same one the tests exercise with plain
-functions) is handed a stand-in for each student function that returns the recorded answer for the same
-arguments, re-raises the recorded error by name, and applies a recorded in-place change to its array
-arguments. No object of the student's ever exists in the grader's process.
+Judging replays the answers: the probe's check function is handed a stand-in for each student function that
+returns the recorded answer for the same arguments (the n-th answer to the n-th identical call), re-raises the
+recorded error (as the built-in exception it is, so ``except ValueError`` works), applies a recorded in-place
+change to its array arguments and sets a model argument's state after the call. No object of the student's ever
+exists in the grader's process. Tests get the same stand-ins for trusted functions from :func:`local_stand_ins`.
 """
 
 from __future__ import annotations
@@ -222,13 +224,18 @@ def _model_facts(described: Any, box: Path) -> ModelFacts | Returned:
         return Returned("unreadable model description")
 
 
-def _error_class(entry: dict) -> type[Exception]:
-    """The class to raise for a recorded error: the built-in exception it is (ValueError for a subclass of
-    ValueError), so that ``except ValueError`` in a check behaves as it would have; else one named like it."""
+def _recorded_error(entry: dict) -> Exception:
+    """The error to raise for a recorded one: the built-in exception it is (ValueError for a subclass of
+    ValueError), so that ``except ValueError`` in a check behaves as it would have; else (or when the built-in
+    needs other arguments than a message) an exception named like it."""
+    message = str(entry.get("message", ""))
     builtin = getattr(builtins, str(entry.get("builtin", "")), None)
     if isinstance(builtin, type) and issubclass(builtin, Exception):
-        return builtin
-    return type(str(entry.get("raised", "Exception")), (Exception,), {})
+        try:
+            return builtin(message)
+        except TypeError:  # e.g. UnicodeDecodeError takes five arguments
+            pass
+    return type(str(entry.get("raised", "Exception")), (Exception,), {})(message)
 
 
 @dataclass
@@ -267,7 +274,7 @@ class Answers:
                         and changed.shape == target.shape:
                     np.copyto(target, changed, casting="unsafe")
             if not entry.get("ok"):
-                raise _error_class(entry)(str(entry.get("message", "")))
+                raise _recorded_error(entry)
             return _decode(entry.get("value"), self.box)
 
         replay.__name__ = function
