@@ -302,9 +302,9 @@ def _answers(box: Path, calls: list[Call], failure: str | None) -> Answers:
     return Answers(by_call, cells, box, failure)
 
 
-def _run(box: Path, limits: Limits, jailed: bool) -> str | None:
-    """Run the staged probe (in the jail unless ``jailed`` is False); returns why it produced no full result,
-    or None.
+def _run(box: Path, limits: Limits, jailed: bool) -> tuple[str | None, float]:
+    """Run the staged probe (in the jail unless ``jailed`` is False); returns why it produced no full result (or
+    None), and its peak resident memory in MiB.
 
     Raises:
         ProbeFailed: if the jail is asked for and cannot run here.
@@ -323,13 +323,15 @@ def _run(box: Path, limits: Limits, jailed: bool) -> str | None:
         cmd = jail_command(cmd, workdir=box, env=env)
     run = run_limited(cmd, limits, cwd=box, env=env, log=box / "probe.log")
     if run.killed == "timeout":
-        return f"the probe ran past its {limits.seconds:g} s limit and was stopped: a function never returned"
+        return f"the probe ran past its {limits.seconds:g} s limit and was stopped: a function never returned", \
+            run.peak_mb
     if run.killed == "memory":
-        return f"the probe used more than {limits.memory_mb} MiB and was stopped"
+        return f"the probe used more than {limits.memory_mb} MiB and was stopped", run.peak_mb
     if run.returncode != 0:
         lines = run.output[-LOG_TAIL_CHARS:].strip().splitlines()
-        return f"the probe process ended with status {run.returncode} ({lines[-1] if lines else 'no output'})"
-    return None
+        return f"the probe process ended with status {run.returncode} ({lines[-1] if lines else 'no output'})", \
+            run.peak_mb
+    return None, run.peak_mb
 
 
 def local_stand_ins(functions: dict[str, Callable], calls: list[tuple], box: Path) -> dict[str, Callable]:
@@ -361,7 +363,8 @@ def run_probes(notebook: Path, phase: Phase, probes: Sequence[Probe], limits: Li
             cells = definition_cells(notebook, phase)
             _stage(box, cells, calls)
             started = time.monotonic()
-            answers = _answers(box, calls, _run(box, limits, jailed))
+            failure, peak_mb = _run(box, limits, jailed)
+            answers = _answers(box, calls, failure)
             seconds = round(time.monotonic() - started, 1)
         except (ProbeFailed, ValueError, OSError) as exc:
             return [TrustedResult(p.result_id, phase, False, f"{p.check_id} could not be judged: {exc}",
@@ -373,7 +376,8 @@ def run_probes(notebook: Path, phase: Phase, probes: Sequence[Probe], limits: Li
             evidence = {"probe": "judged in the grader from the answers of a " + ("jailed" if jailed else
                                                                                    "NOT jailed") + " process",
                         "definition_cell_errors": {k: v for k, v in answers.cell_errors.items() if v},
-                        "process_seconds": seconds}  # the phase's one probe process (bench/grading.py)
+                        # the phase's one probe process (bench/grading.py, bench/probes.py)
+                        "process_seconds": seconds, "process_peak_mb": round(peak_mb)}
             try:
                 probe.judge(stand_ins)
                 results.append(TrustedResult(probe.result_id, phase, True, "passed", evidence))
