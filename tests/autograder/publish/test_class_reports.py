@@ -10,6 +10,7 @@ from autograder.publish.class_reports import write_reports
 from autograder.rubric.definition import load_rubric
 from autograder.rubric.scoring import class_rubrics
 from autograder.rubric.store import RubricStore
+from autograder.trusted.result import TrustedResult
 from geoai_ref.errors import UsageError
 from geoai_ref.phase import Phase
 
@@ -19,9 +20,11 @@ RUBRIC = load_rubric()
 @pytest.fixture
 def store(tmp_path) -> RubricStore:
     store = RubricStore(tmp_path / "gradebook" / "rubric_store.sqlite")
-    cells = {c.id: CellScore(1.0, 1.0, True, "passed") for c in RUBRIC.checks("nbgrader")
-             if RUBRIC.phase_of(c.id) is Phase.A}
-    store.save_result("ada", Phase.A, "fp", PhaseResult(Outcome.GRADED, cells=cells))
+    checks = [c for c in RUBRIC.checks("nbgrader") if RUBRIC.phase_of(c.id) is Phase.A]
+    cells = {c.id: CellScore(1.0, 1.0, True, "passed") for c in checks}
+    confirmed = [TrustedResult(tid, "phase4a", True, "passed") for tid in sorted({t for c in checks
+                                                                                 for t in c.confirmed_by})]
+    store.save_result("ada", Phase.A, "fp", PhaseResult(Outcome.GRADED, cells=cells, trusted=confirmed))
     store.save_result("ivy", Phase.A, "fp", PhaseResult(Outcome.INVALID_NOTEBOOK, "truncated JSON"))
     return store
 
