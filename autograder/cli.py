@@ -223,8 +223,8 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 UNJAILED_HELP = ("grade even if this machine cannot run the jail (bubblewrap and user namespaces; `make jail` "
-                 "installs bubblewrap): the hidden checks' probes and the model sandbox then run unjailed, and every "
-                 "phase carries the `unjailed` flag in the reports")
+                 "installs bubblewrap): the notebook's kernel, the hidden checks' probes and the model sandbox then "
+                 "run unjailed, and every phase carries the `unjailed` flag in the reports")
 
 
 def build_parser() -> argparse.ArgumentParser:
