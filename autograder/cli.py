@@ -260,7 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_release)
 
     p = sub.add_parser("solutions", help="execute the worked solutions into solutions/",
-                       description="Execute each phase's instructor notebook without its hidden tests in a folder "
+                       description="Execute each phase's instructor notebook (the worked solution) in a folder "
                        "holding the phase's data; the executed notebook and the deliverables it wrote stay there. "
                        "Exit 1 if a cell fails or writes to stderr.")
     p.add_argument("--out", default=str(SOLUTIONS), help="folder to write (default: %(default)s)")
@@ -333,9 +333,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--course", default=str(REPO), help=course_help)
     p.set_defaults(func=_export)
 
-    p = sub.add_parser("feedback", help="write student feedback (no hidden-test source)",
-                       description="Per student: nbgrader's feedback for each autograded phase, with hidden tests "
-                       "and their tracebacks removed, plus the student-facing rubric report.")
+    p = sub.add_parser("feedback", help="write student feedback (no grader source)",
+                       description="Per student: nbgrader's feedback for each autograded phase, with tracebacks cut "
+                       "to their last line, plus the student-facing rubric report (the hidden checks' messages).")
     p.add_argument("--out", required=True, help="feedback folder: <student>/feedback.html")
     p.add_argument("--course", default=str(REPO), help=course_help)
     p.set_defaults(func=_feedback)

@@ -4,7 +4,7 @@ Both grade the same submissions (the sample class of `geoai-grade demo`, built o
 folders, in one run:
 
 - baseline: `nbgrader autograde PHASE --student S`, one student after another, as an instructor would
-  without the kit (hidden tests only: no snapshot, no trusted checks, no rubric);
+  without the kit (the notebooks' visible tests only: no snapshot, no probes, no trusted checks, no rubric);
 - kit: `geoai-grade grade --workers N` (snapshot, nbgrader in limited subprocesses, trusted checks with
   sandboxed model re-evaluation, rubric store, reports).
 

@@ -1,6 +1,6 @@
 """geoai_ref: the reference implementation of the GeoAI Week 4 exercise.
 
-Instructor-side only: it holds the answers the hidden tests compare against and is
+Instructor-side only: it holds the answers the hidden checks compare against and is
 never shipped to students. One job per module:
 
 - :mod:`geoai_ref.phase`      the exercise's phases 4A, 4B, 4C (every spelling parsed here)
