@@ -33,7 +33,7 @@ def test_every_grading_command_explains_itself(capsys):
 
     parser = build_parser()
     for command, words in (("grade", "--workers"), ("report", "rubric store"), ("export", "canvas"),
-                           ("feedback", "hidden tests"), ("override", "--history"), ("demo", "--build-epochs")):
+                           ("feedback", "tracebacks"), ("override", "--history"), ("demo", "--build-epochs")):
         with pytest.raises(SystemExit) as exit_info:
             parser.parse_args([command, "--help"])
         out = capsys.readouterr().out
