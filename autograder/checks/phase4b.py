@@ -1,8 +1,9 @@
 """Phase 4B hidden checks: alignment, stacking, patches, QC, split, band-reduction model, band selection,
-and the submitted artifacts (fused arrays, fusion model, ablation JSON + figure, config.yaml, baseline report).
+and the submitted artifacts (fusion model, ablation JSON + figure, config.yaml, baseline report; the fused arrays
+are judged by autograder/trusted/fused.py).
 
-Student functions are run on the hidden scene (``autograder/hidden_data``: another grid and AOI) or on
-random inputs and compared with :mod:`geoai_ref`, with tolerances that accept every correct method.
+Student functions are run (in a probe) on the hidden scene (``autograder/hidden_data``: another grid and AOI) or
+on random inputs and compared with :mod:`geoai_ref`, with tolerances that accept every correct method.
 Artifact checks read the files the student submitted (paths relative to the notebook folder) and reuse
 :mod:`geoai_ref.deliverables`; submitted models are inspected statically, never loaded.
 """
@@ -457,22 +458,6 @@ def check_select_bands(select_bands: Callable) -> None:
 
 
 # --- artifacts --------------------------------------------------------------------------------------------
-
-def check_fused_arrays(root: Path | str = ".", reference: Path | None = None) -> None:
-    """X_train_fused.npy (300, 8, 8, 8) and X_val_fused.npy (75, 8, 8, 8): judged by
-    :func:`geoai_ref.fused_check.check_fused_array` against the reference fused patches (``reference``:
-    a data folder holding them; default the release's)."""
-    from autograder.authoring.course import fused_reference
-    from geoai_ref.fused_check import FUSED_SAMPLES, check_fused_array
-
-    root = Path(root)
-    reference = Path(reference or fused_reference())
-    problems = []
-    for rel, n in FUSED_SAMPLES.items():
-        ref = np.load(reference / rel, allow_pickle=False) if (reference / rel).is_file() else None
-        problems += check_fused_array(root / rel, rel, n, ref).messages()
-    expect(not problems, "; ".join(problems))
-
 
 def _ablation(root: Path):
     from geoai_ref.deliverables import DeliverablesReport, check_json

@@ -26,7 +26,6 @@ from geoai_ref.deliverables import DeliverablesReport, check_figure, check_file,
 from geoai_ref.schemas import AblationStudy, read_json
 
 CONFIGURATIONS = tuple(BAND_SUBSETS)  # S2, S2+MODIS, S2+DEM, Full
-BAND_COUNTS = {name: len(bands) for name, bands in BAND_SUBSETS.items()}  # 6, 7, 7, 8
 HIDDEN_X = HIDDEN_DATA / layout.X_HIDDEN_FUSED
 
 

@@ -219,7 +219,14 @@ def test_comparison_report_must_state_both_accuracies(tmp_path: Path) -> None:
 
 
 def test_artifact_check_names_the_missing_deliverable(tmp_path: Path) -> None:
+    """4a_artifacts is judged by the grader's trusted files check (autograder/trusted/files.py)."""
+    from autograder.trusted.files import files_check
+    from geoai_ref import layout
+    from geoai_ref.phase import Phase
+
     root = _solution_like_run(tmp_path, np.diag([15, 15, 10, 15, 20]).tolist(), 1.0)
-    fails(checks.check_artifacts, root, match="phase4a_transfer_model.h5: missing")
+    result = files_check("4a_files", Phase.A, root, layout.DELIVERABLES[Phase.A])
+    assert not result.passed and "phase4a_transfer_model.h5: missing" in result.message
     shutil.rmtree(root / "reports")
-    fails(checks.check_artifacts, root, match="phase4a_metrics.json: missing")
+    result = files_check("4a_files", Phase.A, root, layout.DELIVERABLES[Phase.A])
+    assert not result.passed and "phase4a_metrics.json: missing" in result.message

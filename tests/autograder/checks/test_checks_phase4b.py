@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -16,9 +17,11 @@ from rasterio.warp import reproject
 from autograder.authoring.solutions import solution_namespace
 from autograder.checks import phase4b
 from autograder.checks.common import CheckFailed
+from autograder.trusted.fused import fused_check
 from geoai_ref import layout
 from geoai_ref.ablation import BAND_SUBSETS
 from geoai_ref.bands import FUSED_BANDS
+from geoai_ref.phase import Phase
 
 
 @pytest.fixture(scope="module")
@@ -254,8 +257,14 @@ def copy_of(submission, tmp_path) -> Path:
     return root
 
 
+def fused_fails(root: Path, match: str) -> None:
+    """The fused arrays are judged by the grader's trusted check (autograder/trusted/fused.py)."""
+    result = fused_check("4b_fused_trusted", Phase.B, root)
+    assert not result.passed and re.search(match, result.message), result.message
+
+
 def test_complete_submission_passes(submission):
-    phase4b.check_fused_arrays(submission)
+    assert fused_check("4b_fused_trusted", Phase.B, submission).passed
     phase4b.check_fusion_model(submission)
     phase4b.check_ablation_artifacts(submission)
     phase4b.check_config(submission)
@@ -263,7 +272,6 @@ def test_complete_submission_passes(submission):
 
 
 @pytest.mark.parametrize(("check", "rel", "match"), [
-    (phase4b.check_fused_arrays, layout.X_VAL_FUSED, "missing"),
     (phase4b.check_fusion_model, layout.PHASE4B_MODEL, "missing: save the trained model"),
     (phase4b.check_ablation_artifacts, layout.PHASE4B_SENSOR_FIGURE, "missing: save the figure"),
     (phase4b.check_ablation_artifacts, layout.PHASE4B_ABLATION, "missing: write the metrics"),
@@ -280,19 +288,24 @@ def test_missing_artifacts_fail(copy_of, check, rel, match):
 def test_fused_arrays_catch_swapped_bands(copy_of, order, match):
     x = np.load(copy_of / layout.X_TRAIN_FUSED)
     np.save(copy_of / layout.X_TRAIN_FUSED, x[..., order])
-    fails(phase4b.check_fused_arrays, copy_of, match=match)
+    fused_fails(copy_of, match)
 
 
 def test_fused_arrays_catch_unscaled_reflectance(copy_of):
     x = np.load(copy_of / layout.X_VAL_FUSED)
     x[..., :6] *= 10000
     np.save(copy_of / layout.X_VAL_FUSED, x)
-    fails(phase4b.check_fused_arrays, copy_of, match="multiply by 0.0001")
+    fused_fails(copy_of, "multiply by 0.0001")
 
 
 def test_fused_arrays_catch_wrong_sample_count(copy_of):
     np.save(copy_of / layout.X_VAL_FUSED, np.load(copy_of / layout.X_VAL_FUSED)[:70])
-    fails(phase4b.check_fused_arrays, copy_of, match="expected \\(75, 8, 8, 8\\)")
+    fused_fails(copy_of, "expected \\(75, 8, 8, 8\\)")
+
+
+def test_fused_arrays_missing_fail(copy_of):
+    (copy_of / layout.X_VAL_FUSED).unlink()
+    fused_fails(copy_of, "missing")
 
 
 def test_fusion_model_catches_collapse(copy_of):
