@@ -291,8 +291,10 @@ import tempfile
 
 LEARNING_RATE = 1e-4
 BATCH_SIZE = 32
-# The checkpoint holds the optimizer state too (about 250 MB): keep it out of the submission folder.
-checkpoint = Path(tempfile.mkdtemp()) / "phase4a_best.weights.h5"
+# The checkpoint holds the optimizer state too (about 250 MB): keep it out of the submission folder, in a
+# temporary folder removed after training.
+checkpoint_folder = tempfile.TemporaryDirectory(prefix="phase4a_checkpoint_")
+checkpoint = Path(checkpoint_folder.name) / "phase4a_best.weights.h5"
 ### BEGIN SOLUTION
 keras.utils.set_random_seed(SEED)
 model = build_transfer_model(6, NUM_CLASSES, INPUT_SIZE, WEIGHTS)
@@ -305,6 +307,7 @@ fit = model.fit(Xn_train, y_train, validation_data=(Xn_val, y_val), epochs=MAX_E
 history = {k: [float(v) for v in vs] for k, vs in fit.history.items()}
 ### END SOLUTION
 print(f"trained {len(history['loss'])} epoch(s); best val_loss {min(history['val_loss']):.3f}")
+checkpoint_folder.cleanup()
 
 fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
 for key in ("loss", "val_loss"):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import resource
 import signal
 import subprocess
 import tempfile
@@ -147,6 +148,13 @@ def _kill_group(pgid: int) -> None:
         pass
 
 
+def _no_core_dumps(pid: int) -> None:
+    """Forbid core files to process ``pid`` and its future children: a crashing (or aborting) TensorFlow
+    process would otherwise write gigabytes into the submission's folder."""
+    with contextlib.suppress(OSError, ValueError):
+        resource.prlimit(pid, resource.RLIMIT_CORE, (0, 0))
+
+
 #: Commands running now (so that an interrupted coordinator can stop them: they run in their own sessions).
 _LIVE: set[int] = set()
 #: Set by ``stop_all(refuse_new=True)``: :func:`run_limited` starts nothing until :func:`accept_new` clears it.
@@ -199,7 +207,7 @@ def run_limited(cmd: Sequence[str], limits: Limits, cwd: Path | None = None,
     temporary file; either way the text comes back in ``output``.
 
     The command runs in its own session, so a kill reaches the kernels it started, and under the task cap
-    (:class:`TaskCap`) where the machine has one; ``pidfile`` records it for :func:`kill_stale`.
+    (:class:`TaskCap`) where the machine has one, without core files; ``pidfile`` records it for :func:`kill_stale`.
     Raises:
         FileNotFoundError: if the program does not exist.
         CommandsStopped: if this process's commands were stopped with ``stop_all(refuse_new=True)``.
@@ -214,6 +222,7 @@ def run_limited(cmd: Sequence[str], limits: Limits, cwd: Path | None = None,
             proc = subprocess.Popen(list(cmd), cwd=cwd, env=dict(env) if env is not None else None, stdout=sink,
                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
             capped = cap.add(proc.pid)  # at once: the command starts no child in its first milliseconds
+            _no_core_dumps(proc.pid)
             watched = psutil.Process(proc.pid)
             _LIVE.add(proc.pid)
             if pidfile is not None:

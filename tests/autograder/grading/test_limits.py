@@ -36,6 +36,18 @@ def test_memory_limit_kills(tmp_path):
     assert run.killed == "memory" and run.peak_mb > 300
 
 
+def test_a_command_and_its_children_write_no_core_files():
+    import resource
+
+    before = resource.getrlimit(resource.RLIMIT_CORE)
+    resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))  # inherited
+    try:
+        run = run_limited(["sh", "-c", "sleep 1; ulimit -c; sh -c 'ulimit -c'"], Limits(seconds=30, memory_mb=300))
+    finally:
+        resource.setrlimit(resource.RLIMIT_CORE, before)
+    assert run.output.split() == ["0", "0"], run.output
+
+
 def test_kill_stale_stops_an_orphaned_command(tmp_path):
     import subprocess
 
