@@ -105,6 +105,13 @@ def inspect_h5_model(path: Path) -> ModelSummary:
     if inputs:
         cfg = inputs[0]["config"]
         shape = tuple(cfg.get("batch_shape") or cfg.get("batch_input_shape") or ())
+    return ModelSummary(input_shape=shape, output_units=_output_units(config),
+                        layer_classes=[layer["class_name"] for layer in layers])
+
+
+def _output_units(config: dict) -> int | None:
+    """Units of a model config's output layer; where the output is a nested model (a preprocessing layer
+    wrapped around the network), of that model's output layer."""
     top = config.get("config", {}).get("layers", [])
     # functional models: [name, 0, 0] (one output, Keras 3) or [[name, 0, 0], ...]; Sequential: none
     outputs = config.get("config", {}).get("output_layers") or []
@@ -112,8 +119,12 @@ def inspect_h5_model(path: Path) -> ModelSummary:
         out_name = outputs[0][0] if isinstance(outputs[0], list) else outputs[0]
     else:
         out_name = top[-1]["config"].get("name") if top else None
-    units = next((layer["config"].get("units") for layer in top if layer["config"].get("name") == out_name), None)
-    return ModelSummary(input_shape=shape, output_units=units, layer_classes=[layer["class_name"] for layer in layers])
+    layer = next((layer for layer in top if layer["config"].get("name") == out_name), None)
+    if layer is None:
+        return None
+    if "layers" in layer["config"]:
+        return _output_units(layer)
+    return layer["config"].get("units")
 
 
 def check_model(report: DeliverablesReport, path: Path, rel: Path, bands: int | None) -> int | None:

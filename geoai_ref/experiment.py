@@ -73,14 +73,11 @@ def evaluate_model(name: str, bands: tuple[str, ...] | list[str], model: keras.M
 
 
 def fit_and_evaluate(name: str, model: keras.Model, data: Dataset, config: TrainConfig,
-                     checkpoint: Path | None = None, x_train: np.ndarray | None = None,
-                     x_val: np.ndarray | None = None) -> ModelResult:
-    """Train ``model`` on ``data`` (or on the given transformed inputs) and evaluate it."""
-    x_train = data.x_train if x_train is None else x_train
-    x_val = data.x_val if x_val is None else x_val
-    outcome = train(model, x_train, data.y_train, x_val, data.y_val, config, checkpoint)
+                     checkpoint: Path | None = None) -> ModelResult:
+    """Train ``model`` on ``data``'s patches as they are (a model carries its own preprocessing) and evaluate it."""
+    outcome = train(model, data.x_train, data.y_train, data.x_val, data.y_val, config, checkpoint)
     training = {"epochs_run": outcome.epochs_run, "best_epoch": outcome.best_epoch,
                 "seconds": round(outcome.seconds, 2),
                 "seconds_per_epoch": [round(s, 3) for s in outcome.seconds_per_epoch],
                 "history": outcome.history, "config": config.to_dict()}
-    return evaluate_model(name, data.bands, model, x_val, data.y_val, training, checkpoint)
+    return evaluate_model(name, data.bands, model, data.x_val, data.y_val, training, checkpoint)

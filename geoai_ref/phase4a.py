@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 from geoai_ref import layout, plots, reports
 from geoai_ref.collapse import detect_collapse
 from geoai_ref.evaluation import evaluate
@@ -21,21 +19,18 @@ from geoai_ref.schemas import ModelResult, Phase4AMetrics, write_json
 from geoai_ref.training import TrainConfig, predict_labels
 
 
-def prepare_inputs(recipe: ResNetRecipe, data: Dataset) -> tuple[np.ndarray, np.ndarray]:
-    """The arrays the model is fed: raw physical units (normalised inside the model) or ImageNet-preprocessed.
+def check_input_handling(recipe: ResNetRecipe) -> None:
+    """The model takes the raw patches either way; the recipe says what it does with them first.
 
-    ``imagenet_preprocess`` reproduces the exercise's mistake: Keras' caffe-style
-    ``preprocess_input`` reverses the channel order and subtracts ImageNet means (~100-124)
-    from three of the reflectance channels (values 0-1), leaving the others untouched.
+    ``imagenet_preprocess`` reproduces the exercise's mistake inside the model: Keras' caffe-style
+    ``preprocess_input`` reverses the channel order and subtracts ImageNet means (~100-124) from three of the
+    reflectance channels (values 0-1), leaving the others untouched.
+
+    Raises:
+        ValueError: for an input handling other than "per_band" and "imagenet_preprocess".
     """
-    if recipe.input_handling == "per_band":
-        return data.x_train, data.x_val
-    if recipe.input_handling == "imagenet_preprocess":
-        from keras.applications.resnet import preprocess_input
-
-        return (np.asarray(preprocess_input(data.x_train.astype(np.float32).copy())),
-                np.asarray(preprocess_input(data.x_val.astype(np.float32).copy())))
-    raise ValueError(f"unknown input handling {recipe.input_handling!r}; use 'per_band' or 'imagenet_preprocess'")
+    if recipe.input_handling not in ("per_band", "imagenet_preprocess"):
+        raise ValueError(f"unknown input handling {recipe.input_handling!r}; use 'per_band' or 'imagenet_preprocess'")
 
 
 def week3_baseline(data_root: Path, data: Dataset) -> dict:
@@ -59,13 +54,14 @@ def train_resnet(name: str, data: Dataset, recipe: ResNetRecipe, profile: Profil
         PretrainedWeightsUnavailable: if ImageNet weights are missing and ``allow_random_init`` is False.
         ValueError: if the data do not fit the model (shapes, NaN, labels).
     """
-    x_train, x_val = prepare_inputs(recipe, data)
-    build = build_resnet50(len(data.bands), x_train, adapter=recipe.adapter, weights=weights,
+    check_input_handling(recipe)
+    build = build_resnet50(len(data.bands), data.x_train, adapter=recipe.adapter, weights=weights,
                            allow_random_init=allow_random_init, normalize=recipe.input_handling == "per_band",
+                           imagenet_preprocess=recipe.input_handling == "imagenet_preprocess",
                            bn_inference=recipe.bn_inference, dropout=recipe.dropout, seed=seed)
     freeze = build.freeze(n_layers=recipe.freeze_layers, ratio=recipe.freeze_ratio)  # BN kept frozen if bn_inference
     config = TrainConfig.from_profile(profile, recipe.learning_rate, seed)
-    result = fit_and_evaluate(name, build.model, data, config, checkpoint, x_train=x_train, x_val=x_val)
+    result = fit_and_evaluate(name, build.model, data, config, checkpoint)
     return result, build, freeze
 
 

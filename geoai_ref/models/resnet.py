@@ -210,6 +210,25 @@ def _check_x_train(x_train: np.ndarray, input_size: int, n_bands: int) -> None:
         raise ValueError("x_train holds NaN or infinite values: run quality control before training")
 
 
+#: Keras' ImageNet "caffe" preprocessing (keras.applications.resnet.preprocess_input): channels reversed, then
+#: these means subtracted from the first three channels of the reversed order.
+IMAGENET_CAFFE_MEANS = (103.939, 116.779, 123.68)
+
+
+def imagenet_preprocessing_layer(n_bands: int) -> keras.layers.Conv2D:
+    """A frozen 1x1 convolution computing ``preprocess_input`` on ``n_bands`` channels inside a model, so that a
+    model trained with the exercise's recipe still takes the raw patches (built-in layers: no Lambda)."""
+    kernel = np.zeros((1, 1, n_bands, n_bands), dtype=np.float32)
+    for out in range(n_bands):
+        kernel[0, 0, n_bands - 1 - out, out] = 1.0
+    bias = np.zeros(n_bands, dtype=np.float32)
+    bias[: min(3, n_bands)] = -np.asarray(IMAGENET_CAFFE_MEANS[:n_bands], dtype=np.float32)
+    layer = keras.layers.Conv2D(n_bands, 1, name="imagenet_preprocess", trainable=False)
+    layer.build((None, None, None, n_bands))
+    layer.set_weights([kernel, bias])
+    return layer
+
+
 def build_resnet50(
     n_bands: int,
     x_train: np.ndarray | None,
@@ -217,6 +236,7 @@ def build_resnet50(
     weights: str | Path | None = "imagenet",
     allow_random_init: bool = False,
     normalize: bool = True,
+    imagenet_preprocess: bool = False,
     input_size: int = 8,
     upsample_to: int = 32,
     dropout: float = 0.3,
@@ -226,14 +246,16 @@ def build_resnet50(
 ) -> ResNetBuild:
     """A ResNet-50 classifier for (input_size, input_size, n_bands) patches.
 
-    Graph: Input -> [per-band Normalization adapted on ``x_train``] -> bilinear Resizing to
+    Graph: Input -> [per-band Normalization adapted on ``x_train``, or with ``imagenet_preprocess`` the
+    exercise's ``preprocess_input`` as a frozen layer (:func:`imagenet_preprocessing_layer`)] -> bilinear Resizing to
     ``upsample_to`` -> adapter -> ResNet-50 backbone -> GlobalAveragePooling2D -> Dropout ->
     Dense softmax. ``weights`` is "imagenet" (see :func:`resolve_imagenet_weights`), a weights
     file path, or None (random initialisation). With ``bn_inference`` the backbone's BatchNorm
     layers use their moving statistics in training too (module docstring).
 
     Raises:
-        ValueError: for n_bands < 1, an unknown adapter, x_train None while normalize is True,
+        ValueError: for n_bands < 1, an unknown adapter, x_train None while normalize is True, both normalize
+            and imagenet_preprocess,
             x_train not (n, input_size, input_size, n_bands) or holding NaN, upsample_to < 32,
             a dropout outside [0, 1), or a weights file Keras cannot load.
         PretrainedWeightsUnavailable: if weights="imagenet", the file is not on this machine
@@ -255,6 +277,8 @@ def build_resnet50(
         raise ValueError(f"dropout must be in [0, 1), got {dropout}")
     if n_classes < 1:
         raise ValueError(f"n_classes must be >= 1, got {n_classes}")
+    if normalize and imagenet_preprocess:
+        raise ValueError("choose one input handling: normalize=True (per band) or imagenet_preprocess=True")
     if normalize and x_train is None:
         raise ValueError("normalize=True needs x_train to adapt the per-band Normalization layer: pass x_train "
                          "or normalize=False")
@@ -271,6 +295,8 @@ def build_resnet50(
         norm = keras.layers.Normalization(axis=-1, name="per_band_normalization")
         norm.adapt(x_train.astype(np.float32))
         x = norm(x)
+    elif imagenet_preprocess:
+        x = imagenet_preprocessing_layer(n_bands)(x)
     x = keras.layers.Resizing(upsample_to, upsample_to, interpolation="bilinear", name="upsample")(x)
     if adapter == "band_reduction":
         x = keras.layers.Conv2D(3, 1, name="band_reduction")(x)
@@ -297,7 +323,7 @@ def build_resnet50(
         n_bands=int(n_bands),
         pretrained=path is not None,
         weights_source=str(path) if path is not None else None,
-        normalization="per_band" if normalize else "none",
+        normalization="per_band" if normalize else "imagenet_preprocess" if imagenet_preprocess else "none",
         bn_inference=bn_inference,
     )
 

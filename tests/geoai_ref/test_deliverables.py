@@ -63,6 +63,22 @@ def test_sequential_and_wrong_head(tmp_path):
     assert not passed and "output has 3 units, expected 5 classes" in message
 
 
+@pytest.mark.parametrize("wrapper", ["sequential", "functional"])
+def test_a_network_wrapped_with_its_normalisation_is_read_through(small_model, tmp_path, wrapper):
+    """The 4A notebook's saved model: a Normalization layer in front of the trained network (a nested model)."""
+    network = keras.models.load_model(small_model, compile=False)
+    norm = keras.layers.Normalization(axis=-1, mean=[0.1] * 6, variance=[0.01] * 6)
+    if wrapper == "sequential":
+        model = keras.Sequential([keras.Input((8, 8, 6)), norm, network])
+    else:
+        inputs = keras.Input((8, 8, 6))
+        model = keras.Model(inputs, network(norm(inputs)))
+    summary = inspect_h5_model(save(model, tmp_path / "wrapped.h5"))
+    assert summary.input_shape == (None, 8, 8, 6) and summary.output_units == 5
+    assert "Normalization" in summary.layer_classes and "Dense" in summary.layer_classes
+    assert one(check_model, tmp_path / "wrapped.h5", "wrapped.h5", 6)[0]
+
+
 def test_lambda_layer_is_flagged(tmp_path):
     model = keras.Sequential([keras.Input((8, 8, 6)), keras.layers.Lambda(lambda t: t * 2.0),
                               keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(5)])

@@ -152,13 +152,12 @@ def test_fit_and_evaluate_scores_the_best_epoch_which_is_the_saved_checkpoint(fi
     assert result.collapse["accuracy"] == result.accuracy == pytest.approx(np.mean(y_pred == data.y_val))
 
 
-def test_fit_and_evaluate_trains_and_scores_on_the_given_inputs_instead_of_the_datasets(monkeypatch, tmp_path):
-    """Phase 4A feeds ImageNet-preprocessed arrays: both training and evaluation must use them."""
-    data = toy_dataset()
-    poisoned = Dataset(np.full_like(data.x_train, np.nan), data.y_train, np.full_like(data.x_val, np.nan),
-                       data.y_val, data.bands, data.split_method)
-    x_train = np.broadcast_to(data.y_train[:, None, None, None], data.x_train.shape).astype(np.float32)
-    x_val = np.broadcast_to(data.y_val[:, None, None, None], data.x_val.shape).astype(np.float32)
+def test_fit_and_evaluate_trains_and_scores_on_the_datasets_patches_as_they_are(monkeypatch, tmp_path):
+    """Models carry their own preprocessing: training and evaluation both see the dataset's own arrays."""
+    base = toy_dataset()
+    x_train = np.broadcast_to(base.y_train[:, None, None, None], base.x_train.shape).astype(np.float32)
+    x_val = np.broadcast_to(base.y_val[:, None, None, None], base.x_val.shape).astype(np.float32)
+    data = Dataset(x_train, base.y_train, x_val, base.y_val, base.bands, base.split_method)
     calls = []
 
     def fake_train(model, *args):
@@ -168,11 +167,10 @@ def test_fit_and_evaluate_trains_and_scores_on_the_given_inputs_instead_of_the_d
                                seconds=1.23456, seconds_per_epoch=[1.23456])
 
     monkeypatch.setattr(experiment, "train", fake_train)
-    result = fit_and_evaluate("m", ClassInFirstPixel(), poisoned, CONFIG, tmp_path / "c.h5", x_train=x_train,
-                              x_val=x_val)
+    result = fit_and_evaluate("m", ClassInFirstPixel(), data, CONFIG, tmp_path / "c.h5")
     ((got_x_train, got_y_train, got_x_val, got_y_val, got_config, got_checkpoint),) = calls
-    assert got_x_train is x_train and got_x_val is x_val
+    assert got_x_train is data.x_train and got_x_val is data.x_val
     assert got_y_train is data.y_train and got_y_val is data.y_val
     assert got_config == CONFIG and got_checkpoint == tmp_path / "c.h5"
-    assert result.accuracy == 1.0  # scored on x_val: the NaN-filled data.x_val cannot be scored at all
+    assert result.accuracy == 1.0  # scored on data.x_val, whose first pixel is the class
     assert result.training["seconds"] == 1.23 and result.training["seconds_per_epoch"] == [1.235]

@@ -1,4 +1,5 @@
-"""geoai_ref.phase4a: the inputs each recipe feeds ResNet-50, the Week 3 baseline, and the phase's deliverables.
+"""geoai_ref.phase4a: what each recipe does to the raw patches inside ResNet-50, the Week 3 baseline, and the
+phase's deliverables.
 
 The real end-to-end run (ResNet-50 trained on the fixtures) is in test_run.py; here each function is
 tested on its own, with the training replaced where the behaviour under test does not depend on it.
@@ -20,13 +21,12 @@ from geoai_ref.classes import class_id
 from geoai_ref.evaluation import evaluate
 from geoai_ref.experiment import Dataset, evaluate_model, load_week3
 from geoai_ref.models.resnet import FreezeReport, PretrainedWeightsUnavailable
-from geoai_ref.phase4a import prepare_inputs, run_phase4a, train_resnet, week3_baseline
+from geoai_ref.phase4a import run_phase4a, train_resnet, week3_baseline
 from geoai_ref.recipes import EXERCISE_RECIPE, RECOMMENDED_RECIPE, Profile
 from geoai_ref.schemas import Phase4AMetrics, read_json
 from geoai_ref.training import TrainConfig, predict_labels
 
 TINY_PROFILE = Profile("tiny", max_epochs=1, patience=1, reduce_lr_patience=1)
-IMAGENET_MEANS = (103.939, 116.779, 123.68)  # Keras' caffe-style preprocess_input, BGR order
 
 
 def read_png(path) -> np.ndarray:
@@ -43,30 +43,10 @@ def small_dataset(n_bands: int = 6, bands: tuple[str, ...] = S2_BANDS) -> Datase
     return Dataset(x[:15], y[:15], x[15:], y[15:], bands, "test split")
 
 
-def test_per_band_recipe_feeds_the_raw_reflectance():
-    data = small_dataset()
-    x_train, x_val = prepare_inputs(RECOMMENDED_RECIPE, data)
-    assert x_train is data.x_train and x_val is data.x_val
-
-
-def test_imagenet_preprocess_reverses_the_bands_and_shifts_three_of_them_by_the_imagenet_means():
-    """The exercise's mistake: six reflectance bands (0-1) go through caffe preprocess_input."""
-    data = small_dataset()
-    before = data.x_train.copy()
-    x_train, x_val = prepare_inputs(EXERCISE_RECIPE, data)
-    assert np.array_equal(data.x_train, before)  # the dataset is not modified in place
-    for x, raw in ((x_train, data.x_train), (x_val, data.x_val)):
-        assert x.shape == raw.shape
-        reversed_bands = raw[..., ::-1]
-        for channel, mean in enumerate(IMAGENET_MEANS):
-            assert np.allclose(x[..., channel], reversed_bands[..., channel] - mean, atol=1e-4)
-        assert np.array_equal(x[..., 3:], reversed_bands[..., 3:])  # B4 B3 B2: untouched, reordered
-        assert x[..., :3].max() < -100 and x[..., 3:].min() > 0
-
-
 def test_unknown_input_handling_is_rejected_with_the_valid_choices():
     with pytest.raises(ValueError, match=r"unknown input handling 'zscore'; use 'per_band' or 'imagenet_preprocess'"):
-        prepare_inputs(replace(RECOMMENDED_RECIPE, input_handling="zscore"), small_dataset())
+        train_resnet("m", small_dataset(), replace(RECOMMENDED_RECIPE, input_handling="zscore"), TINY_PROFILE, None,
+                     allow_random_init=False, seed=1)
 
 
 def test_week3_baseline_rescores_the_week3_model_on_the_same_validation_set(fixtures_root):
@@ -90,11 +70,10 @@ def test_week3_baseline_without_the_week3_model_says_where_it_looked(tmp_path):
 
 
 def fake_fit(calls: list):
-    def fit_and_evaluate(name, model, data, config, checkpoint=None, x_train=None, x_val=None):
+    def fit_and_evaluate(name, model, data, config, checkpoint=None):
         # train_resnet's job is building, freezing and configuring: the fitting itself is tested in
         # test_experiment.py, and one ResNet-50 epoch costs about 30 s of graph tracing on 2 cores
-        calls.append(SimpleNamespace(name=name, model=model, data=data, config=config, checkpoint=checkpoint,
-                                     x_train=x_train, x_val=x_val))
+        calls.append(SimpleNamespace(name=name, model=model, data=data, config=config, checkpoint=checkpoint))
         return "the result"
     return fit_and_evaluate
 
@@ -112,13 +91,13 @@ def test_train_resnet_builds_freezes_and_configures_the_model_as_the_recipe_says
     assert result == "the result" and call.name == "m" and call.data is data
     assert call.model is build.model and call.checkpoint == tmp_path / "m.h5"
     assert call.config == TrainConfig.from_profile(TINY_PROFILE, recipe.learning_rate, 7)
-    expected_x_train, expected_x_val = prepare_inputs(recipe, data)
-    assert np.array_equal(call.x_train, expected_x_train) and np.array_equal(call.x_val, expected_x_val)
     model = build.model
     assert model.input_shape == (None, 8, 8, 6) and model.output_shape == (None, 5)
     assert model.get_layer("dropout").rate == recipe.dropout
     layer_names = [layer.name for layer in model.layers]
     assert ("per_band_normalization" in layer_names) == (recipe.input_handling == "per_band")
+    assert ("imagenet_preprocess" in layer_names) == (recipe.input_handling == "imagenet_preprocess")
+    assert build.normalization == recipe.input_handling
     assert build.pretrained is False and build.weights_source is None
     layers = build.base.layers
     cut = recipe.freeze_layers if recipe.freeze_layers is not None else round(recipe.freeze_ratio * len(layers))

@@ -6,6 +6,7 @@ import matplotlib.image as mpimg
 import numpy as np
 import pytest
 import yaml
+from conftest import removed_when_passed
 
 from geoai_ref import layout
 from geoai_ref.models import keras
@@ -18,12 +19,12 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def run(fixtures_root, tmp_path_factory):
-    out = tmp_path_factory.mktemp("run")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # the random-initialisation notice (tested elsewhere)
-        written = run_phases(fixtures_root, out, ["4a", "4b", "4c"], PROFILES["fast"], allow_random_init=True)
-    return out, written
+def run(request, fixtures_root, tmp_path_factory):
+    with removed_when_passed(request, tmp_path_factory.mktemp("run")) as out:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # the random-initialisation notice (tested elsewhere)
+            written = run_phases(fixtures_root, out, ["4a", "4b", "4c"], PROFILES["fast"], allow_random_init=True)
+        yield out, written
 
 
 def test_every_deliverable_is_written_at_the_exercise_path(run):

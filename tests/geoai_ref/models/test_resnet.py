@@ -19,6 +19,7 @@ from geoai_ref.models.resnet import (
     build_resnet50,
     find_backbone,
     freeze_backbone,
+    imagenet_preprocessing_layer,
     inflate_conv1_kernel,
     keras,
     measure_frozen,
@@ -293,6 +294,25 @@ def test_normalize_false_has_no_normalization_layer():
     assert build.normalization == "none"
     assert "per_band_normalization" not in [layer.name for layer in build.model.layers]
     assert build.model.input_shape == (None, 8, 8, 4)
+
+
+@pytest.mark.parametrize("n_bands", [3, 6, 8])
+def test_imagenet_preprocessing_layer_is_keras_preprocess_input_inside_the_model(n_bands):
+    """The exercise's recipe, kept inside the saved model (so it takes raw patches) with a built-in layer."""
+    from keras.applications.resnet import preprocess_input
+
+    x = patches(n_bands, n=4, seed=3)
+    layer = imagenet_preprocessing_layer(n_bands)
+    assert layer.trainable is False
+    np.testing.assert_allclose(np.asarray(layer(x)), preprocess_input(x.copy()), rtol=1e-6, atol=1e-4)
+
+
+def test_imagenet_preprocess_build_takes_raw_patches_and_excludes_normalisation():
+    build = build_resnet50(6, None, weights=None, normalize=False, imagenet_preprocess=True)
+    assert build.normalization == "imagenet_preprocess"
+    assert not build.model.get_layer("imagenet_preprocess").trainable
+    with pytest.raises(ValueError, match="choose one input handling"):
+        build_resnet50(6, patches(6), weights=None, normalize=True, imagenet_preprocess=True)
 
 
 def test_wrong_x_train_shape_names_expected_and_actual_shapes():
