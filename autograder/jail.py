@@ -7,7 +7,8 @@ the folders it is given, and nothing else: not the repository, not ``autograder/
 editable install's import hook points into the repository, which is not there; an installed copy is covered by an
 empty folder), not the hidden data, the
 gradebook or other students' folders, and no network (only a loopback interface of its own). It gets a fresh
-``/tmp`` and ``/dev``, a clean environment (only the variables given) and dies with its parent.
+``/tmp`` and ``/dev`` (memory-backed, so their size is capped), a clean environment (only the variables given) and
+dies with its parent.
 
 :func:`jail_available` probes once per process whether this machine can create the namespaces (some
 containers cannot); callers decide what to do without it and say so in what they report.
@@ -29,6 +30,10 @@ BWRAP = "bwrap"
 SYSTEM_FOLDERS = ("/usr", "/etc")
 #: Links of a merged-/usr Debian, recreated inside the jail.
 SYSTEM_LINKS = {"/bin": "usr/bin", "/sbin": "usr/sbin", "/lib": "usr/lib", "/lib64": "usr/lib64"}
+#: Size of the jail's own ``/tmp`` and ``/dev/shm`` (memory-backed: the memory watchdog, which sums resident
+#: memory, does not see them, so they are capped here). The 4A notebook keeps a 250 MB checkpoint in /tmp.
+JAIL_TMP_MB = 1024
+JAIL_SHM_MB = 64
 #: What a jailed process is told when the machine has no bubblewrap.
 INSTALL_HINT = "install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap) on the grading machine"
 
@@ -66,10 +71,10 @@ def kit_packages() -> list[Path]:
 
 
 def jail_command(argv: Iterable[str], *, workdir: Path, writable: Iterable[Path] = (),
-                 env: Mapping[str, str] | None = None) -> list[str]:
+                 env: Mapping[str, str] | None = None, tmp_mb: int = JAIL_TMP_MB) -> list[str]:
     """``argv`` wrapped in bubblewrap: run in ``workdir`` seeing only what the module docs list, plus ``workdir``
     and the ``writable`` folders, writable, at their own paths. ``env`` is the whole environment of the jailed
-    process.
+    process; its ``/tmp`` holds at most ``tmp_mb`` MiB.
 
     Raises:
         JailUnavailable: if ``bwrap`` is not installed.
@@ -79,7 +84,8 @@ def jail_command(argv: Iterable[str], *, workdir: Path, writable: Iterable[Path]
         raise JailUnavailable(f"bubblewrap (bwrap) is not installed: {INSTALL_HINT}")
     cmd = [exe, "--unshare-user", "--uid", "65534", "--gid", "65534", "--unshare-ipc", "--unshare-pid",
            "--unshare-net", "--unshare-uts", "--unshare-cgroup-try", "--die-with-parent", "--clearenv",
-           "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+           "--proc", "/proc", "--dev", "/dev", "--size", str(tmp_mb << 20), "--tmpfs", "/tmp",
+           "--size", str(JAIL_SHM_MB << 20), "--tmpfs", "/dev/shm"]
     for folder in SYSTEM_FOLDERS:
         if Path(folder).exists():
             cmd += ["--ro-bind", folder, folder]
@@ -89,7 +95,7 @@ def jail_command(argv: Iterable[str], *, workdir: Path, writable: Iterable[Path]
     for folder in python_folders():
         cmd += ["--ro-bind", str(folder), str(folder)]
     for package in kit_packages():  # installed into the environment (not editable): hidden behind an empty folder
-        cmd += ["--tmpfs", str(package)]
+        cmd += ["--size", str(1 << 20), "--tmpfs", str(package)]
     for folder in (workdir, *writable):
         cmd += ["--bind", str(Path(folder).resolve()), str(Path(folder).resolve())]
     for key, value in (env or {}).items():

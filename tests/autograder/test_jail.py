@@ -67,6 +67,19 @@ def test_a_jailed_process_finds_nothing_of_the_grader(jail, tmp_path):
     assert set(found["root_listing"][1]) <= system | mounted
 
 
+def test_the_jails_memory_backed_folders_are_capped(jail, tmp_path):
+    """/tmp and /dev/shm live in memory the watchdog does not see: filling them stops at their size."""
+    fill = ("import sys\nfor folder in ('/tmp', '/dev/shm'):\n    try:\n"
+            "        with open(folder + '/fill', 'wb') as f:\n"
+            "            for _ in range(80):\n                f.write(bytes(2**20))\n"
+            "        print(folder, 'full size written')\n"
+            "    except OSError as exc:\n        print(folder, 'refused', exc.errno)\n")
+    (tmp_path / "fill.py").write_text(fill)
+    cmd = jail_command([sys.executable, "-I", "fill.py"], workdir=tmp_path, env={"PATH": "/usr/bin:/bin"}, tmp_mb=16)
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert done.stdout.split("\n")[:2] == ["/tmp refused 28", "/dev/shm refused 28"], done.stdout + done.stderr
+
+
 def test_the_jail_names_only_what_it_is_given(tmp_path):
     cmd = jail_command(["true"], workdir=tmp_path, writable=[tmp_path / "home"], env={"A": "1"})
     assert cmd[0].endswith("bwrap") and cmd[-1] == "true" and cmd[-2] == "--"
@@ -95,7 +108,8 @@ def test_an_installed_copy_of_the_kit_is_covered_by_an_empty_folder(tmp_path, mo
 
     monkeypatch.setattr(jail.importlib.util, "find_spec", find_spec)
     cmd = jail.jail_command(["true"], workdir=tmp_path / "box")
-    assert ("--tmpfs", str(package.resolve())) in [tuple(cmd[i:i + 2]) for i in range(len(cmd) - 1)]
+    assert ("--size", str(1 << 20), "--tmpfs", str(package.resolve())) in [tuple(cmd[i:i + 4])
+                                                                          for i in range(len(cmd) - 3)]
     assert jail.kit_packages() == [package.resolve()]  # geoai_ref is editable here: in the repository, not shown
 
 
