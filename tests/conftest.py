@@ -7,6 +7,7 @@ shared by the grading tests and the TA-review tests; tests that change its grade
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -14,6 +15,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
@@ -84,6 +86,16 @@ def probed(tmp_path: Path, calls: list[tuple], **functions) -> list:
 
     found = local_stand_ins(functions, calls, Path(tempfile.mkdtemp(dir=tmp_path)))
     return [found[name] for name in functions]
+
+
+@contextlib.contextmanager
+def removed_when_passed(request: pytest.FixtureRequest, folder: Path) -> Iterator[Path]:
+    """For a module fixture's large folder (courses, models, snapshots): remove it at the fixture's teardown
+    unless a test failed meanwhile (then it stays for debugging), so the suite's disk use does not add up."""
+    failed = request.session.testsfailed
+    yield folder
+    if request.session.testsfailed == failed:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def course_with_release(root: Path, phase: str, *students: str) -> tuple[Path, Path]:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import removed_when_passed
 
 from autograder.authoring.course import PHASE_DATA, make_course
 from autograder.authoring.notebooks import PHASES
@@ -15,8 +17,9 @@ from autograder.paths import HIDDEN_DATA
 
 
 @pytest.fixture(scope="module")
-def release(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_release(make_course(tmp_path_factory.mktemp("course")))
+def release(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    with removed_when_passed(request, tmp_path_factory.mktemp("course")) as root:
+        yield build_release(make_course(root))
 
 
 def test_each_phase_ships_exactly_its_notebook_data_and_requirements(release: Path) -> None:
