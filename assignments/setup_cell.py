@@ -67,5 +67,25 @@ def output_path(relative: str) -> Path:
     return path
 
 
+# How far a reported accuracy may be from the saved model's own on n patches (the autograder's tolerance).
+MIN_METRIC_TOLERANCE, METRIC_TOLERANCE_SAMPLES = 0.02, 1.5
+
+
+def check_saved_model(path, x_raw, y_true, reported_accuracy):
+    """Assert that the model saved at `path`, fed the raw patches `x_raw` (as the release ships them), scores
+    the `reported_accuracy` on them: a submitted model carries its own preprocessing. Returns nothing (a grade
+    cell whose last line shows a number is scored as that number)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        saved = keras.models.load_model(path, compile=False)
+    accuracy = float(np.mean(np.argmax(saved.predict(x_raw, verbose=0), axis=1) == np.asarray(y_true)))
+    tolerance = max(MIN_METRIC_TOLERANCE, METRIC_TOLERANCE_SAMPLES / len(y_true))
+    assert abs(accuracy - reported_accuracy) <= tolerance, (
+        f"{path} scores {accuracy:.2%} on the raw validation patches, but you report {reported_accuracy:.2%}: save a "
+        "model that takes the patches as they are (its normalisation inside it, e.g. a keras.layers.Normalization "
+        "layer), then rerun the notebook so that the file and the report agree")
+    print(f"{path}: {accuracy:.2%} on the raw validation patches, as reported")
+
+
 print(f"TensorFlow {tf.__version__}, Keras {keras.__version__}; up to {MAX_EPOCHS} epochs"
       + ("; AUTOGRADING: outputs go to _autograder_outputs/" if GRADING else ""))

@@ -285,6 +285,15 @@ for needed in ("EarlyStopping", "ReduceLROnPlateau", "ModelCheckpoint"):
 # Train with Adam at a low learning rate (1e-4), batch 32, for up to `MAX_EPOCHS` epochs (50 by
 # default), on the per-band normalised patches. Then plot the training curves and save the
 # model. Every file goes through `output_path(...)`.
+#
+# **The saved model must be self-contained**: it takes the patches exactly as the release ships
+# them (`X_val` as loaded, reflectance 0–1) and carries its own preprocessing. Your network was
+# trained on normalised patches, so put the same normalisation in front of it: a
+# `keras.layers.Normalization(axis=-1)` layer adapted on `X_train` (`norm.adapt(X_train)`), then
+# your model, e.g. `keras.Sequential([keras.Input(X_train.shape[1:]), norm, model])`. Store it in
+# `saved_model`. Any preprocessing works if it is inside the saved model and built from layers
+# Keras can load (no `Lambda` layers). The autograder feeds your saved model the raw validation
+# and hidden patches, and a test below checks that it reproduces the accuracy you report.
 
 # %% nbgrader={"grade_id": "4a_train_run", "solution": true}
 import tempfile
@@ -305,6 +314,10 @@ model.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE), loss="sparse_categ
 fit = model.fit(Xn_train, y_train, validation_data=(Xn_val, y_val), epochs=MAX_EPOCHS, batch_size=BATCH_SIZE,
                 shuffle=True, callbacks=make_callbacks(checkpoint), verbose=0)
 history = {k: [float(v) for v in vs] for k, vs in fit.history.items()}
+# the model to submit takes raw patches: the training set's per-band normalisation goes inside it
+norm = keras.layers.Normalization(axis=-1, name="per_band_normalization")
+norm.adapt(X_train)
+saved_model = keras.Sequential([keras.Input(X_train.shape[1:]), norm, model], name="phase4a_transfer_model")
 ### END SOLUTION
 print(f"trained {len(history['loss'])} epoch(s); best val_loss {min(history['val_loss']):.3f}")
 checkpoint_folder.cleanup()
@@ -324,7 +337,7 @@ plt.show()
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # Keras 3 calls .h5 "legacy"; the exercise asks for .h5
-    model.save(output_path("models/week4/phase4a_transfer_model.h5"), include_optimizer=False)
+    saved_model.save(output_path("models/week4/phase4a_transfer_model.h5"), include_optimizer=False)
 
 # %% [markdown]
 # ## 6. Evaluate and compare
@@ -551,6 +564,9 @@ for _path in ("models/week4/phase4a_transfer_model.h5", "reports/phase4a_metrics
               "figures/phase4a_training_curves.png", "figures/phase4a_confusion_matrix.png",
               "reports/phase4a_comparison.md"):
     assert Path(_path).exists(), f"{_path} is missing: run the notebook with the full budget and submit it"
+# the submitted model, fed the raw validation patches, must score what the metrics file reports
+check_saved_model("models/week4/phase4a_transfer_model.h5", X_val, y_val,
+                  json.loads(Path("reports/phase4a_metrics.json").read_text())["result"]["accuracy"])
 
 # %% [markdown]
 # ## Reflection

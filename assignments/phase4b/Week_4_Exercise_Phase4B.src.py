@@ -462,7 +462,9 @@ print("visible select_bands tests passed")
 # `build_fusion_resnet` on its bands, compile with Adam (learning rate 1e-4) and sparse categorical cross-entropy,
 # train on the Week 3 split for at most `MAX_EPOCHS` epochs with `EarlyStopping(restore_best_weights=True)` and
 # `ReduceLROnPlateau`, `verbose=0`; predict the validation set and build its entry with `model_record`. Save the
-# Full model as `models/week4/phase4b_fusion_model.h5` through `output_path`. Then write
+# Full model as `models/week4/phase4b_fusion_model.h5` through `output_path`: it must be self-contained (its
+# per-band `Normalization` inside, so it takes the fused patches as they are; the autograder feeds it raw patches
+# and a test below checks it reproduces your reported accuracy). Then write
 # `reports/phase4b_ablation_study.json` (`{"phase": "4B", "model": ..., "configurations": [...],
 # "best_configuration": ..., "split": {...}, "pretrained": false, "notes": [...]}`) and the figure
 # `figures/phase4b_sensor_comparison.png` (accuracy and macro F1 per configuration).
@@ -533,7 +535,13 @@ plt.show()
 assert Path("models/week4/phase4b_fusion_model.h5").exists(), \
     "models/week4/phase4b_fusion_model.h5 is missing: save the Full model with model.save(output_path(...))"
 assert Path("reports/phase4b_ablation_study.json").exists(), "reports/phase4b_ablation_study.json is missing"
-print("fusion model present")
+# the saved Full model, fed the raw fused validation patches, must score what the ablation JSON reports for Full
+_full = next((c for c in json.loads(Path("reports/phase4b_ablation_study.json").read_text())["configurations"]
+              if c["name"] == "Full"), None)
+assert _full is not None, "reports/phase4b_ablation_study.json has no 'Full' configuration"
+check_saved_model("models/week4/phase4b_fusion_model.h5", np.load("data/processed/X_val_fused.npy"), y_val,
+                  _full["accuracy"])
+print("fusion model present, and it reproduces the reported Full accuracy on the raw patches")
 
 # %% nbgrader={"grade_id": "4b_ablation_artifacts", "grade": true, "points": 4}
 # Checks the files you SUBMITTED.

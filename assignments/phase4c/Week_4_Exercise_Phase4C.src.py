@@ -165,7 +165,8 @@ print(f"SimpleCNN: Adam lr {LEARNING_RATE}, batch {BATCH_SIZE}, early stopping p
 #    restore_best_weights=True)`;
 # 4. predict the validation set (`np.argmax(model.predict(..., verbose=0), axis=1)`);
 # 5. save the model with `save_h5(model, output_path("phase4c_outputs/models/<file>.h5"))` (file names
-#    without `+`: `s2.h5`, `s2_modis.h5`, `s2_dem.h5`, `full.h5`);
+#    without `+`: `s2.h5`, `s2_modis.h5`, `s2_dem.h5`, `full.h5`); its `Normalization` layer makes it
+#    self-contained: the autograder feeds it the raw patches of its bands;
 # 6. keep `model_record(name, bands, y_val, y_pred, history.history, model_path)` in a list `results`.
 #
 # With 50 epochs this takes a few minutes on a laptop CPU.
@@ -337,7 +338,12 @@ assert sorted(c["name"] for c in _study["configurations"]) == sorted(["S2", "S2+
     "'configurations' must hold one model_record(...) per configuration: S2, S2+MODIS, S2+DEM, Full"
 assert len(list(Path("phase4c_outputs/models").glob("*.h5"))) >= 4, \
     "save the four trained models as phase4c_outputs/models/*.h5 (s2.h5, s2_modis.h5, s2_dem.h5, full.h5)"
-print("results file and models found")
+# each saved model, fed the raw validation patches of its bands, must score what the results file reports
+_files = {"S2": "s2.h5", "S2+MODIS": "s2_modis.h5", "S2+DEM": "s2_dem.h5", "Full": "full.h5"}
+for _record in _study["configurations"]:
+    check_saved_model(f"phase4c_outputs/models/{_files[_record['name']]}",
+                      X_val_fused[..., [FUSED_BANDS.index(b) for b in _record["bands"]]], y_val, _record["accuracy"])
+print("results file and models found; each model reproduces its reported accuracy on the raw patches")
 
 # %% nbgrader={"grade_id": "4c_figures", "grade": true, "points": 1}
 for _figure in ("figures/phase4c_confusion_matrices.png", "figures/phase4c_accuracy_comparison.png"):

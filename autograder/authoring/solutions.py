@@ -15,7 +15,7 @@ from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError
+from nbclient.exceptions import CellExecutionError, CellTimeoutError
 
 from autograder.authoring.course import stage_data
 from autograder.authoring.notebooks import PHASES, build_notebook
@@ -53,7 +53,7 @@ class ExecutedNotebook:
     seconds: float
 
 
-def execute(nb: nbformat.NotebookNode, folder: Path, epochs: int | None = None, timeout: int = 900,
+def execute(nb: nbformat.NotebookNode, folder: Path, epochs: int | None = None, timeout: int = 1800,
             grading: bool = False) -> ExecutedNotebook:
     """Execute ``nb`` with ``folder`` as working directory; writes it there as well.
 
@@ -72,6 +72,9 @@ def execute(nb: nbformat.NotebookNode, folder: Path, epochs: int | None = None, 
         client.execute(env=env)  # passed on to the kernel's start: this process's environment is left alone
     except CellExecutionError as exc:
         raise SolutionRunError(f"a cell failed in {folder}: {str(exc)[:2000]}") from None
+    except CellTimeoutError:
+        raise SolutionRunError(f"a cell of {folder.name} ran past {timeout} s (the full-budget 4B ablation takes "
+                               "about 10 minutes on 2 idle cores): run it on a quiet machine") from None
     seconds = time.perf_counter() - start
     problems = problems_in_outputs(nb)
     if problems:

@@ -10,6 +10,7 @@ show it; the tests assert exactly that.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -21,8 +22,8 @@ import nbformat
 import numpy as np
 from nbclient import NotebookClient
 
-from autograder.authoring.notebooks import PHASES
-from autograder.authoring.solutions import run_solution
+from autograder.authoring.notebooks import PHASES, serialise
+from autograder.authoring.solutions import run_solution, solution_notebook
 from autograder.demo.defaults import SAMPLE_EPOCHS
 from autograder.grading.results import Outcome
 from autograder.paths import SAMPLE_CLASS_CACHE
@@ -43,8 +44,9 @@ class SampleStudent:
 
 STUDENTS: tuple[SampleStudent, ...] = (
     SampleStudent("ada_correct", "none: the worked solution", None, (), ()),
-    SampleStudent("ben_collapsed", "trained with the exercise's recipe (ImageNet preprocess_input, 150 layers "
-                  "frozen, BatchNorm training): the model collapses", Phase.A, ("4a_stability",), ("collapse",)),
+    SampleStudent("ben_collapsed", "trained with the exercise's recipe (ImageNet preprocess_input, inside the saved "
+                  "model; 150 layers frozen, BatchNorm training): the model collapses", Phase.A, ("4a_stability",),
+                  ("collapse",)),
     SampleStudent("cai_unstratified", "a Keras-style split (the last 20 % of the samples): validation holds one "
                   "class", Phase.B, ("4b_split",), ("unstratified-split",)),
     SampleStudent("dan_nearest", "MODIS and SRTM resampled with nearest neighbour", Phase.B,
@@ -85,16 +87,23 @@ def _notebook(folder: Path, phase: Phase) -> Path:
     return folder / PHASES[phase].ipynb.name
 
 
+def solution_stamp(phase: Phase) -> str:
+    """A digest of ``phase``'s worked solution: what a cached run of it was made from."""
+    return hashlib.sha256(serialise(solution_notebook(phase)).encode()).hexdigest()[:16]
+
+
 def correct_submission(phase: Phase, epochs: int, progress: Callable[[str], None]) -> Path:
-    """The executed worked solution of ``phase`` with its deliverables (cached per epoch budget)."""
+    """The executed worked solution of ``phase`` with its deliverables (cached per epoch budget, and run again
+    when the solution changed since)."""
     folder = SAMPLE_CLASS_CACHE / f"epochs{epochs}" / phase
     done = folder / ".complete"
-    if not done.exists():
+    stamp = solution_stamp(phase)
+    if not done.exists() or done.read_text().strip() != stamp:
         if folder.exists():
             shutil.rmtree(folder)
         progress(f"executing the {phase} solution ({epochs} epochs) for the sample class ...")
         run_solution(phase, folder, epochs=epochs)
-        done.write_text("ok\n")
+        done.write_text(f"{stamp}\n")
     return folder
 
 
@@ -134,6 +143,14 @@ def _collapsed(folder: Path, epochs: int) -> None:
               "Xn_val = keras.applications.resnet.preprocess_input(X_val.copy())\n"
               "for i, layer in enumerate(backbone.layers):\n"
               "    layer.trainable = i >= 150\n")
+    # the saved model keeps that preprocessing inside (so it takes the raw patches): a fixed 1x1 convolution that
+    # reverses the channels and subtracts the ImageNet means, as preprocess_input does
+    edit_cell(nb, "4a_train_run", "norm = keras.layers.Normalization(axis=-1, name=\"per_band_normalization\")\n"
+                                  "norm.adapt(X_train)\n",
+              "norm = keras.layers.Conv2D(6, 1, trainable=False, name=\"imagenet_preprocess\")\n"
+              "norm.build((None, 8, 8, 6))\n"
+              "norm.set_weights([np.eye(6, dtype=\"float32\")[::-1][None, None],\n"
+              "                  -np.array([103.939, 116.779, 123.68, 0, 0, 0], dtype=\"float32\")])\n")
     nbformat.write(nb, _notebook(folder, Phase.A))
     _rerun(folder, Phase.A, epochs)
 
@@ -222,8 +239,8 @@ def build_sample_class(out: Path, phases: tuple[Phase, ...] = tuple(Phase), epoc
     """Write the sample class's submissions under ``out/<student>/<phase>``; returns the students built.
 
     Students whose fault lies in a phase outside ``phases`` are left out (``students`` picks by id). With
-    ``marker_dir``, a student phase built before with the same epoch budget is kept as it is (so a second
-    run grades nothing again).
+    ``marker_dir``, a student phase built before with the same epoch budget from the same solution is kept as it
+    is (so a second run grades nothing again).
 
     Raises:
         autograder.authoring.solutions.SolutionRunError: if a solution (or a faulty student's re-run) fails.
@@ -236,7 +253,8 @@ def build_sample_class(out: Path, phases: tuple[Phase, ...] = tuple(Phase), epoc
     for student in chosen:
         for phase in phases:
             marker = marker_dir / f"{student.id}.{phase}.epochs{epochs}" if marker_dir is not None else None
-            if marker is not None and marker.exists() and (out / student.id / phase).is_dir():
+            if marker is not None and marker.exists() and marker.read_text().strip() == solution_stamp(phase) \
+                    and (out / student.id / phase).is_dir():
                 continue
             folder = _copy(correct[phase], out / student.id / phase)
             if student.phase == phase:
@@ -244,5 +262,5 @@ def build_sample_class(out: Path, phases: tuple[Phase, ...] = tuple(Phase), epoc
                 FAULTS[student.id](folder, epochs)
             if marker is not None:
                 marker.parent.mkdir(parents=True, exist_ok=True)
-                marker.write_text("built\n")
+                marker.write_text(f"{solution_stamp(phase)}\n")
     return chosen

@@ -71,7 +71,7 @@ class PhaseProbes:
 
 def _phase4a(snapshot: Path, limits: SandboxLimits) -> Checks:
     metrics = (layout.PHASE4A_METRICS, Phase4AMetrics)
-    models = PhaseModels(snapshot, {"result": SubmittedModel(None, layout.PHASE4A_MODEL)}, limits, metrics)
+    models = PhaseModels(snapshot, {"result": SubmittedModel(None, layout.PHASE4A_MODEL)}, limits)
     return {"4a_files": lambda: files_check("4a_files", Phase.A, snapshot, layout.DELIVERABLES[Phase.A]),
             "4a_model_reeval": lambda: models.reeval("4a_model_reeval", Phase.A),
             "4a_metrics_match": lambda: metrics_match("4a_metrics_match", Phase.A, snapshot, *metrics,
@@ -80,7 +80,7 @@ def _phase4a(snapshot: Path, limits: SandboxLimits) -> Checks:
 
 def _phase4b(snapshot: Path, limits: SandboxLimits) -> Checks:
     metrics = (layout.PHASE4B_ABLATION, AblationStudy)
-    models = PhaseModels(snapshot, {"Full": SubmittedModel(None, layout.PHASE4B_MODEL)}, limits, metrics)
+    models = PhaseModels(snapshot, {"Full": SubmittedModel(None, layout.PHASE4B_MODEL)}, limits)
     return {"4b_fused_trusted": lambda: fused_check("4b_fused_trusted", Phase.B, snapshot),
             "4b_ablation_files": lambda: files_check("4b_ablation_files", Phase.B, snapshot, PHASE4B_ABLATION_FILES),
             "4b_report_files": lambda: files_check("4b_report_files", Phase.B, snapshot, PHASE4B_REPORT_FILES),
@@ -92,7 +92,7 @@ def _phase4b(snapshot: Path, limits: SandboxLimits) -> Checks:
 def _phase4c(snapshot: Path, limits: SandboxLimits) -> Checks:
     metrics = (layout.PHASE4C_RESULTS, AblationStudy)
     submitted = {name: SubmittedModel(name, rel) for name, rel in layout.PHASE4C_MODEL_FILES.items()}
-    models = PhaseModels(snapshot, submitted, limits, metrics)
+    models = PhaseModels(snapshot, submitted, limits)
     return {"4c_files": lambda: files_check("4c_files", Phase.C, snapshot, layout.DELIVERABLES[Phase.C]),
             "4c_models_reeval": lambda: models.reeval("4c_models_reeval", Phase.C),
             "4c_metrics_match": lambda: metrics_match("4c_metrics_match", Phase.C, snapshot, *metrics,

@@ -56,8 +56,9 @@ def metrics_match(check_id: str, phase: Phase, snapshot: Path, rel: Path, cls: t
             elif abs(rep[key] - rec[key]) > tol + 1e-9:
                 what = f" for {name}" if nested else ""
                 problems.append(f"{rel} claims {label} {rep[key]:.3f}{what} but the submitted model ({m.rel}) "
-                                f"scores {rec[key]:.3f} on the same {n} validation patches (re-evaluated by the "
-                                "grader): report the model's own figures")
+                                f"scores {rec[key]:.3f} on the same {n} raw validation patches (re-evaluated by "
+                                "the grader): submit a model that takes the patches as released, with its "
+                                "preprocessing inside, and report that model's own figures")
                 mismatch = True
     if not nested:
         name = pairs[0][0]

@@ -24,7 +24,6 @@ class GraderData:
 
     x_hidden: np.ndarray  # hidden scene, 8 fused bands
     y_hidden: np.ndarray
-    x_train_s2: np.ndarray  # fixtures X_train: the statistics of the 4A per-band contract
     x_val_s2: np.ndarray  # fixtures X_val
     x_train_fused: np.ndarray  # reference fused patches (the 4B pipeline on the fixtures)
     x_val_fused: np.ndarray
@@ -42,7 +41,7 @@ def grader_data() -> GraderData:
 
     fused = fused_reference()
     paths = {"x_hidden": HIDDEN_DATA / layout.X_HIDDEN_FUSED, "y_hidden": HIDDEN_DATA / layout.Y_HIDDEN,
-             "x_train_s2": FIXTURES / layout.X_TRAIN, "x_val_s2": FIXTURES / layout.X_VAL,
+             "x_val_s2": FIXTURES / layout.X_VAL,
              "x_train_fused": fused / layout.X_TRAIN_FUSED, "x_val_fused": fused / layout.X_VAL_FUSED,
              "y_val": FIXTURES / layout.Y_VAL}
     missing = [str(p) for p in paths.values() if not p.is_file()]

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import re
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import nbformat
 import pytest
-from conftest import ALLOW_UNJAILED
+from conftest import ALLOW_UNJAILED, removed_when_passed
 
 from autograder.authoring.notebooks import PHASES, SOLUTION_BEGIN, SOLUTION_END
 from autograder.authoring.selfcheck import SelfCheck, autograded_notebook, selfcheck, submit
@@ -103,10 +104,11 @@ def _error(nb: nbformat.NotebookNode, grade_id: str) -> str:
 
 
 @pytest.fixture(scope="module", params=list(PHASES))
-def graded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, SelfCheck]:
+def graded(request: pytest.FixtureRequest,
+           tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, SelfCheck]]:
     phase = request.param
-    check = selfcheck(phase, tmp_path_factory.mktemp(phase), epochs=1)
-    return phase, check
+    with removed_when_passed(request, tmp_path_factory.mktemp(phase)) as root:
+        yield phase, selfcheck(phase, root, epochs=1)
 
 
 @pytest.mark.slow

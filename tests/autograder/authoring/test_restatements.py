@@ -10,6 +10,7 @@ import pytest
 
 from autograder.authoring.notebooks import PHASES
 from autograder.paths import ASSIGNMENTS
+from autograder.trusted.reported import METRIC_TOLERANCE_SAMPLES, MIN_METRIC_TOLERANCE
 from geoai_ref import layout
 from geoai_ref.ablation import BAND_SUBSETS
 from geoai_ref.bands import BANDS, FUSED_BANDS, S2_BANDS
@@ -56,8 +57,9 @@ def test_4b_ablation_subsets_and_valid_ranges():
 
 
 def test_4c_model_files_are_the_layout_paths():
-    files = _value(PHASES[Phase.C].source, "MODEL_FILES")
-    assert {name: layout.PHASE4C_MODELS / f for name, f in files.items()} == layout.PHASE4C_MODEL_FILES
+    for name in ("MODEL_FILES", "_files"):  # the solution's, and the deliverables check's
+        files = _value(PHASES[Phase.C].source, name)
+        assert {name: layout.PHASE4C_MODELS / f for name, f in files.items()} == layout.PHASE4C_MODEL_FILES
 
 
 def test_4c_band_subsets_solution():
@@ -76,3 +78,11 @@ def test_collapse_threshold_default(phase):
     defaults = dict(zip([a.arg for a in function.args.args][-len(function.args.defaults):],
                         (ast.literal_eval(d) for d in function.args.defaults), strict=True))
     assert defaults["threshold"] == THRESHOLDS.majority_share
+
+
+def test_saved_model_tolerance_is_the_graders():
+    (node,) = [n for n in ast.walk(ast.parse(SETUP_CELL.read_text())) if isinstance(n, ast.Assign)
+               and isinstance(n.targets[0], ast.Tuple)
+               and [getattr(t, "id", None) for t in n.targets[0].elts]
+               == ["MIN_METRIC_TOLERANCE", "METRIC_TOLERANCE_SAMPLES"]]
+    assert ast.literal_eval(node.value) == (MIN_METRIC_TOLERANCE, METRIC_TOLERANCE_SAMPLES)

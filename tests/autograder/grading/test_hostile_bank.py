@@ -18,7 +18,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import HIDDEN, REPO, UNJAILED_ARGS, cli, course_with_release
+from conftest import HIDDEN, REPO, UNJAILED_ARGS, cli, course_with_release, removed_when_passed
 
 from autograder.authoring.notebooks import PHASES
 from autograder.authoring.solutions import solution_notebook
@@ -170,9 +170,13 @@ def _build_4a(correct: Path, submissions: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def bank(jail, graded_class, tmp_path_factory):
+def bank(request, jail, graded_class, tmp_path_factory):
     """The bank graded in one batch: (root, {student: rubric.json}, the grading command's result)."""
-    root = tmp_path_factory.mktemp("hostile")
+    with removed_when_passed(request, tmp_path_factory.mktemp("hostile")) as root:
+        yield _grade_bank(root, graded_class)
+
+
+def _grade_bank(root: Path, graded_class: tuple) -> tuple[Path, dict, object]:
     students_4c = [h.student for h in BANK if h.phase == "phase4c"]
     submissions, course = course_with_release(root, "phase4c", *students_4c)
     _build_4c(root, submissions)

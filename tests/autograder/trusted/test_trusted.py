@@ -22,8 +22,11 @@ from sklearn.linear_model import LogisticRegression
 from autograder.authoring.course import fused_reference
 from autograder.trusted import sandbox
 from autograder.trusted.checks import TRUSTED_CHECKS, trusted_checks
+from autograder.trusted.metrics_match import metrics_match
+from autograder.trusted.reeval import RAW_INPUT, PhaseModels, SubmittedModel
 from autograder.trusted.reported import METRIC_TOLERANCE_SAMPLES, MIN_METRIC_TOLERANCE
 from autograder.trusted.result import FLAGS, TrustedResult
+from autograder.trusted.sandbox import SandboxLimits
 from geoai_ref import layout
 from geoai_ref.bands import FUSED_BANDS, S2_BANDS, band_indices
 from geoai_ref.collapse import detect_collapse
@@ -117,9 +120,9 @@ def check_shape_of(results: list[TrustedResult], phase: str) -> None:
 
 
 def test_correct_4a_submission_passes_every_check(tmp_path, data):
-    """A model without Normalization gets inputs standardised with the training statistics (4A contract)."""
+    """A self-contained model (its per-band normalisation inside) is fed the raw patches and passes."""
     tiny = Tiny(data["x_train"], data["y_train"])
-    tiny.save(tmp_path / layout.PHASE4A_MODEL, normalization=False)
+    tiny.save(tmp_path / layout.PHASE4A_MODEL, normalization=True)
     result = model_result("ResNet-50", S2_BANDS, data["y_val"], tiny.predict(data["x_val"]))
     week3 = json.loads((FIXTURES / layout.WEEK3_MODEL_INFO).read_text())["val_accuracy"]
     write_json(tmp_path / layout.PHASE4A_METRICS, Phase4AMetrics(
@@ -137,13 +140,39 @@ def test_correct_4a_submission_passes_every_check(tmp_path, data):
     check_shape_of(results, "phase4a")
     assert all(r.passed for r in results), [r.message for r in results if not r.passed]
     reeval = by_id(results)["4a_model_reeval"].evidence["models"][str(layout.PHASE4A_MODEL)]
-    assert reeval["input"].startswith("standardised") and reeval["normalization_layer"] is False
+    assert reeval["input"] == RAW_INPUT and reeval["normalization_layer"] is True
     assert reeval["hidden"]["n_samples"] == 170 and reeval["validation"]["n_samples"] == 75
     assert reeval["validation"]["accuracy"] > 0.7 and reeval["hidden"]["collapse"]["verdict"] == "healthy"
     assert set(reeval["validation"]["per_class"]) == {"Water", "Forest", "Agriculture", "Urban", "Bare/Grassland"}
     match = by_id(results)["4a_metrics_match"].evidence
     assert match["n"] == 75 and match["reported"]["accuracy"] == pytest.approx(result.accuracy)
     assert abs(match["recomputed"]["accuracy"] - result.accuracy) <= match["tolerance"]
+
+
+def test_a_model_normalised_outside_is_fed_raw_patches_and_disagrees_with_its_own_report(tmp_path, data):
+    """No convention is guessed: the student's file, fed the patches as released, disagrees with the figures the
+    student honestly measured on patches normalised outside the model, and only that raises metrics-mismatch."""
+    tiny = Tiny(data["x_train"], data["y_train"])
+    tiny.save(tmp_path / layout.PHASE4A_MODEL, normalization=False)  # expects standardised patches
+    honest = model_result("ResNet-50", S2_BANDS, data["y_val"], tiny.predict(data["x_val"]))
+    write_json(tmp_path / layout.PHASE4A_METRICS, Phase4AMetrics(
+        phase="4A", model="ResNet-50", recipe={}, pretrained=False, weights_source=None, freeze={}, result=honest,
+        week3_baseline={}, split={}))
+
+    models = PhaseModels(tmp_path, {"result": SubmittedModel(None, layout.PHASE4A_MODEL)}, SandboxLimits())
+    reeval = models.reeval("4a_model_reeval", "phase4a")
+    evidence = reeval.evidence["models"][str(layout.PHASE4A_MODEL)]
+    assert evidence["input"] == RAW_INPUT and evidence["normalization_layer"] is False
+    recomputed = evidence["validation"]["accuracy"]
+    raw_means = data["x_val"].mean(axis=(1, 2))  # what the file computes on raw patches, in NumPy
+    assert recomputed == pytest.approx(float(np.mean((raw_means @ tiny.kernel + tiny.bias).argmax(axis=1)
+                                                     == data["y_val"])))
+    assert abs(recomputed - honest.accuracy) > 0.1, "the test needs a model whose two inputs disagree"
+
+    match = metrics_match("4a_metrics_match", "phase4a", tmp_path, layout.PHASE4A_METRICS, Phase4AMetrics,
+                          models.evaluated())
+    assert not match.passed and match.flags == ["metrics-mismatch"]
+    assert "raw validation patches" in match.message and "preprocessing inside" in match.message
 
 
 # ------------------------------------------------------------------------------------------ phase 4C
