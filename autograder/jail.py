@@ -70,6 +70,21 @@ def kit_packages() -> list[Path]:
     return found
 
 
+@functools.cache
+def _sizes_tmpfs(exe: str) -> bool:
+    """Whether this bubblewrap caps a tmpfs (``--size``, bubblewrap 0.8 and newer; Ubuntu 22.04 has 0.6)."""
+    try:
+        return "--size" in subprocess.run([exe, "--help"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
+def _sized(mb: int) -> list[str]:
+    """``--size`` for the next ``--tmpfs``, where bubblewrap supports it (older ones leave it unbounded)."""
+    exe = shutil.which(BWRAP)
+    return ["--size", str(mb << 20)] if exe is not None and _sizes_tmpfs(exe) else []
+
+
 def jail_command(argv: Iterable[str], *, workdir: Path, writable: Iterable[Path] = (),
                  env: Mapping[str, str] | None = None, tmp_mb: int = JAIL_TMP_MB) -> list[str]:
     """``argv`` wrapped in bubblewrap: run in ``workdir`` seeing only what the module docs list, plus ``workdir``
@@ -84,8 +99,8 @@ def jail_command(argv: Iterable[str], *, workdir: Path, writable: Iterable[Path]
         raise JailUnavailable(f"bubblewrap (bwrap) is not installed: {INSTALL_HINT}")
     cmd = [exe, "--unshare-user", "--uid", "65534", "--gid", "65534", "--unshare-ipc", "--unshare-pid",
            "--unshare-net", "--unshare-uts", "--unshare-cgroup-try", "--die-with-parent", "--clearenv",
-           "--proc", "/proc", "--dev", "/dev", "--size", str(tmp_mb << 20), "--tmpfs", "/tmp",
-           "--size", str(JAIL_SHM_MB << 20), "--tmpfs", "/dev/shm"]
+           "--proc", "/proc", "--dev", "/dev", *_sized(tmp_mb), "--tmpfs", "/tmp",
+           *_sized(JAIL_SHM_MB), "--tmpfs", "/dev/shm"]
     for folder in SYSTEM_FOLDERS:
         if Path(folder).exists():
             cmd += ["--ro-bind", folder, folder]
@@ -95,7 +110,7 @@ def jail_command(argv: Iterable[str], *, workdir: Path, writable: Iterable[Path]
     for folder in python_folders():
         cmd += ["--ro-bind", str(folder), str(folder)]
     for package in kit_packages():  # installed into the environment (not editable): hidden behind an empty folder
-        cmd += ["--size", str(1 << 20), "--tmpfs", str(package)]
+        cmd += [*_sized(1), "--tmpfs", str(package)]
     for folder in (workdir, *writable):
         cmd += ["--bind", str(Path(folder).resolve()), str(Path(folder).resolve())]
     for key, value in (env or {}).items():
