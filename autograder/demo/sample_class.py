@@ -249,11 +249,12 @@ def build_sample_class(out: Path, phases: tuple[Phase, ...] = tuple(Phase), epoc
     chosen = [s for s in STUDENTS if (s.phase is None or s.phase in phases)
               and (students is None or s.id in students)]
     correct = {phase: correct_submission(phase, epochs, progress) for phase in phases}
+    stamps = {phase: solution_stamp(phase) for phase in phases}
     out.mkdir(parents=True, exist_ok=True)
     for student in chosen:
         for phase in phases:
             marker = marker_dir / f"{student.id}.{phase}.epochs{epochs}" if marker_dir is not None else None
-            if marker is not None and marker.exists() and marker.read_text().strip() == solution_stamp(phase) \
+            if marker is not None and marker.exists() and marker.read_text().strip() == stamps[phase] \
                     and (out / student.id / phase).is_dir():
                 continue
             folder = _copy(correct[phase], out / student.id / phase)
@@ -262,5 +263,5 @@ def build_sample_class(out: Path, phases: tuple[Phase, ...] = tuple(Phase), epoc
                 FAULTS[student.id](folder, epochs)
             if marker is not None:
                 marker.parent.mkdir(parents=True, exist_ok=True)
-                marker.write_text(f"{solution_stamp(phase)}\n")
+                marker.write_text(f"{stamps[phase]}\n")
     return chosen
