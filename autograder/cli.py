@@ -100,7 +100,8 @@ def _store(args: argparse.Namespace) -> RubricStore:
 def _grading_config(args: argparse.Namespace, course: Path) -> GradingConfig:
     return GradingConfig(course=course, phases=args.phase, workers=args.workers,
                          limits=Limits(seconds=args.timeout, memory_mb=args.memory_mb),
-                         cell_timeout=args.cell_timeout, epochs=args.epochs, regrade=args.regrade,
+                         cell_timeout=args.cell_timeout, epochs=args.epochs, train_batches=args.train_batches,
+                         regrade=args.regrade,
                          scheduler=args.scheduler, threads=args.threads, allow_unjailed=args.allow_unjailed)
 
 
@@ -300,6 +301,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=GradingConfig.epochs,
                    help="epoch budget of the notebooks under grading "
                    "(default: %(default)s)")
+    p.add_argument("--train-batches", type=int, default=GradingConfig.train_batches,
+                   help="batches per epoch of every model.fit in the grading run (default: %(default)s; 0 trains "
+                   "on every batch). The run proves the training code runs; the model graded is the one submitted")
     p.add_argument("--cell-timeout", type=int, default=GradingConfig.cell_timeout,
                    help="seconds before nbgrader stops a cell "
                    "(default: %(default)s)")

@@ -36,6 +36,7 @@ class GradingConfig:
     limits: Limits = Limits(seconds=1800, memory_mb=8192)
     cell_timeout: int = 300
     epochs: int = 1
+    train_batches: int = 1  # batches per epoch of every model.fit in the grading run (0: all of them)
     regrade: bool = False
     trusted_limits: SandboxLimits | None = None  # the sandbox's limits; None = its defaults
     scheduler: str | None = None
@@ -69,4 +70,5 @@ class GradingConfig:
 
         source = self.course / "assignments" / phase / PHASES[phase].ipynb.name
         digest = hashlib.sha256(source.read_bytes()).hexdigest() if source.exists() else "no-source"
-        return (GRADER_VERSION, str(phase), digest, str(self.epochs), str(self.cell_timeout))
+        return (GRADER_VERSION, str(phase), digest, str(self.epochs), str(self.train_batches),
+                str(self.cell_timeout))

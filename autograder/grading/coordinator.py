@@ -82,7 +82,8 @@ def grade_phase(job: Job, config: GradingConfig, template_db: Path) -> PhaseResu
             course = worker_course(config.gradebook / "work" / job.student / job.phase, config.course, template_db,
                                    job.student, job.phase, job.snapshot, python3_kernel=python3)
             result = autograde(course, job.student, job.phase, config.limits, config.cell_timeout, config.epochs,
-                               config.threads_per_worker, jailed=missing is None)
+                               config.threads_per_worker, jailed=missing is None,
+                               train_batches=config.train_batches)
             result.worker_course = str(course.root)
         result.flags = intake_flags + result.flags
         kwargs = {"limits": config.trusted_limits} if config.trusted_limits is not None else {}

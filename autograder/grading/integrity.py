@@ -7,7 +7,8 @@ does. Each rule names something no honest solution needs:
 
 - importing the grader or the reference (``autograder``, ``geoai_ref``), or naming their files
   (``hidden_data``, ``gradebook``);
-- reading the grading mode from the environment (``GEOAI_GRADING``, ``GEOAI_EPOCHS``, ``NBGRADER_EXECUTION``);
+- reading the grading mode from the environment (``GEOAI_GRADING``, ``GEOAI_EPOCHS``, ``GEOAI_TRAIN_BATCHES``,
+  ``NBGRADER_EXECUTION``);
 - swallowing errors for the whole kernel (IPython ``set_custom_exc``) or replacing modules (``sys.modules``);
 - replacing a function of NumPy, the standard library or a loaded module (``np.testing.assert_allclose = ...``);
 - an ``__eq__`` that returns True whatever it compares with;
@@ -31,7 +32,7 @@ from geoai_ref.phase import Phase
 
 GRADER_MODULES = ("autograder", "geoai_ref")
 GRADER_FILES = re.compile(r"hidden_data|gradebook|autograder[/\\]|geoai_ref[/\\]")
-GRADING_MODE_VARIABLES = ("GEOAI_GRADING", "GEOAI_EPOCHS", "NBGRADER_EXECUTION")
+GRADING_MODE_VARIABLES = ("GEOAI_GRADING", "GEOAI_EPOCHS", "GEOAI_TRAIN_BATCHES", "NBGRADER_EXECUTION")
 ENDS_PROCESS = {("os", "_exit"), ("os", "kill"), ("os", "abort")}
 #: Magics and shell escapes are not Python; they are blanked (line numbers kept) before parsing.
 _IPYTHON_LINE = re.compile(r"^\s*[%!]")

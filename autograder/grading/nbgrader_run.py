@@ -96,11 +96,12 @@ JAILED_KERNEL = "autograder.grading.jailed_kernel.JailedKernelManager"
 
 
 def autograde(course: Course, student: str, phase: Phase, limits: Limits, cell_timeout: int, epochs: int,
-              threads: int, jailed: bool = True) -> PhaseResult:
+              threads: int, jailed: bool = True, train_batches: int = 0) -> PhaseResult:
     """``nbgrader autograde`` of one submission in ``course`` (a worker course) under ``limits``.
 
-    The kernel gets ``threads`` CPU threads and the ``epochs`` training budget, and runs in the jail unless
-    ``jailed`` is False (a machine without it, graded with --allow-unjailed). Returns the outcome with the
+    The kernel gets ``threads`` CPU threads and the training budget: ``epochs`` epochs of ``train_batches``
+    batches each (0: every batch; the locked setup cell applies it to every ``model.fit``). It runs in the jail
+    unless ``jailed`` is False (a machine without it, graded with --allow-unjailed). Returns the outcome with the
     scores of every grade cell; the trusted checks are not run here.
     """
     cmd = [sys.executable, "-m", "nbgrader", "autograde", phase, "--student", student, "--force",
@@ -108,7 +109,8 @@ def autograde(course: Course, student: str, phase: Phase, limits: Limits, cell_t
            f"--Execute.timeout={cell_timeout}"]
     if jailed:
         cmd.append(f"--ExecuteUntilKernelDies.kernel_manager_class={JAILED_KERNEL}")
-    env = environment(PATH=path_with_venv(), GEOAI_GRADING="1", GEOAI_EPOCHS=str(epochs), PYTHONWARNINGS="ignore",
+    env = environment(PATH=path_with_venv(), GEOAI_GRADING="1", GEOAI_EPOCHS=str(epochs),
+                      GEOAI_TRAIN_BATCHES=str(train_batches), PYTHONWARNINGS="ignore",
                       TF_NUM_INTRAOP_THREADS=str(threads), TF_NUM_INTEROP_THREADS="1", OMP_NUM_THREADS=str(threads))
     run = run_limited(cmd, limits, cwd=REPO, env=env, log=course.root / "autograde.log",
                       pidfile=course.root / "autograde.pid")
