@@ -9,7 +9,7 @@ folders, in one run:
   sandboxed model re-evaluation, rubric store, reports).
 
 Prints seconds per student, total wall time, the ratio, the CPU seconds of each arm (user + system time of
-every process it started, from the operating system's accounting of finished child processes), the peak
+every process it started, sampled with the memory by autograder.grading.limits), the peak
 resident memory of each process tree (sampled every 0.1 s by autograder.grading.limits) and of the largest
 nbgrader run (kernel included), and, per phase, the kit's seconds inside a worker with and without its probe
 process (the hidden checks' one jailed process per phase, timed by the kit). With ``--scaling`` the kit also
@@ -25,7 +25,6 @@ without the kit would.
 from __future__ import annotations
 
 import argparse
-import resource
 import shutil
 import statistics
 import sys
@@ -45,12 +44,6 @@ from geoai_ref.phase import PHASE_HELP, Phase, phase_argument
 LIMITS = Limits(seconds=7200, memory_mb=60_000)  # measuring, not limiting
 
 
-def children_cpu_seconds() -> float:
-    """User + system CPU seconds of every child process of this one that has finished (and of theirs)."""
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
 def baseline(root: Path, submissions: Path, phases: tuple[Phase, ...], students: list[str],
              cell_timeout: int) -> tuple[dict[str, float], float, float, float]:
     """Plain nbgrader, sequential: seconds per student, total seconds, peak MiB of any one command, CPU seconds."""
@@ -58,8 +51,7 @@ def baseline(root: Path, submissions: Path, phases: tuple[Phase, ...], students:
     for phase in phases:
         course.generate(phase)
     per_student: dict[str, float] = {}
-    peak = 0.0
-    cpu_before = children_cpu_seconds()
+    peak = cpu = 0.0
     env = environment(PATH=path_with_venv(), GEOAI_GRADING="1", GEOAI_EPOCHS="1")
     for student in students:
         per_student[student] = 0.0
@@ -72,9 +64,10 @@ def baseline(root: Path, submissions: Path, phases: tuple[Phase, ...], students:
             run = run_limited(cmd, LIMITS, cwd=REPO, env=env)
             per_student[student] += run.seconds
             peak = max(peak, run.peak_mb)
+            cpu += run.cpu_seconds
             status = "ok" if run.returncode == 0 else f"exit {run.returncode}"
             print(f"  nbgrader   {student:22} {phase}  {run.seconds:6.1f} s  {status}", flush=True)
-    return per_student, sum(per_student.values()), peak, children_cpu_seconds() - cpu_before
+    return per_student, sum(per_student.values()), peak, cpu
 
 
 @dataclass(frozen=True)
@@ -95,14 +88,14 @@ def kit(root: Path, submissions: Path, phases: tuple[Phase, ...], workers: int, 
         train_batches: int, allow_unjailed: bool = False) -> KitRun:
     """Grade the class with `geoai-grade grade --workers N` in a fresh course folder under ``root``."""
     course = make_course(root / f"kit{workers}")
+    for phase in phases:  # as for the baseline, the assignments exist before grading starts
+        course.generate(phase)
     phase_arg = ",".join(p.short for p in phases)
     cmd = [sys.executable, "-m", "autograder.cli", "grade", "--submissions", str(submissions),
            "--out", str(root / "reports"), "--course", str(course.root), "--workers", str(workers),
            "--phase", phase_arg, "--cell-timeout", str(cell_timeout),
            "--train-batches", str(train_batches), *(["--allow-unjailed"] if allow_unjailed else [])]
-    cpu_before = children_cpu_seconds()
     run = run_limited(cmd, LIMITS, cwd=REPO)
-    cpu = children_cpu_seconds() - cpu_before
     if run.returncode not in (0, 1):
         raise SystemExit(f"geoai-grade grade failed (exit {run.returncode}):\n{run.output[-3000:]}")
     per_student: dict[str, float] = {}
@@ -115,7 +108,7 @@ def kit(root: Path, submissions: Path, phases: tuple[Phase, ...], workers: int, 
                       if t.id.endswith("_probe")), 0.0)
         per_phase.setdefault(str(r.phase), []).append((seconds, probe))
         largest = max(largest, float(r.result.peak_mb or 0.0))
-    return KitRun(per_student, run.seconds, cpu, run.peak_mb, largest, per_phase)
+    return KitRun(per_student, run.seconds, run.cpu_seconds, run.peak_mb, largest, per_phase)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -52,6 +52,7 @@ class LimitedRun:
     peak_mb: float
     killed: str | None
     tasks_capped: bool = False  # whether the command ran under the MAX_TASKS cap (see TaskCap)
+    cpu_seconds: float = 0.0  # user + system CPU time of the command and its descendants, as last sampled
 
 
 class TaskCap:
@@ -115,15 +116,34 @@ def _remove(path: Path) -> bool:
         return False
 
 
-def tree_rss_mb(process: psutil.Process) -> float:
-    """Resident memory of a process and all its descendants, in MiB (0 for processes that are gone)."""
-    total = 0
-    for p in [process, *process.children(recursive=True)]:
+class TreeMeter:
+    """Samples a process tree: its resident memory now, and the CPU time each process of it used so far (a process
+    that ended between two samples counts with what it had used at the last one)."""
+
+    def __init__(self, process: psutil.Process) -> None:
+        self.process = process
+        self._cpu: dict[tuple[int, float], float] = {}  # (pid, start time) -> user + system seconds
+
+    def sample(self) -> float:
+        """Resident memory of the process and all its descendants now, in MiB (0 for processes that are gone)."""
+        total = 0
         try:
-            total += p.memory_info().rss
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            continue
-    return total / 2**20
+            tree = [self.process, *self.process.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return 0.0
+        for p in tree:
+            try:
+                with p.oneshot():
+                    total += p.memory_info().rss
+                    times = p.cpu_times()
+                    self._cpu[(p.pid, p.create_time())] = times.user + times.system
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                continue
+        return total / 2**20
+
+    @property
+    def cpu_seconds(self) -> float:
+        return sum(self._cpu.values())
 
 
 def kill_tree(process: psutil.Process) -> None:
@@ -224,12 +244,13 @@ def run_limited(cmd: Sequence[str], limits: Limits, cwd: Path | None = None,
             capped = cap.add(proc.pid)  # at once: the command starts no child in its first milliseconds
             _no_core_dumps(proc.pid)
             watched = psutil.Process(proc.pid)
+            meter = TreeMeter(watched)
             _LIVE.add(proc.pid)
             if pidfile is not None:
                 pidfile.write_text(f"{proc.pid} {watched.create_time()}")
             peak, killed = 0.0, None
             while proc.poll() is None:
-                peak = max(peak, tree_rss_mb(watched))
+                peak = max(peak, meter.sample())
                 if time.monotonic() - start > limits.seconds:
                     killed = "timeout"
                 elif peak > limits.memory_mb:
@@ -244,7 +265,8 @@ def run_limited(cmd: Sequence[str], limits: Limits, cwd: Path | None = None,
         cap.close()
         output = log_path.read_text(errors="replace")
     return LimitedRun(returncode=proc.returncode if killed is None else None, output=output,
-                      seconds=time.monotonic() - start, peak_mb=peak, killed=killed, tasks_capped=capped)
+                      seconds=time.monotonic() - start, peak_mb=peak, killed=killed, tasks_capped=capped,
+                      cpu_seconds=meter.cpu_seconds)
 
 
 def environment(**extra: str) -> dict[str, str]:

@@ -30,6 +30,19 @@ def test_timeout_kills_the_whole_tree(tmp_path):
     assert sleepers == []
 
 
+BUSY_CHILD_THEN_IDLE = ("import subprocess, sys, time; "
+                        "subprocess.run([sys.executable, '-c', 'import time\\nt = time.process_time()\\n"
+                        "while time.process_time() - t < 1.5: pass']); time.sleep(1)")
+
+
+def test_cpu_seconds_count_the_children_that_ended_before_the_command():
+    run = run_limited([sys.executable, "-c", BUSY_CHILD_THEN_IDLE], Limits(seconds=60, memory_mb=2048))
+    assert run.returncode == 0, run.output
+    # the child's 1.5 s of CPU (less at most one 0.1 s sampling interval) and two interpreters' start-up; the
+    # parent's idle second adds nothing
+    assert 1.2 <= run.cpu_seconds <= 2.5, run.cpu_seconds
+
+
 def test_memory_limit_kills(tmp_path):
     hog = "import time; x = bytearray(600 * 2**20); x[::4096] = b'1' * len(x[::4096]); time.sleep(30)"
     run = run_limited([sys.executable, "-c", hog], Limits(seconds=60, memory_mb=300))
