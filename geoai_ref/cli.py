@@ -100,6 +100,22 @@ def _check(args: argparse.Namespace) -> int:
     return EXIT_OK if report.ok else EXIT_PROBLEMS
 
 
+def _check_week3(args: argparse.Namespace) -> int:
+    from geoai_ref.course import COURSE, load_course_config
+    from geoai_ref.week3_folder import check_week3_folder
+
+    course = load_course_config(Path(args.course)) if args.course else COURSE
+    folder = check_week3_folder(Path(args.folder), course)
+    print(f"course: {course.name}")
+    for split, counts in (("train", folder.train_counts), ("val", folder.val_counts)):
+        print(f"{split}: {sum(counts.values())} patches (" + ", ".join(f"{n} {k}" for n, k in counts.items()) + ")")
+    print(f"values: {folder.value_range[0]:g}..{folder.value_range[1]:g}")
+    print(folder.polygons.summary(course))
+    print(f"model: input {folder.model.input_shape}, {folder.model.output_units} outputs")
+    print("the Week 3 folder is usable")
+    return EXIT_OK
+
+
 def _training_command(work: Callable[[], int], weights: str | None, allow_random_init: bool) -> int:
     """Run ``work()`` (which loads TensorFlow); missing ImageNet weights become exit code 3."""
     import warnings
@@ -235,6 +251,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--phase", type=phase_argument, default="all", help=f"phase(s) to check: {PHASE_HELP}")
     p.add_argument("--reference", default=None, help="a reference run folder to compare fused arrays with")
     p.set_defaults(func=_check)
+
+    p = sub.add_parser("check-week3", help="check a course's own Week 3 folder before building a release on it",
+                       description="Check a Week 3 folder laid out as the course's (data/processed/{X,y}_{train,val}"
+                       ".npy, data/labels/larger_polygons.geojson, models/week3/best_model.h5) against the course "
+                       "configuration: shapes, dtypes, NaN patches, the scale of the values, labels within the class "
+                       "list, usable polygons (labelled by class name; null geometries reported), and a model whose "
+                       "input and output match (read statically, never executed). Lists every problem with its "
+                       "fix; exit 1 if there is any.")
+    p.add_argument("folder", help="the Week 3 folder")
+    p.add_argument("--course", default=None, help="a course configuration JSON (default: the built-in course, "
+                   "'GeoAI and Earth Vision', Los Lagos)")
+    p.set_defaults(func=_check_week3)
 
     p = sub.add_parser("lessons", help="reproduce the exercise's lessons (collapse, one-class validation)",
                        description="Measure the exercise's documented failures on the kit's data: the Phase 4A "

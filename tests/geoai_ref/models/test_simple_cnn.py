@@ -53,3 +53,14 @@ def test_model_normalises_per_band_inside():
     normalised = np.asarray(norm(x.astype(np.float32)))
     assert np.allclose(normalised.reshape(-1, 7).mean(axis=0), 0, atol=1e-3)
     assert np.allclose(normalised.reshape(-1, 7).std(axis=0), 1, atol=1e-2)
+
+
+def test_the_real_course_week3_model_loads_and_classifies_scaled_digital_numbers(fixtures_root):
+    """The course's own week3_best_model.h5 (Keras 3) loads here and takes patches scaled by 1/10000 outside it."""
+    model = keras.models.load_model(fixtures_root / "course" / "week3_best_model.h5", compile=False)
+    assert model.input_shape == (None, 8, 8, 6) and model.output_shape == (None, 5)
+    digital_numbers = np.random.default_rng(0).uniform(0, 5500, size=(16, 8, 8, 6)).astype(np.float32)
+    probabilities = model.predict(digital_numbers / 10000.0, verbose=0)
+    assert probabilities.shape == (16, 5)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+    assert [layer.__class__.__name__ for layer in model.layers][:3] == ["Conv2D", "BatchNormalization", "Activation"]
