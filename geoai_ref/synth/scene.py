@@ -15,6 +15,7 @@ Sentinel-2 grid plus a margin wide enough to hold every MODIS footprint that tou
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 from rasterio.warp import transform as warp_transform
@@ -48,6 +49,12 @@ class SceneSpec:
     size_px: int
     cloud_hole: bool = True
     description: str = ""
+
+
+class ElevationModel(Protocol):
+    """What the sensors need of a terrain: surface elevation in metres at map coordinates of the scene's CRS."""
+
+    def elevation(self, x: np.ndarray, y: np.ndarray) -> np.ndarray: ...
 
 
 @dataclass
@@ -106,7 +113,7 @@ class Scene:
     spec: SceneSpec
     s2: Grid
     world: Grid
-    terrain: Terrain
+    terrain: ElevationModel  # Terrain here; course_scene.GriddedTerrain under the course's polygons
     landcover: np.ndarray  # (H, W) uint8 class ids on the world grid
     reflectance: np.ndarray  # (6, H, W) float32 surface reflectance on the world grid
     ndvi: np.ndarray  # (H, W) float32 NDVI of each 10 m pixel (what MODIS averages)
