@@ -403,10 +403,13 @@ def _observe(reflectance: np.ndarray, land: np.ndarray, terrain: GriddedTerrain,
 
 
 def build_course_scene(polygons: PolygonSet, course: CourseConfig = COURSE, seed: int = DEFAULT_SEED,
-                       margin_m: float = DEFAULT_MARGIN_M, cloud_hole: bool = False) -> Scene:
+                       margin_m: float = DEFAULT_MARGIN_M, cloud_hole: bool = False, grid: Grid | None = None,
+                       name: str = "course_polygons") -> Scene:
     """A synthetic scene under ``polygons`` at their coordinates, on the course's 10 m grid (module docstring).
 
-    The scene's land-cover layer holds the course's labels (``course.label_of(name)``). All 125 polygons of
+    The Sentinel-2 grid is ``grid`` if given (e.g. :func:`aoi_s2_grid`, the course's whole AOI), else the
+    polygons' extent plus ``margin_m``. The scene's land-cover layer holds the course's labels
+    (``course.label_of(name)``). All 125 polygons of
     the real course: about 20 s and 1.7 GB (the world grid is ~3,400 x 3,300 pixels, because the MODIS
     sinusoidal grid is strongly sheared at 73 W).
 
@@ -416,7 +419,7 @@ def build_course_scene(polygons: PolygonSet, course: CourseConfig = COURSE, seed
     labels = _check_course(course)
     seeds = dict(zip(_PURPOSES, np.random.SeedSequence(seed).spawn(len(_PURPOSES)), strict=True))
     rngs = {name: np.random.default_rng(s) for name, s in seeds.items()}
-    s2 = course_s2_grid(polygons, course, margin_m)
+    s2 = grid if grid is not None else course_s2_grid(polygons, course, margin_m)
     world = s2.expand(_world_margin_px(s2))
     names = [p.class_name for p in polygons.polygons]
     geometries = [p.geometry_in(course.crs) for p in polygons.polygons]
@@ -440,10 +443,10 @@ def build_course_scene(polygons: PolygonSet, course: CourseConfig = COURSE, seed
 
     (lon,), (lat,) = warp_transform(s2.crs, WGS84, [0.5 * (s2.bounds[0] + s2.bounds[2])],
                                     [0.5 * (s2.bounds[1] + s2.bounds[3])])
-    spec = SceneSpec(name="course_polygons", seed=seed, centre_lon=float(lon), centre_lat=float(lat),
+    spec = SceneSpec(name=name, seed=seed, centre_lon=float(lon), centre_lat=float(lat),
                      size_px=max(s2.shape), cloud_hole=cloud_hole,
                      description=f"synthetic scene under the {len(names)} polygons of {polygons.path} "
                      f"({course.name}); Sentinel-2 grid {s2.height} x {s2.width} px (size_px is the longer "
-                     f"side), margin {margin_m:g} m")
+                     f"side)" + ("" if grid is not None else f", margin {margin_m:g} m"))
     return Scene(spec=spec, s2=s2, world=world, terrain=terrain, landcover=landcover, reflectance=reflectance,
                  ndvi=ndvi, cloud=cloud, seeds=seeds)
