@@ -45,6 +45,44 @@ def _fixtures(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _course_data(args: argparse.Namespace) -> int:
+    from geoai_ref.course import COURSE, load_course_config
+    from geoai_ref.synth.course_build import build_course_data
+    from geoai_ref.synth.verify import reproduction_problems
+
+    course = load_course_config(Path(args.course)) if args.course else COURSE
+    out, polygons = Path(args.out), Path(args.polygons)
+
+    def build(folder: Path) -> list[Path]:
+        return build_course_data(folder, polygons, course, args.seed, train_model=not args.no_model, progress=_say)
+
+    if args.check:
+        problems = reproduction_problems(out, build, progress=_say)
+        for p in problems:
+            print(f"DIFFERS: {p}")
+        print("the course data reproduce" if not problems else f"{len(problems)} difference(s)")
+        return EXIT_PROBLEMS if problems else EXIT_OK
+    for p in build(out):
+        print(p)
+    return EXIT_OK
+
+
+def _sensor_probe(args: argparse.Namespace) -> int:
+    from geoai_ref.sensor_probe import probe_folder
+
+    results = {split: r.to_dict() for split, r in probe_folder(Path(args.data), seed=args.seed).items()}
+    for split, r in results.items():
+        scores = ", ".join(f"{name} {100 * acc:.1f} %" for name, acc in r["accuracy"].items())
+        sizes = f"{r['n_train']} / {r['n_val']}" if split == "week3" else f"5 folds of whole polygons, {r['n_val']}"
+        _say(f"{split} ({sizes}; majority class {100 * r['majority_share']:.1f} %): {scores}")
+    text = json.dumps(results, indent=1)
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(text + "\n")
+    print(text)
+    return EXIT_OK
+
+
 def _pipeline(args: argparse.Namespace) -> int:
     from geoai_ref.pipeline import run_data_pipeline
 
@@ -186,6 +224,7 @@ def _add_training_options(p: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     from geoai_ref.bands import COMPOSITE_END, COMPOSITE_START
     from geoai_ref.synth.build import PUBLIC_SCENE
+    from geoai_ref.synth.course_scene import DEFAULT_SEED as COURSE_SCENE_SEED
 
     parser = argparse.ArgumentParser(
         prog="geoai-ref",
@@ -206,6 +245,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--check", action="store_true",
                    help="do not write: regenerate in a temporary folder and compare with --out")
     p.set_defaults(func=_fixtures)
+
+    p = sub.add_parser("course-data", help="generate a course-shaped data set under a course's real polygons",
+                       description="Render the synthetic Los Lagos scene under the course's training polygons over "
+                       "its AOI (Sentinel-2 10 m, MODIS NDVI 231.656 m sinusoidal, SRTM 1 arc-second, land-cover "
+                       "truth), copy the polygons, cut the Week 3 patches as the course did (3 per polygon at the "
+                       "centroid and jittered by up to 10 m, digital numbers, 300 / 75 split at the patch level) and "
+                       "train the course's Week 3 SimpleCNN on them. About a minute and 3 GB of memory.")
+    p.add_argument("--out", required=True, help="folder to write (e.g. runs/course_data)")
+    p.add_argument("--polygons", default="fixtures/course/larger_polygons.geojson",
+                   help="the course's training polygons, GeoJSON in lon/lat (default: %(default)s)")
+    p.add_argument("--course", default=None, help="a course configuration JSON (default: the built-in course)")
+    p.add_argument("--seed", type=int, default=COURSE_SCENE_SEED, help="scene seed (default: %(default)s)")
+    p.add_argument("--no-model", action="store_true", help="skip training the Week 3 model")
+    p.add_argument("--check", action="store_true",
+                   help="do not write: regenerate in a temporary folder and compare with --out")
+    p.set_defaults(func=_course_data)
+
+    p = sub.add_parser("sensor-probe", help="how well each sensor alone separates the classes (1-NN on means)",
+                       description="Fuse a data folder's rasters onto the Sentinel-2 grid, cut every sample's 8-band "
+                       "patch and score a 1-nearest-neighbour classifier on standardised per-patch band means of "
+                       "S2, MODIS, DEM, MODIS+DEM and all bands, on the folder's Week 3 split and with whole "
+                       "polygons held out (5-fold grouped cross-validation). Prints JSON (and the scores on "
+                       "stderr).")
+    p.add_argument("--data", default="fixtures", help="data folder with rasters and a sample index "
+                   "(default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the grouped folds (default: %(default)s)")
+    p.add_argument("--json", default=None, help="also write the JSON to this file")
+    p.set_defaults(func=_sensor_probe)
 
     p = sub.add_parser("pipeline", help="align, QC and extract the fused 8-band dataset from a data folder",
                        description="Run the Phase 4B data pipeline: align MODIS NDVI and SRTM onto the Sentinel-2 "

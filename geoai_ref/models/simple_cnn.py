@@ -69,13 +69,6 @@ def train_simple_cnn(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray
     """
     set_deterministic(seed)
     model = build_simple_cnn(x_train.shape[-1], x_train)
-    return fit_week3_recipe(model, x_train, y_train, x_val, y_val, max_epochs, patience)
-
-
-def fit_week3_recipe(model: keras.Model, x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray,
-                     y_val: np.ndarray, max_epochs: int = MAX_EPOCHS, patience: int = PATIENCE) -> TrainingResult:
-    """Compile and fit ``model`` with the Week 3 recipe (Adam 1e-3, batch 32, early stopping on validation
-    accuracy, best weights kept) and score it on the validation set."""
     model.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
     stop = keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=patience, restore_best_weights=True)

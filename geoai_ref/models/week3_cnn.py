@@ -2,9 +2,12 @@
 
 Its architecture is read from the course's ``week3_best_model.h5`` (fixtures/course/README.md): Conv2D 32
 3x3 same -> BatchNorm -> ReLU -> MaxPool 2x2 -> Conv2D 64 3x3 same -> BatchNorm -> ReLU -> MaxPool 2x2 ->
-Flatten -> Dense 128 ReLU -> Dropout 0.5 -> Dense softmax, trained with Adam 1e-3, batch 32 and early
-stopping. Its input convention is the course's: the stored patches (digital numbers) are divided by the
-course's scale *outside* the model, so the model takes reflectance 0-1.
+Flatten -> Dense 128 ReLU -> Dropout 0.5 -> Dense softmax. Its training recipe is the course's Week 3
+notebook's (Phase 3): Adam 1e-3, batch 32, up to 50 epochs, EarlyStopping on validation loss (patience 10,
+best weights), ReduceLROnPlateau on validation loss (x0.5, patience 5), and ModelCheckpoint keeping the epoch
+of best validation accuracy, which is the model the course saved. Its input convention is the course's: the
+stored patches (digital numbers) are divided by the course's scale *outside* the model, so the model takes
+reflectance 0-1.
 """
 
 from __future__ import annotations
@@ -13,7 +16,13 @@ import numpy as np
 
 from geoai_ref.course import COURSE, CourseConfig
 from geoai_ref.models import keras
-from geoai_ref.models.simple_cnn import MAX_EPOCHS, PATIENCE, TrainingResult, fit_week3_recipe, set_deterministic
+from geoai_ref.models.simple_cnn import TrainingResult, set_deterministic
+
+LEARNING_RATE = 1e-3
+BATCH_SIZE = 32
+MAX_EPOCHS = 50
+EARLY_STOPPING_PATIENCE = 10
+REDUCE_LR_PATIENCE = 5
 
 
 def build_week3_cnn(course: CourseConfig = COURSE) -> keras.Model:
@@ -33,10 +42,23 @@ def to_reflectance(stored: np.ndarray, course: CourseConfig = COURSE) -> np.ndar
     return (np.asarray(stored, dtype=np.float32) / np.float32(course.s2_scale)).astype(np.float32)
 
 
+class _KeepBestValAccuracy(keras.callbacks.Callback):
+    """ModelCheckpoint(monitor="val_accuracy", save_best_only=True), kept in memory: the course's saved model."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.best, self.weights = -1.0, None
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        accuracy = float((logs or {}).get("val_accuracy", -1.0))
+        if accuracy > self.best:
+            self.best, self.weights = accuracy, self.model.get_weights()
+
+
 def train_week3_cnn(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val: np.ndarray, seed: int,
-                    course: CourseConfig = COURSE, max_epochs: int = MAX_EPOCHS,
-                    patience: int = PATIENCE) -> TrainingResult:
-    """Train the course's Week 3 SimpleCNN on stored patches (scaled to reflectance outside the model).
+                    course: CourseConfig = COURSE, max_epochs: int = MAX_EPOCHS) -> TrainingResult:
+    """Train the course's Week 3 SimpleCNN with its recipe on stored patches (scaled to reflectance outside the
+    model); the result holds the weights of the epoch with the best validation accuracy.
 
     Raises:
         ValueError: if the patches are not (n, patch, patch, bands) of the course, or hold NaN.
@@ -49,5 +71,19 @@ def train_week3_cnn(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray,
             raise ValueError(f"{name} holds NaN or infinite values: run quality control before training")
     set_deterministic(seed)
     model = build_week3_cnn(course)
-    return fit_week3_recipe(model, to_reflectance(x_train, course), y_train, to_reflectance(x_val, course), y_val,
-                            max_epochs, patience)
+    model.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    best = _KeepBestValAccuracy()
+    callbacks = [best,
+                 keras.callbacks.EarlyStopping(monitor="val_loss", patience=EARLY_STOPPING_PATIENCE,
+                                               restore_best_weights=True),
+                 keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=REDUCE_LR_PATIENCE,
+                                                   min_lr=1e-7)]
+    x_val_reflectance = to_reflectance(x_val, course)
+    fit = model.fit(to_reflectance(x_train, course), y_train, validation_data=(x_val_reflectance, y_val),
+                    epochs=max_epochs, batch_size=BATCH_SIZE, shuffle=True, callbacks=callbacks, verbose=0)
+    model.set_weights(best.weights)
+    history = {k: [float(v) for v in vals] for k, vals in fit.history.items() if k != "learning_rate"}
+    val_accuracy = float(np.mean(np.argmax(model.predict(x_val_reflectance, verbose=0), axis=1) == y_val))
+    return TrainingResult(model=model, history=history, best_epoch=int(np.argmax(history["val_accuracy"])) + 1,
+                          val_accuracy=val_accuracy)
