@@ -106,8 +106,8 @@ def probe_folder(root: Path, seed: int = 0) -> dict[str, ProbeResult]:
     """Probe a data folder (rasters and sample index, e.g. ``geoai-ref course-data`` output or the fixtures).
 
     The sources are fused onto the Sentinel-2 grid as the reference pipeline does, and every sample's 8-band
-    patch is cut; the probe runs on the folder's Week 3 split (``"week3"``) and with whole polygons held out
-    (``"grouped"``, :func:`probe_grouped` with ``seed``).
+    patch is cut; the probe runs on the folder's Week 3 split (``"week3"``, when the folder has one) and with
+    whole polygons held out (``"grouped"``, :func:`probe_grouped` with ``seed``).
 
     Raises:
         MissingInput: if a raster or the sample index is missing.
@@ -122,5 +122,7 @@ def probe_folder(root: Path, seed: int = 0) -> dict[str, ProbeResult]:
     x = extract_patches(stack.data, index.row, index.col, sample_ids=index.sample_id).astype(np.float32)
     y = index.class_id
     train, val = index.where("train"), index.where("val")
-    return {"week3": probe_sensors(x[train], y[train], x[val], y[val], stack.band_names),
-            "grouped": probe_grouped(x, y, index.polygon_id, seed=seed, band_names=stack.band_names)}
+    results = {"grouped": probe_grouped(x, y, index.polygon_id, seed=seed, band_names=stack.band_names)}
+    if train.size and val.size:  # a folder without a Week 3 split (the hidden region) has only the grouped probe
+        results = {"week3": probe_sensors(x[train], y[train], x[val], y[val], stack.band_names), **results}
+    return results

@@ -153,6 +153,22 @@ def build_week3_dataset(s2_stored: np.ndarray, grid: Grid, polygons: PolygonSet,
     return Week3Dataset(patches[train], labels[train], patches[val], labels[val], tuple(sites), train, val)
 
 
+def write_sample_index(path: Path, sites: tuple[PatchSite, ...] | list[PatchSite],
+                       placement: dict[int, tuple[str, int]]) -> Path:
+    """One CSV row per patch: ids, class, jitter, location (S2 row / col and map x / y), and ``placement``
+    (sample id -> (split name, position in that split's arrays))."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(SAMPLE_INDEX_COLUMNS)
+    for s in sites:
+        name, position = placement[s.sample_id]
+        writer.writerow([s.sample_id, s.polygon_id, s.label, s.class_name, s.jitter, s.row, s.col, f"{s.x:.1f}",
+                         f"{s.y:.1f}", name, position])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(buffer.getvalue())
+    return path
+
+
 def write_week3_dataset(root: Path, dataset: Week3Dataset) -> list[Path]:
     """Write X/y train/val (``geoai_ref.layout`` paths) and the sample index CSV; return the paths written."""
     root = Path(root)
@@ -162,14 +178,6 @@ def write_week3_dataset(root: Path, dataset: Week3Dataset) -> list[Path]:
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         np.save(root / rel, arr)
         paths.append(root / rel)
-    split = {int(i): ("train", k) for k, i in enumerate(dataset.train)}
-    split.update({int(i): ("val", k) for k, i in enumerate(dataset.val)})
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(SAMPLE_INDEX_COLUMNS)
-    for s in dataset.sites:
-        name, position = split[s.sample_id]
-        writer.writerow([s.sample_id, s.polygon_id, s.label, s.class_name, s.jitter, s.row, s.col, f"{s.x:.1f}",
-                         f"{s.y:.1f}", name, position])
-    (root / layout.SAMPLE_INDEX).write_text(buffer.getvalue())
-    return [*paths, root / layout.SAMPLE_INDEX]
+    placement = {int(i): ("train", k) for k, i in enumerate(dataset.train)}
+    placement.update({int(i): ("val", k) for k, i in enumerate(dataset.val)})
+    return [*paths, write_sample_index(root / layout.SAMPLE_INDEX, dataset.sites, placement)]

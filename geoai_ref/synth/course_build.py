@@ -1,4 +1,5 @@
-"""Write a course-shaped data set: the synthetic scene under a course's polygons, its Week 3 folder and model.
+"""Write a course-shaped data set: the synthetic scene under a course's polygons, its Week 3 folder and model;
+and the hidden evaluation region the grader keeps.
 
 ``build_course_data(root, polygons_path)`` renders :func:`geoai_ref.synth.course_scene.build_course_scene`
 over the course's whole AOI as each sensor delivers it, copies the polygon file unchanged, cuts the Week 3
@@ -6,6 +7,10 @@ patches as the course did (:mod:`geoai_ref.week3_dataset`: digital numbers, 300 
 trains the course's Week 3 SimpleCNN on them (:mod:`geoai_ref.models.week3_cnn`) and writes a
 ``manifest.json`` (content hash of every file, as :mod:`geoai_ref.synth.build` does) and ``DATA_NOTES.md``
 (what is real, what is synthetic, and the course's attribution).
+
+``build_course_hidden(root)`` does the same for another region of Los Lagos under generated polygons
+(:mod:`geoai_ref.synth.generated_polygons`, never the released ones) and keeps the patches as the grader uses
+them: 8 fused bands in physical units (the reference alignment of the hidden rasters), labelled.
 
 The same polygons, course and seed give the same files (the trained model within the tolerance of
 :mod:`geoai_ref.synth.verify`).
@@ -28,10 +33,23 @@ from geoai_ref.qc import check_bands
 from geoai_ref.rasterio_io import Raster
 from geoai_ref.synth.build import render, write_aoi, write_manifest, write_rasters
 from geoai_ref.synth.course_scene import DEFAULT_SEED, aoi_s2_grid, build_course_scene
-from geoai_ref.week3_dataset import Week3Dataset, build_week3_dataset, write_week3_dataset
+from geoai_ref.week3_dataset import (
+    Week3Dataset,
+    build_week3_dataset,
+    patch_sites,
+    write_sample_index,
+    write_week3_dataset,
+)
 
 DATA_NOTES = "DATA_NOTES.md"
 SCENE_NAME = "los_lagos_frutillar"
+#: The hidden region: around the town of Llanquihue, west shore of the lake ~17 km south of the course's AOI.
+HIDDEN_SCENE_NAME = "los_lagos_llanquihue_hidden"
+HIDDEN_CENTRE_LONLAT = (-73.01, -41.26)
+HIDDEN_COUNTS = {"Agriculture": 20, "Forest": 14, "Parcels": 16, "Urban": 14, "Water": 12}
+HIDDEN_EXTENT_M = 5000.0  # small enough for the committed rasters to stay small
+HIDDEN_POLYGON_SEED = 20260305
+HIDDEN_SCENE_SEED = 20190315
 
 Progress = Callable[[str], None]
 
@@ -137,5 +155,43 @@ def build_course_data(root: Path, polygons_path: Path, course: CourseConfig = CO
         progress("training the course's Week 3 SimpleCNN")
         paths += train_and_save_week3_model(root, dataset, course, seed % 2**31)
     paths.append(write_data_notes(root, course, polygons, dataset))
+    paths.append(write_manifest(root, scene, paths))
+    return paths
+
+
+def build_course_hidden(root: Path, course: CourseConfig = COURSE, progress: Progress = _quiet) -> list[Path]:
+    """Generate the hidden evaluation region into ``root``: rasters, generated polygons, 8-band labelled patches.
+
+    Raises:
+        ValueError: if the hidden design's polygons cannot be placed (see ``generate_polygons``).
+        geoai_ref.qc.QualityError: if a hidden patch fails quality control.
+    """
+    from geoai_ref.align import fuse, load_sources
+    from geoai_ref.bands import FUSED_BANDS
+    from geoai_ref.patches import extract_patches
+    from geoai_ref.synth.generated_polygons import generate_polygons, write_polygons_geojson
+
+    root = Path(root)
+    progress(f"generating {sum(HIDDEN_COUNTS.values())} polygons around {HIDDEN_CENTRE_LONLAT}")
+    polygons = generate_polygons(HIDDEN_CENTRE_LONLAT, HIDDEN_COUNTS, course, seed=HIDDEN_POLYGON_SEED,
+                                 extent_m=HIDDEN_EXTENT_M)
+    paths = [write_polygons_geojson(root / layout.POLYGONS, polygons)]
+    progress("generating and rendering the hidden scene")
+    scene = build_course_scene(polygons, course, HIDDEN_SCENE_SEED, name=HIDDEN_SCENE_NAME)
+    paths += write_rasters(root, render(scene))
+    paths.append(write_aoi(root / layout.AOI, scene))
+    progress("aligning the hidden rasters and cutting 8-band patches")
+    stack = fuse(load_sources(root))
+    sites = patch_sites(polygons, stack.grid, course)
+    rows, cols = np.array([s.row for s in sites]), np.array([s.col for s in sites])
+    x = extract_patches(stack.data, rows, cols, size=course.patch_size,
+                        sample_ids=np.array([s.sample_id for s in sites])).astype(np.float32)
+    check_bands(x, FUSED_BANDS).raise_if_failed()
+    for rel, arr in ((layout.X_HIDDEN_FUSED, x), (layout.Y_HIDDEN, np.array([s.label for s in sites], np.int64))):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        np.save(root / rel, arr)
+        paths.append(root / rel)
+    paths.append(write_sample_index(root / layout.SAMPLE_INDEX, sites, {s.sample_id: ("hidden", s.sample_id)
+                                                                           for s in sites}))
     paths.append(write_manifest(root, scene, paths))
     return paths

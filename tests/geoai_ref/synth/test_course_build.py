@@ -14,9 +14,16 @@ from geoai_ref import layout
 from geoai_ref.align import load_sources
 from geoai_ref.course import COURSE
 from geoai_ref.patches import extract_patches
+from geoai_ref.polygons import load_polygons
 from geoai_ref.sample_index import read_sample_index
 from geoai_ref.sensor_probe import probe_folder
-from geoai_ref.synth.course_build import DATA_NOTES, build_course_data, stored_composite
+from geoai_ref.synth.course_build import (
+    DATA_NOTES,
+    HIDDEN_COUNTS,
+    build_course_data,
+    build_course_hidden,
+    stored_composite,
+)
 from geoai_ref.synth.verify import compare_generations
 from geoai_ref.week3_folder import check_week3_folder
 
@@ -84,3 +91,25 @@ def test_command_line_help_and_probe(course_data):
                             cwd=REPO, timeout=300)
     assert probed.returncode == 0, probed.stderr
     assert set(json.loads(probed.stdout)) == {"week3", "grouped"} and "MODIS+DEM" in probed.stderr
+
+
+@pytest.fixture(scope="module")
+def hidden(tmp_path_factory):
+    root = tmp_path_factory.mktemp("hidden")
+    build_course_hidden(root)
+    return root
+
+
+def test_the_hidden_region_has_its_own_generated_polygons_and_labelled_fused_patches(hidden):
+    polygons = load_polygons(hidden / layout.POLYGONS)
+    assert polygons.counts() == HIDDEN_COUNTS
+    assert all(p.properties.get("generated") is True for p in polygons.polygons)
+    west, south, east, north = COURSE.aoi_lonlat
+    lons, lats = zip(*(xy for p in polygons.polygons for xy in p.geometry["coordinates"][0]), strict=True)
+    assert max(lats) < south or min(lats) > north or max(lons) < west or min(lons) > east  # outside the AOI
+    x, y = np.load(hidden / layout.X_HIDDEN_FUSED), np.load(hidden / layout.Y_HIDDEN)
+    assert x.shape == (3 * sum(HIDDEN_COUNTS.values()), 8, 8, 8) and np.isfinite(x).all()
+    assert np.bincount(y).tolist() == [3 * HIDDEN_COUNTS[n] for n in COURSE.class_names]
+    result = probe_folder(hidden)
+    assert set(result) == {"grouped"}  # no Week 3 split in the hidden region
+    assert result["grouped"].accuracy["S2"] > result["grouped"].majority_share
