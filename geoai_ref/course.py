@@ -20,6 +20,10 @@ from typing import Any
 from geoai_ref.bands import BANDS
 from geoai_ref.errors import MissingInput, UsageError
 
+#: What a class can be on the ground, as the synthetic scene and the polygon generator (``geoai_ref.synth``)
+#: know them: the real course's five kinds of land cover ("Parcels": peri-urban land parcelization).
+LAND_COVER_KINDS: tuple[str, ...] = ("Agriculture", "Forest", "Parcels", "Urban", "Water")
+
 
 class CourseConfigError(UsageError):
     """A course configuration is malformed; the message names the field and what a valid value looks like."""
@@ -52,10 +56,15 @@ class CourseConfig:
     polygon_class_property: str = "class_name"
     #: Where the course's data come from, and under which licence: travels with every release built on it.
     attribution: str = ""
+    #: What each class is on the ground, one of :data:`LAND_COVER_KINDS` per class (same order), for the
+    #: synthetic scene; may be left empty when the class names are those kinds.
+    class_kinds: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        for name in ("class_names", "class_colors", "aoi_lonlat", "s2_bands"):  # lists (from JSON) become tuples
+        for name in ("class_names", "class_colors", "aoi_lonlat", "s2_bands", "class_kinds"):  # JSON lists
             object.__setattr__(self, name, tuple(getattr(self, name)))
+        if not self.class_kinds and all(n in LAND_COVER_KINDS for n in self.class_names):
+            object.__setattr__(self, "class_kinds", self.class_names)
         _validate(self)
 
     @property
@@ -73,6 +82,14 @@ class CourseConfig:
         except ValueError:
             raise KeyError(f"{class_name!r} is not a class of the course {self.name!r}; "
                            f"its classes are {', '.join(self.class_names)}") from None
+
+    def kind_of(self, class_name: str) -> str:
+        """What the class ``class_name`` is on the ground (one of :data:`LAND_COVER_KINDS`).
+
+        Raises:
+            KeyError: if the course has no such class.
+        """
+        return self.class_kinds[self.label_of(class_name)]
 
     def to_dict(self) -> dict[str, Any]:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
@@ -110,6 +127,10 @@ def _validate(c: CourseConfig) -> None:
                          "reflectance 0-1")
     if c.patch_size < 1 or c.patches_per_polygon < 1:
         fail("patch_size / patches_per_polygon", "must be positive integers")
+    if len(c.class_kinds) != len(c.class_names) or not set(c.class_kinds) <= set(LAND_COVER_KINDS) \
+            or len(set(c.class_kinds)) != len(c.class_kinds):
+        fail("class_kinds", f"must give each class a different kind of land cover, one of "
+                            f"{', '.join(LAND_COVER_KINDS)}, in class order (got {list(c.class_kinds) or 'none'})")
     if not 0 < c.val_fraction < 1:
         fail("val_fraction", f"is {c.val_fraction}; give the validation share, between 0 and 1 (0.2 for 300 / 75)")
 

@@ -5,7 +5,8 @@
 ``course.label_of(name)``). Each sensor carries what it carries at its own scale, and no more:
 
 - **Land cover** (10 m, on the world grid: the Sentinel-2 grid plus the margin that holds every MODIS
-  footprint).
+  footprint), by *kind* of land cover (:data:`KINDS`; a course names its classes as it likes and says
+  which kind each is, ``CourseConfig.class_kinds``; the real course's class names are the kinds).
   Every polygon's interior is its class. Around them:
 
   * *Lake Llanquihue* lies east of a shoreline ``x = shore(y)``. At each northing the shore lies between
@@ -62,7 +63,7 @@ from scipy.ndimage import (
 )
 from scipy.special import erf
 
-from geoai_ref.course import COURSE, CourseConfig
+from geoai_ref.course import COURSE, LAND_COVER_KINDS, CourseConfig
 from geoai_ref.errors import UsageError
 from geoai_ref.grids import S2_PIXEL_M, WGS84, Grid
 from geoai_ref.polygons import PolygonSet
@@ -72,8 +73,8 @@ from geoai_ref.synth.spectra import REFLECTANCE_RANGES, draw_spectrum
 DEFAULT_SEED = 20190115  # austral summer 2018-2019
 DEFAULT_MARGIN_M = 400.0
 
-#: The classes this scene knows (any label order).
-CLASSES = ("Agriculture", "Forest", "Parcels", "Urban", "Water")
+#: The kinds of land cover this scene knows (a course maps its classes to them: ``CourseConfig.class_kinds``).
+KINDS = LAND_COVER_KINDS
 #: The land surfaces mixed in each pixel, and the spectra.py range each one draws from.
 SURFACES = ("forest", "pasture", "urban", "bare")  # trees, grass / lawn / crops, roofs / paving, soil
 
@@ -81,7 +82,7 @@ SURFACES = ("forest", "pasture", "urban", "bare")  # trees, grass / lawn / crops
 CELL_DENSITY_PER_KM2 = 25.0  # paddocks, stands and town / parcel areas: ~4 ha each
 LOT_DENSITY_PER_KM2 = 140.0  # parcel lots and town blocks: ~0.7 ha each (course README: lots of 0.5-1 ha)
 NEIGHBOUR_SCALE_M = 400.0  # a polygon's weight on the class of a cell falls as exp(-d^2 / 2 s^2)
-#: Weight of each class far from every polygon (a polygon at distance 0 weighs 1): rural Los Lagos.
+#: Weight of each kind far from every polygon (a polygon at distance 0 weighs 1): rural Los Lagos.
 BACKGROUND_WEIGHTS = {"Agriculture": 0.3, "Forest": 0.15, "Parcels": 0.05, "Urban": 0.0, "Water": 0.0}
 HEDGED_SHARE = 0.35  # paddocks with tree lines along their edges
 SHORE_CLEARANCE_PX = 5  # the shore keeps 50 m from every polygon
@@ -169,8 +170,9 @@ def aoi_s2_grid(course: CourseConfig = COURSE) -> Grid:
                                course.crs)
 
 
-def draw_shares(class_name: str, rng: np.random.Generator, n: int) -> np.ndarray:
-    """Surface shares (n, 4) of ``n`` objects of a class, columns in :data:`SURFACES` order, rows summing to 1.
+def draw_shares(kind: str, rng: np.random.Generator, n: int) -> np.ndarray:
+    """Surface shares (n, 4) of ``n`` objects of a kind of land cover, columns in :data:`SURFACES` order, rows
+    summing to 1.
 
     Modelling assumptions (not measurements; REFERENCES.md gives spectra of the surfaces, not these mixes):
 
@@ -184,33 +186,34 @@ def draw_shares(class_name: str, rng: np.random.Generator, n: int) -> np.ndarray
     - Water: no land surface (water pixels are drawn separately).
 
     Raises:
-        KeyError: if the class is not one of :data:`CLASSES`.
+        KeyError: if the kind is not one of :data:`KINDS`.
     """
     u = lambda lo, hi: rng.uniform(lo, hi, size=n)  # noqa: E731
     trees, built, soil = np.zeros(n), np.zeros(n), np.zeros(n)
-    if class_name == "Forest":
+    if kind == "Forest":
         trees = u(0.75, 1.0)
-    elif class_name == "Agriculture":
+    elif kind == "Agriculture":
         cut = rng.uniform(size=n) < 0.35
         soil = np.where(cut, u(0.4, 0.9), u(0.0, 0.1))
         trees = u(0.0, 0.1)
-    elif class_name == "Parcels":
+    elif kind == "Parcels":
         built, trees = u(0.05, 0.3), u(0.05, 0.35)
         soil = np.where(rng.uniform(size=n) < 0.25, u(0.1, 0.3), u(0.0, 0.05))
-    elif class_name == "Urban":
+    elif kind == "Urban":
         built, trees, soil = u(0.4, 0.85), u(0.02, 0.1), u(0.0, 0.05)
-    elif class_name != "Water":
-        raise KeyError(f"no surface shares for class {class_name!r}; known: {', '.join(CLASSES)}")
+    elif kind != "Water":
+        raise KeyError(f"no surface shares for the kind {kind!r}; known: {', '.join(KINDS)}")
     grass = np.clip(1.0 - trees - built - soil, 0.0, None)
     shares = np.column_stack([trees, grass, built, soil])
     return shares / np.maximum(shares.sum(axis=1, keepdims=True), 1e-9)
 
 
 def _check_course(course: CourseConfig) -> dict[str, int]:
-    if sorted(course.class_names) != sorted(CLASSES):
-        raise UsageError(f"build_course_scene knows the classes {', '.join(CLASSES)}; the course {course.name!r} "
-                         f"has {', '.join(course.class_names)}")
-    return {name: course.label_of(name) for name in CLASSES}
+    """The label of each kind of land cover the course has (the lake needs a class of kind Water)."""
+    if "Water" not in course.class_kinds:
+        raise UsageError(f"the synthetic scene puts a lake beside the land, but the course {course.name!r} has no "
+                         "class of kind Water (class_kinds); add one")
+    return {kind: course.label_of(name) for name, kind in zip(course.class_names, course.class_kinds, strict=True)}
 
 
 def _voronoi(shape: tuple[int, int], n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -285,15 +288,15 @@ def _terrain(world: Grid, lake: np.ndarray, ponds: np.ndarray, rng: np.random.Ge
     return GriddedTerrain(world, dem)
 
 
-def _lake_and_ponds(poly_id: np.ndarray, names: list[str]) -> tuple[np.ndarray, np.ndarray]:
+def _lake_and_ponds(poly_id: np.ndarray, kinds: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """(lake, ponds) masks: a Water polygon is in the lake unless land polygons lie east of it at its northings."""
-    is_land = np.array([False] + [n != "Water" for n in names])
+    is_land = np.array([False] + [n != "Water" for n in kinds])
     land_polys = is_land[poly_id]
     width = poly_id.shape[1]
     east_land = np.where(land_polys.any(axis=1), width - 1 - np.argmax(land_polys[:, ::-1], axis=1), -1)
-    in_lake = np.zeros(len(names) + 1, dtype=bool)
-    for i, box in enumerate(find_objects(poly_id, max_label=len(names)), start=1):
-        if names[i - 1] == "Water" and box is not None:
+    in_lake = np.zeros(len(kinds) + 1, dtype=bool)
+    for i, box in enumerate(find_objects(poly_id, max_label=len(kinds)), start=1):
+        if kinds[i - 1] == "Water" and box is not None:
             rows = slice(max(box[0].start - SHORE_BAND_PX, 0), box[0].stop + SHORE_BAND_PX)
             in_lake[i] = box[1].start > east_land[rows].max()
     lake_polys = in_lake[poly_id]
@@ -303,7 +306,7 @@ def _lake_and_ponds(poly_id: np.ndarray, names: list[str]) -> tuple[np.ndarray, 
     return lake, (poly_id > 0) & ~is_land[poly_id] & ~lake
 
 
-def _land_cover(world: Grid, poly_id: np.ndarray, names: list[str], centroids: np.ndarray, lake: np.ndarray,
+def _land_cover(world: Grid, poly_id: np.ndarray, kinds: list[str], centroids: np.ndarray, lake: np.ndarray,
                 labels: dict[str, int], rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, int]:
     """(land cover labels, object id of every pixel, number of objects) on the world grid."""
     shape = world.shape
@@ -314,8 +317,8 @@ def _land_cover(world: Grid, poly_id: np.ndarray, names: list[str], centroids: n
     cx, cy = world.pixel_centres(seed_rc[:, 0], seed_rc[:, 1])
     d2 = (cx[:, None] - centroids[None, :, 0]) ** 2 + (cy[:, None] - centroids[None, :, 1]) ** 2
     kernel = np.exp(-0.5 * d2 / NEIGHBOUR_SCALE_M**2)
-    land_classes = [n for n in CLASSES if n != "Water"]
-    weights = np.column_stack([BACKGROUND_WEIGHTS[n] + kernel[:, [m == n for m in names]].sum(axis=1)
+    land_classes = [k for k in KINDS if k != "Water" and k in labels]
+    weights = np.column_stack([BACKGROUND_WEIGHTS[n] + kernel[:, [m == n for m in kinds]].sum(axis=1)
                                for n in land_classes])
     cumulative = np.cumsum(weights / weights.sum(axis=1, keepdims=True), axis=1)
     drawn = (rng.uniform(size=(n_cells, 1)) > cumulative).sum(axis=1).clip(0, len(land_classes) - 1)
@@ -326,29 +329,31 @@ def _land_cover(world: Grid, poly_id: np.ndarray, names: list[str], centroids: n
     lot, _ = _voronoi(shape, int(area_km2 * LOT_DENSITY_PER_KM2), rng)
     n_lots = int(lot.max()) + 1
     obj = cell.copy()
-    subdivided = np.isin(landcover, [labels["Parcels"], labels["Urban"]])
+    subdivided = np.isin(landcover, [labels[k] for k in ("Parcels", "Urban") if k in labels])
     obj[subdivided] = n_cells + lot[subdivided]
 
     # Tree lines along the edges of hedged paddocks (not along town streets).
-    hedged = (rng.uniform(size=n_cells) < HEDGED_SHARE) & (cell_label == labels["Agriculture"])
+    hedged = (rng.uniform(size=n_cells) < HEDGED_SHARE) & (cell_label == labels.get("Agriculture", -1))
+    hedged &= "Forest" in labels  # tree lines are forest
     edge = np.zeros(shape, dtype=bool)
-    no_urban = cell_label != labels["Urban"]
+    no_urban = cell_label != labels.get("Urban", -1)
     for a, b in (((slice(None), slice(None, -1)), (slice(None), slice(1, None))),
                  ((slice(None, -1), slice(None)), (slice(1, None), slice(None)))):
         ca, cb = cell[a], cell[b]
         edge[a] |= (ca != cb) & (hedged[ca] | hedged[cb]) & no_urban[ca] & no_urban[cb]
-    landcover[edge] = labels["Forest"]
+    if edge.any():
+        landcover[edge] = labels["Forest"]
     landcover[lake] = labels["Water"]
 
     # The polygons overwrite their interiors; an Agriculture or Forest polygon is one object of its own.
     inside = poly_id > 0
-    poly_label = np.array([0] + [labels[n] for n in names], dtype=np.uint8)
+    poly_label = np.array([0] + [labels[n] for n in kinds], dtype=np.uint8)
     landcover[inside] = poly_label[poly_id[inside]]
-    whole = np.array([False] + [n in ("Agriculture", "Forest") for n in names])[poly_id]
+    whole = np.array([False] + [n in ("Agriculture", "Forest") for n in kinds])[poly_id]
     obj[whole] = n_cells + n_lots + poly_id[whole] - 1
     parts = inside & ~whole
     obj[parts] = n_cells + lot[parts]
-    return landcover, obj, n_cells + n_lots + len(names)
+    return landcover, obj, n_cells + n_lots + len(kinds)
 
 
 def _surface_reflectance(landcover: np.ndarray, obj: np.ndarray, n_objects: int, labels: dict[str, int],
@@ -358,8 +363,10 @@ def _surface_reflectance(landcover: np.ndarray, obj: np.ndarray, n_objects: int,
     # Per object, a spectrum of each surface and the shares of each class; per pixel, grain.
     spectra = np.stack([draw_spectrum(s, rngs["spectra"], n_objects) for s in SURFACES]).astype(np.float32)
     shares = np.zeros((max(labels.values()) + 1, n_objects, len(SURFACES)), dtype=np.float32)
-    for name in CLASSES:
-        shares[labels[name]] = draw_shares(name, rngs["shares"], n_objects)
+    for kind in KINDS:  # always every kind, so a course's draws do not depend on which kinds it has
+        drawn = draw_shares(kind, rngs["shares"], n_objects)
+        if kind in labels:
+            shares[labels[kind]] = drawn
     fractions = np.empty((len(SURFACES), *shape), dtype=np.float32)
     for k in range(len(SURFACES)):
         grain = gaussian_filter(rngs["grain"].standard_normal(shape, dtype=np.float32), GRAIN_SIGMA_PX)
@@ -414,22 +421,22 @@ def build_course_scene(polygons: PolygonSet, course: CourseConfig = COURSE, seed
     sinusoidal grid is strongly sheared at 73 W).
 
     Raises:
-        UsageError: if the course's classes are not those this scene knows (:data:`CLASSES`).
+        UsageError: if the course has no class of kind Water (the lake).
     """
     labels = _check_course(course)
     seeds = dict(zip(_PURPOSES, np.random.SeedSequence(seed).spawn(len(_PURPOSES)), strict=True))
     rngs = {name: np.random.default_rng(s) for name, s in seeds.items()}
     s2 = grid if grid is not None else course_s2_grid(polygons, course, margin_m)
     world = s2.expand(_world_margin_px(s2))
-    names = [p.class_name for p in polygons.polygons]
+    kinds = [course.kind_of(p.class_name) for p in polygons.polygons]  # what each polygon is on the ground
     geometries = [p.geometry_in(course.crs) for p in polygons.polygons]
     # Polygons on the world grid: poly_id 0 is no polygon, i + 1 is polygons.polygons[i].
     poly_id = rasterize([(g, i + 1) for i, g in enumerate(geometries)], out_shape=world.shape,
                         transform=world.transform, fill=0, dtype="int32")
     centroids = np.array([np.concatenate([np.asarray(r)[:, :2] for r in _rings(g)]).mean(axis=0) for g in geometries])
 
-    lake, ponds = _lake_and_ponds(poly_id, names)
-    landcover, obj, n_objects = _land_cover(world, poly_id, names, centroids, lake, labels, rngs["cells"])
+    lake, ponds = _lake_and_ponds(poly_id, kinds)
+    landcover, obj, n_objects = _land_cover(world, poly_id, kinds, centroids, lake, labels, rngs["cells"])
     reflectance, ndvi = _surface_reflectance(landcover, obj, n_objects, labels, rngs)
     terrain = _terrain(world, lake, ponds, rngs["terrain"])
     _observe(reflectance, landcover != labels["Water"], terrain, rngs["noise"])
@@ -445,7 +452,7 @@ def build_course_scene(polygons: PolygonSet, course: CourseConfig = COURSE, seed
                                     [0.5 * (s2.bounds[1] + s2.bounds[3])])
     spec = SceneSpec(name=name, seed=seed, centre_lon=float(lon), centre_lat=float(lat),
                      size_px=max(s2.shape), cloud_hole=cloud_hole,
-                     description=f"synthetic scene under the {len(names)} polygons of {polygons.path} "
+                     description=f"synthetic scene under the {len(kinds)} polygons of {polygons.path} "
                      f"({course.name}); Sentinel-2 grid {s2.height} x {s2.width} px (size_px is the longer "
                      f"side)" + ("" if grid is not None else f", margin {margin_m:g} m"))
     return Scene(spec=spec, s2=s2, world=world, terrain=terrain, landcover=landcover, reflectance=reflectance,

@@ -97,7 +97,8 @@ class AreaModel:
     max_m2: float
 
 
-#: Per-class areas: mu = ln(the course's median area), sigma = the spread of its ln areas (module docstring).
+#: Areas per kind of land cover (``geoai_ref.course.LAND_COVER_KINDS``: the real course's classes): mu = ln(the
+#: course's median area), sigma = the spread of its ln areas (module docstring).
 AREA_MODELS = {
     "Agriculture": AreaModel(10.912, 0.626, 5760.0, 108199.0),
     "Forest": AreaModel(11.396, 0.672, 27624.0, 320257.0),
@@ -107,12 +108,12 @@ AREA_MODELS = {
 }
 #: Vertices per polygon (inclusive range).
 VERTICES = {"Agriculture": (5, 8), "Forest": (8, 12), "Parcels": (5, 8), "Urban": (5, 8), "Water": (5, 8)}
-#: Classes oriented along the region's cadastral direction (the others at random).
+#: Kinds oriented along the region's cadastral direction (the others at random).
 CADASTRAL = ("Agriculture", "Parcels", "Urban")
 #: Placement order: the town first, then the lake shore, the parcels around the town, then the countryside.
 PLACEMENT_ORDER = ("Urban", "Water", "Parcels", "Forest", "Agriculture")
-#: The classes the layout knows (any label order).
-CLASSES = tuple(sorted(AREA_MODELS))
+#: The kinds the layout knows (any label order): every kind a course can give its classes.
+KINDS = tuple(sorted(AREA_MODELS))
 
 # Shapes.
 ANGLE_JITTER = 0.3  # of the angular step between vertices
@@ -242,15 +243,15 @@ def _layout(bounds: tuple[float, float, float, float], centre: tuple[float, floa
     return _Layout(bounds, centre, partial.waves, partial.cadastral, transform, densities)
 
 
-def _shape(class_name: str, area_m2: float, cadastral: float, rng: np.random.Generator) -> np.ndarray:
+def _shape(kind: str, area_m2: float, cadastral: float, rng: np.random.Generator) -> np.ndarray:
     """An open ring (n, 2) of a simple polygon of ``area_m2`` around the origin, counter-clockwise."""
-    lo, hi = VERTICES[class_name]
+    lo, hi = VERTICES[kind]
     n = int(rng.integers(lo, hi + 1))
     angles = (np.arange(n) + rng.uniform(-ANGLE_JITTER, ANGLE_JITTER, n)) * (2 * np.pi / n)
     radii = np.exp(rng.normal(0.0, RADIUS_SIGMA, n))
     aspect = float(np.clip(np.exp(rng.normal(np.log(ASPECT_MEDIAN), ASPECT_SIGMA)), 1.0, ASPECT_MAX))
     xy = np.column_stack([radii * np.cos(angles) * np.sqrt(aspect), radii * np.sin(angles) / np.sqrt(aspect)])
-    if class_name in CADASTRAL:
+    if kind in CADASTRAL:
         theta = cadastral + rng.integers(0, 2) * np.pi / 2 + np.deg2rad(rng.normal(0.0, CADASTRAL_SCATTER_DEG))
     else:
         theta = rng.uniform(0, np.pi)
@@ -265,8 +266,8 @@ def _area(ring: np.ndarray) -> float:
     return 0.5 * float(np.dot(x, np.roll(y, -1)) - np.dot(np.roll(x, -1), y))
 
 
-def _draw_areas(class_name: str, n: int, rng: np.random.Generator) -> np.ndarray:
-    model = AREA_MODELS[class_name]
+def _draw_areas(kind: str, n: int, rng: np.random.Generator) -> np.ndarray:
+    model = AREA_MODELS[kind]
     areas = np.empty(0)
     while areas.size < n:
         drawn = np.exp(rng.normal(model.mu, model.sigma, size=2 * n))
@@ -352,10 +353,6 @@ def _check_counts(counts: dict[str, int], course: CourseConfig) -> None:
     if unknown:
         raise ValueError(f"counts name classes the course {course.name!r} does not have: "
                          f"{', '.join(map(str, unknown))}; its classes are {', '.join(course.class_names)}")
-    no_rule = [name for name, n in counts.items() if n and name not in CLASSES]
-    if no_rule:
-        raise ValueError(f"the polygon generator has no layout for the classes {', '.join(no_rule)}; it knows "
-                         f"{', '.join(CLASSES)}")
     bad = {name: n for name, n in counts.items() if isinstance(n, bool) or not isinstance(n, (int, np.integer))
            or n < 0}
     if bad:
@@ -374,12 +371,15 @@ def generate_polygons(centre_lonlat: tuple[float, float], counts: dict[str, int]
     property), ``polygon_id`` (= feature number) and ``generated: true``.
 
     Raises:
-        ValueError: if ``counts`` names a class the course does not have (or one the layout does not know),
-            a count is negative or not a whole number, no polygon is asked for, ``extent_m`` is below
-            :data:`MIN_EXTENT_M`, or a polygon cannot be placed within the extent (the message says which,
-            and to enlarge ``extent_m`` or ask for fewer polygons of that class).
+        ValueError: if ``counts`` names a class the course does not have, a count is negative or not a whole
+            number, no polygon is asked for, ``extent_m`` is below :data:`MIN_EXTENT_M`, or a polygon cannot be
+            placed within the extent (the message says which, and to enlarge ``extent_m`` or ask for fewer
+            polygons of that class).
     """
     _check_counts(counts, course)
+    # The layout is by kind of land cover (the module docstring's Urban, Parcels, ...); the course names them.
+    class_of = {course.kind_of(name): name for name in course.class_names}
+    kind_counts = {course.kind_of(name): int(n) for name, n in counts.items()}
     if not extent_m >= MIN_EXTENT_M:
         raise ValueError(f"extent_m is {extent_m:g}; give at least {MIN_EXTENT_M:g} m (the course's polygons "
                          f"span about {DEFAULT_EXTENT_M:g} m)")
@@ -391,16 +391,17 @@ def generate_polygons(centre_lonlat: tuple[float, float], counts: dict[str, int]
     placer = _Placer(layout)
     density_shape = next(iter(layout.densities.values())).shape
 
-    rings: dict[str, list[np.ndarray]] = {name: [] for name in course.class_names}
-    for name in PLACEMENT_ORDER:
-        n = int(counts.get(name, 0))
+    rings: dict[str, list[np.ndarray]] = {kind: [] for kind in course.class_kinds}
+    for kind in PLACEMENT_ORDER:
+        n = kind_counts.get(kind, 0)
         if n == 0:
             continue
-        cumulative = np.cumsum(layout.densities[name].ravel())
+        name = class_of[kind]
+        cumulative = np.cumsum(layout.densities[kind].ravel())
         if cumulative[-1] <= 0:
             raise ValueError(f"the {extent_m:g} m region around {centre_lonlat} has no room for {name} "
                              "polygons: enlarge extent_m")
-        areas = np.sort(_draw_areas(name, n, rngs["areas"]))[::-1]
+        areas = np.sort(_draw_areas(kind, n, rngs["areas"]))[::-1]
         for k, area in enumerate(areas):
             for _ in range(MAX_TRIES):
                 flat = min(int(np.searchsorted(cumulative, rngs["places"].uniform(0, cumulative[-1]), side="right")),
@@ -409,10 +410,10 @@ def generate_polygons(centre_lonlat: tuple[float, float], counts: dict[str, int]
                 t = layout.density_transform
                 x = t.c + (c + rngs["places"].uniform()) * t.a
                 y = t.f + (r + rngs["places"].uniform()) * t.e
-                ring = _shape(name, float(area), layout.cadastral, rngs["shapes"]) + np.array([x, y])
-                if placer.fits(ring, name == "Water"):
-                    placer.place(ring, name == "Water")
-                    rings[name].append(ring)
+                ring = _shape(kind, float(area), layout.cadastral, rngs["shapes"]) + np.array([x, y])
+                if placer.fits(ring, kind == "Water"):
+                    placer.place(ring, kind == "Water")
+                    rings[kind].append(ring)
                     break
             else:
                 raise ValueError(
@@ -423,7 +424,7 @@ def generate_polygons(centre_lonlat: tuple[float, float], counts: dict[str, int]
     polygons: list[LabelledPolygon] = []
     key = course.polygon_class_property
     for name in course.class_names:
-        for ring in rings[name]:
+        for ring in rings[course.kind_of(name)]:
             number = len(polygons) + 1
             utm = {"type": "Polygon", "coordinates": [np.vstack([ring, ring[:1]]).tolist()]}
             lonlat = transform_geom(course.crs, "OGC:CRS84", utm)
@@ -451,5 +452,5 @@ def write_polygons_geojson(path: Path, polygon_set: PolygonSet) -> Path:
     return path
 
 
-__all__ = ["AREA_MODELS", "CLASSES", "DEFAULT_EXTENT_M", "DEFAULT_SEED", "MIN_GAP_M", "AreaModel",
+__all__ = ["AREA_MODELS", "KINDS", "DEFAULT_EXTENT_M", "DEFAULT_SEED", "MIN_GAP_M", "AreaModel",
            "generate_polygons", "region_bounds", "write_polygons_geojson"]

@@ -36,10 +36,17 @@ def test_label_of_an_unknown_class_lists_the_valid_ones() -> None:
 
 def test_another_course_round_trips_through_json(tmp_path: Path) -> None:
     other = replace(COURSE, name="two-class test course", class_names=("Land", "Water"),
-                    class_colors=("#aa7744", "#2255cc"), s2_scale=1.0, patches_per_polygon=2)
+                    class_colors=("#aa7744", "#2255cc"), s2_scale=1.0, patches_per_polygon=2,
+                    class_kinds=("Agriculture", "Water"))
     loaded = load_course_config(other.to_json(tmp_path / "course.json"))
     assert loaded == other
-    assert loaded.label_of("Water") == 1 and loaded.num_classes == 2
+    assert loaded.label_of("Water") == 1 and loaded.num_classes == 2 and loaded.kind_of("Land") == "Agriculture"
+
+
+def test_class_kinds_default_to_the_names_where_they_are_kinds() -> None:
+    assert COURSE.class_kinds == COURSE.class_names
+    with pytest.raises(CourseConfigError, match="class_kinds must give each class a different kind"):
+        replace(COURSE, class_names=("Land", "Water"), class_colors=("#000", "#111"), class_kinds=())
 
 
 @pytest.mark.parametrize(("change", "message"), [
@@ -51,6 +58,8 @@ def test_another_course_round_trips_through_json(tmp_path: Path) -> None:
     ({"s2_bands": ["B2", "NDVI"]}, "unknown: \\['NDVI'\\]"),
     ({"s2_scale": 255}, "10000 for digital numbers"),
     ({"val_fraction": 75}, "between 0 and 1"),
+    ({"class_kinds": ["Water", "Water", "Forest", "Urban", "Parcels"]}, "a different kind"),
+    ({"class_kinds": ["Bare", "Water", "Forest", "Urban", "Parcels"]}, "one of Agriculture, Forest"),
 ])
 def test_invalid_values_name_the_field_and_the_fix(tmp_path: Path, change: dict, message: str) -> None:
     raw = {**COURSE.to_dict(), **change}

@@ -93,7 +93,8 @@ def test_a_file_of_only_empty_geometries_is_refused(tmp_path: Path) -> None:
 
 
 def test_another_course_labels_by_its_own_order(tmp_path: Path) -> None:
-    other = replace(COURSE, class_names=("Water", "Land"), class_colors=("#00f", "#0a0"))
+    other = replace(COURSE, class_names=("Water", "Land"), class_colors=("#00f", "#0a0"),
+                    class_kinds=("Water", "Forest"))
     path = _collection(tmp_path, [{"type": "Feature", "properties": {"class_name": "Land"}, "geometry": SQUARE},
                                   {"type": "Feature", "properties": {"class_name": "Water"}, "geometry": SQUARE}])
     loaded = load_polygons(path, other)

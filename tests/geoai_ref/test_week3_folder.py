@@ -118,7 +118,8 @@ def test_a_model_with_the_wrong_input_shape_or_classes(tmp_path: Path) -> None:
         f.attrs["model_config"] = json.dumps(config)
     (problem,) = _problems(root)
     assert "input shape (None, 32, 32, 6), expected (None, 8, 8, 6)" in problem
-    two_classes = replace(COURSE, class_names=("Land", "Water"), class_colors=("#0a0", "#00f"))
+    two_classes = replace(COURSE, class_names=("Land", "Water"), class_colors=("#0a0", "#00f"),
+                          class_kinds=("Agriculture", "Water"))
     shutil.copy(COURSE_FILES / "week3_best_model.h5", root / layout.WEEK3_MODEL)
     problems = _problems(root, two_classes)
     assert any("5 outputs for 2 classes (Land, Water)" in p for p in problems)

@@ -26,6 +26,21 @@ def test_every_notebook_starts_with_the_locked_setup_cell(phase: str) -> None:
 
 
 @pytest.mark.parametrize("phase", list(PHASES))
+def test_every_written_answer_has_its_question_in_a_cell_students_keep(phase: str) -> None:
+    """nbgrader replaces a markdown answer cell with "YOUR ANSWER HERE": its question must stand before it."""
+    cells = build_notebook(PHASES[phase].source).cells
+    answers = [i for i, c in enumerate(cells)
+               if c.cell_type == "markdown" and c.metadata.get("nbgrader", {}).get("solution")]
+    assert answers, f"{phase} has no written answers"
+    for i in answers:
+        before = cells[i - 1]
+        grade_id = cells[i].metadata["nbgrader"]["grade_id"]
+        assert before.cell_type == "markdown" and not before.metadata.get("nbgrader", {}).get("solution"), grade_id
+        assert "?" in before.source, f"{grade_id}: the cell before it asks no question"
+        assert "?" not in cells[i].source.split("*Model answer.*")[0], f"{grade_id}: a question the release erases"
+
+
+@pytest.mark.parametrize("phase", list(PHASES))
 def test_committed_solutions_hold_the_same_cells_as_the_sources(phase: str) -> None:
     committed = SOLUTIONS / phase / f"{PHASES[phase].notebook}.ipynb"
     assert committed.exists(), f"run `geoai-grade solutions --phase {phase}` and commit {committed}"

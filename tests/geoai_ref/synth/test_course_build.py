@@ -113,3 +113,37 @@ def test_the_hidden_region_has_its_own_generated_polygons_and_labelled_fused_pat
     result = probe_folder(hidden)
     assert set(result) == {"grouped"}  # no Week 3 split in the hidden region
     assert result["grouped"].accuracy["S2"] > result["grouped"].majority_share
+
+
+def test_another_course_configuration_works_end_to_end(tmp_path):
+    """A second, small course: two classes of its own names, reflectance 0-1, 2 patches per polygon, a quarter in
+    validation, its own AOI and polygons: generated, built, checked and probed through the same code."""
+    from dataclasses import replace
+
+    from rasterio.warp import transform_bounds
+
+    from geoai_ref.synth.generated_polygons import generate_polygons, region_bounds, write_polygons_geojson
+
+    centre = (-73.05, -41.21)
+    west, south, east, north = transform_bounds(COURSE.crs, "OGC:CRS84", *region_bounds(centre, 3000.0))
+    course = replace(COURSE, name="two-class test course", class_names=("Land", "Lake"),
+                     class_colors=("#aa7744", "#2255cc"), class_kinds=("Agriculture", "Water"),
+                     aoi_lonlat=(west - 0.01, south - 0.01, east + 0.01, north + 0.01), s2_scale=1.0,
+                     patches_per_polygon=2, val_fraction=0.25, attribution="test data")
+    polygons = write_polygons_geojson(tmp_path / "polygons.geojson",
+                                      generate_polygons(centre, {"Land": 12, "Lake": 6}, course, extent_m=3000.0))
+    root = tmp_path / "week3"
+    build_course_data(root, polygons, course)
+    folder = check_week3_folder(root, course)
+    assert (folder.n_train, folder.n_val) == (27, 9) and set(folder.val_counts) == {"Land", "Lake"}
+    assert folder.value_range[1] <= 1.6  # reflectance, as this course stores it
+    assert folder.model.output_units == 2
+    config = course.to_json(tmp_path / "course.json")
+    run = [sys.executable, "-m", "geoai_ref.cli"]
+    checked = subprocess.run([*run, "check-week3", str(root), "--course", str(config)], capture_output=True,
+                             text=True, cwd=REPO, timeout=120)
+    assert checked.returncode == 0, checked.stderr
+    assert "val: 9 patches (Land" in checked.stdout and "18 of 18 polygons used (Land 12, Lake 6)" in checked.stdout
+    # the default course refuses this folder, naming why
+    refused = subprocess.run([*run, "check-week3", str(root)], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert refused.returncode == 1 and "look like reflectance 0-1" in refused.stderr

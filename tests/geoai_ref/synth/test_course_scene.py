@@ -160,9 +160,10 @@ def test_empty_bounds_are_refused():
         s2_grid_from_bounds((10.0, 0.0, 10.0, 100.0), COURSE.crs)
 
 
-def test_a_course_with_other_classes_is_refused(window):
-    other = dataclasses.replace(COURSE, class_names=("Water", "Forest", "Agriculture", "Urban", "Bare"))
-    with pytest.raises(UsageError, match="knows the classes"):
+def test_a_course_without_a_water_class_is_refused(window):
+    other = dataclasses.replace(COURSE, class_names=("Fields", "Woods"), class_colors=("#aa0", "#0a0"),
+                                class_kinds=("Agriculture", "Forest"))
+    with pytest.raises(UsageError, match="no class of kind Water"):
         build_course_scene(window, other)
 
 

@@ -193,3 +193,11 @@ def test_scene_under_generated_polygons_puts_each_in_its_class_and_the_water_in_
             assert east_lake[inside].all(), p.feature  # joined to the lake at the east edge, not a pond
         else:
             assert not water[inside].any(), p.feature
+
+
+def test_every_kind_a_course_can_name_has_a_layout_and_a_surface_mix():
+    from geoai_ref.course import LAND_COVER_KINDS
+    from geoai_ref.synth import course_scene, generated_polygons
+
+    assert set(generated_polygons.KINDS) == set(LAND_COVER_KINDS) == set(course_scene.BACKGROUND_WEIGHTS)
+    assert set(generated_polygons.VERTICES) == set(LAND_COVER_KINDS) == set(generated_polygons.PLACEMENT_ORDER)
