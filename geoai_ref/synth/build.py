@@ -16,6 +16,7 @@ import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import rasterio
@@ -31,6 +32,9 @@ from geoai_ref.rasterio_io import Raster, write_raster
 from geoai_ref.synth import sensors
 from geoai_ref.synth.samples import WEEK3_DESIGN, Design, Sample, TrainingPolygon, place_polygons, week3_split
 from geoai_ref.synth.scene import Scene, SceneSpec, build_scene
+
+if TYPE_CHECKING:  # TensorFlow is imported only when a model is trained
+    from geoai_ref.models.simple_cnn import TrainingResult
 
 PUBLIC_SCENE = SceneSpec(
     name="los_lagos_ensenada",
@@ -195,34 +199,45 @@ def write_week3_dataset(root: Path, s2: Raster, samples: list[Sample]) -> list[P
     return paths
 
 
-def train_week3_model(root: Path, seed: int) -> list[Path]:
-    """Train the Week 3 SimpleCNN on the written dataset and save it with its training record."""
+def save_week3_model(root: Path, result: TrainingResult, seed: int, model: str, input_: str,
+                     recipe: str) -> list[Path]:
+    """Save a trained Week 3 model at ``layout.WEEK3_MODEL`` with its training record (what it is, its input,
+    its recipe, its validation accuracy and history, the library versions)."""
     import warnings
 
-    from geoai_ref.models.simple_cnn import keras, tf, train_simple_cnn
+    from geoai_ref.models import keras, tf
 
-    x_train, y_train = np.load(root / layout.X_TRAIN), np.load(root / layout.Y_TRAIN)
-    x_val, y_val = np.load(root / layout.X_VAL), np.load(root / layout.Y_VAL)
-    result = train_simple_cnn(x_train, y_train, x_val, y_val, seed=seed)
     model_path = root / layout.WEEK3_MODEL
     model_path.parent.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         result.model.save(model_path)
     record = {
-        "model": "SimpleCNN (geoai_ref.models.simple_cnn.build_simple_cnn)",
-        "input": "8x8x6 patches, Sentinel-2 B2 B3 B4 B8 B11 B12 reflectance 0-1; "
-        "per-band normalisation inside the model",
+        "model": model,
+        "input": input_,
         "val_accuracy": round(result.val_accuracy, 4),
         "best_epoch": result.best_epoch,
         "epochs_run": len(result.history["loss"]),
         "seed": seed,
-        "recipe": "Adam lr 1e-3, batch 32, up to 50 epochs, EarlyStopping(val_accuracy, patience 10, best weights)",
+        "recipe": recipe,
         "history": {k: [round(v, 4) for v in vals] for k, vals in result.history.items()},
         "tensorflow": tf.__version__,
         "keras": keras.__version__,
     }
     return [model_path, _write_json(root / layout.WEEK3_MODEL_INFO, record)]
+
+
+def train_week3_model(root: Path, seed: int) -> list[Path]:
+    """Train the Week 3 SimpleCNN on the written dataset and save it with its training record."""
+    from geoai_ref.models.simple_cnn import train_simple_cnn
+
+    x_train, y_train = np.load(root / layout.X_TRAIN), np.load(root / layout.Y_TRAIN)
+    x_val, y_val = np.load(root / layout.X_VAL), np.load(root / layout.Y_VAL)
+    result = train_simple_cnn(x_train, y_train, x_val, y_val, seed=seed)
+    return save_week3_model(
+        root, result, seed, model="SimpleCNN (geoai_ref.models.simple_cnn.build_simple_cnn)",
+        input_="8x8x6 patches, Sentinel-2 B2 B3 B4 B8 B11 B12 reflectance 0-1; per-band normalisation inside the model",
+        recipe="Adam lr 1e-3, batch 32, up to 50 epochs, EarlyStopping(val_accuracy, patience 10, best weights)")
 
 
 def write_manifest(root: Path, scene: Scene, paths: list[Path]) -> Path:

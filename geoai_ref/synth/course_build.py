@@ -18,9 +18,7 @@ The same polygons, course and seed give the same files (the trained model within
 
 from __future__ import annotations
 
-import json
 import shutil
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -31,7 +29,7 @@ from geoai_ref.course import COURSE, CourseConfig
 from geoai_ref.polygons import PolygonSet, load_polygons
 from geoai_ref.qc import check_bands
 from geoai_ref.rasterio_io import Raster
-from geoai_ref.synth.build import render, write_aoi, write_manifest, write_rasters
+from geoai_ref.synth.build import render, save_week3_model, write_aoi, write_manifest, write_rasters
 from geoai_ref.synth.course_scene import DEFAULT_SEED, aoi_s2_grid, build_course_scene
 from geoai_ref.week3_dataset import (
     Week3Dataset,
@@ -71,33 +69,16 @@ def stored_composite(s2: Raster, course: CourseConfig = COURSE) -> np.ndarray:
 
 def train_and_save_week3_model(root: Path, dataset: Week3Dataset, course: CourseConfig, seed: int) -> list[Path]:
     """Train the course's Week 3 SimpleCNN on ``dataset`` and save it with its training record."""
-    from geoai_ref.models import keras, tf
     from geoai_ref.models.week3_cnn import train_week3_cnn
 
     result = train_week3_cnn(dataset.x_train, dataset.y_train, dataset.x_val, dataset.y_val, seed=seed,
                              course=course)
-    model_path = root / layout.WEEK3_MODEL
-    model_path.parent.mkdir(parents=True, exist_ok=True)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        result.model.save(model_path)
-    record = {
-        "model": "the course's Week 3 SimpleCNN (geoai_ref.models.week3_cnn.build_week3_cnn)",
-        "input": f"{course.patch_size}x{course.patch_size} patches of {', '.join(course.s2_bands)}, divided by "
-                 f"{course.s2_scale:g} outside the model (reflectance 0-1)",
-        "val_accuracy": round(result.val_accuracy, 4),
-        "best_epoch": result.best_epoch,
-        "epochs_run": len(result.history["loss"]),
-        "seed": seed,
-        "recipe": "the course's: Adam lr 1e-3, batch 32, up to 50 epochs, EarlyStopping(val_loss, patience 10), "
-                  "ReduceLROnPlateau(val_loss, x0.5, patience 5), the epoch of best val_accuracy kept",
-        "history": {k: [round(v, 4) for v in vals] for k, vals in result.history.items()},
-        "tensorflow": tf.__version__,
-        "keras": keras.__version__,
-    }
-    info = root / layout.WEEK3_MODEL_INFO
-    info.write_text(json.dumps(record, indent=1) + "\n")
-    return [model_path, info]
+    return save_week3_model(
+        root, result, seed, model="the course's Week 3 SimpleCNN (geoai_ref.models.week3_cnn.build_week3_cnn)",
+        input_=f"{course.patch_size}x{course.patch_size} patches of {', '.join(course.s2_bands)}, divided by "
+               f"{course.s2_scale:g} outside the model (reflectance 0-1)",
+        recipe="the course's: Adam lr 1e-3, batch 32, up to 50 epochs, EarlyStopping(val_loss, patience 10), "
+               "ReduceLROnPlateau(val_loss, x0.5, patience 5), the epoch of best val_accuracy kept")
 
 
 def write_data_notes(root: Path, course: CourseConfig, polygons: PolygonSet, dataset: Week3Dataset) -> Path:
