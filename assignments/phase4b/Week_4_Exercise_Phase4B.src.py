@@ -556,12 +556,15 @@ print("ablation artifacts present")
 # %% [markdown]
 # ## 5. Analysis and interpretation
 # Look at the ablation (accuracy, macro F1, per-class recall, confusion matrices, collapse) before you answer.
+#
+# Answer in the cells below (a TA grades them). Use your own numbers.
+#
+# **Did the 8-band fusion model work?** Describe its outcome (accuracy, macro F1, which classes it confuses or
+# never predicts, any collapse) and explain it: consider the number of samples per band, the 8x8 -> 32x32
+# upsampling, random initialisation vs ImageNet weights, freezing, and how you made sure the validation set was
+# sound.
 
 # %% [markdown] nbgrader={"grade_id": "4b_analysis", "grade": true, "solution": true, "points": 4}
-# **Did the 8-band fusion model work? Describe its outcome (accuracy, macro F1, which classes it confuses or never
-# predicts, any collapse) and explain it: consider the number of samples per band, the 8x8 -> 32x32 upsampling,
-# random initialisation vs ImageNet weights, freezing, and how you made sure the validation set was sound.**
-#
 # *Model answer.* The Full model reaches a validation accuracy well above the exercise's 0 % but typically not
 # above the Sentinel-2 baseline; its macro F1 is below its accuracy because Agriculture and Bare/Grassland
 # (spectrally similar in summer) are confused, and Urban is sometimes never predicted after few epochs. The 0 % of
@@ -573,10 +576,11 @@ print("ablation artifacts present")
 # adapter and the head learn. Per-band normalisation (not `preprocess_input`) and frozen BatchNorm are what
 # prevent the collapse onto one class seen in Phase 4A.
 
+# %% [markdown]
+# **Which sensor contributes most, and why?** Compare S2+MODIS and S2+DEM with S2 alone and explain the
+# difference from the sensors' native resolutions and what each measures.
+
 # %% [markdown] nbgrader={"grade_id": "4b_ablation_answer", "grade": true, "solution": true, "points": 3}
-# **Which sensor contributes most, and why? Compare S2+MODIS and S2+DEM with S2 alone and explain the difference
-# from the sensors' native resolutions and what each measures.**
-#
 # *Model answer.* The DEM contributes more than MODIS: S2+DEM is at or above S2 alone, while S2+MODIS and Full are
 # at or below it. Elevation is independent information that Sentinel-2 cannot see (water and agriculture sit in
 # the low valleys, forest on the slopes), and its native 30 m is close to the 10 m grid, so it varies within and

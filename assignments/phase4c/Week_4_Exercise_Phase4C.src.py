@@ -1,7 +1,10 @@
 # %% [markdown]
 # # Week 4, Phase 4C: SimpleCNN + multi-sensor fusion (ablation)
 #
-# Phases 4A and 4B showed that a frozen ImageNet ResNet-50 does not learn much from 8x8 patches.
+# In Phases 4A and 4B you trained a ResNet-50 on 8x8 patches upsampled to 32x32. Offline, your runs
+# started from random initialisation (`WEIGHTS = None`; they record `pretrained: false`), so they say
+# what a 23.5 M-parameter network does with 300 patches, not what ImageNet features would add: look
+# at your own 4A / 4B metrics, and the Week 3 baseline beside them, before you draw that conclusion.
 # Here you go back to the **Week 3 SimpleCNN**, trained from scratch, and ask one question:
 # *does it benefit from multi-sensor fusion?* You train the same network on four band
 # configurations cut from the same fused patches (same samples, same split, same seed):
