@@ -44,6 +44,7 @@ SCENE_NAME = "los_lagos_frutillar"
 #: The hidden region: around the town of Llanquihue, west shore of the lake ~17 km south of the course's AOI.
 HIDDEN_SCENE_NAME = "los_lagos_llanquihue_hidden"
 HIDDEN_CENTRE_LONLAT = (-73.01, -41.26)
+#: Polygons per kind of land cover (the real course's classes; another course's classes take their kind's count).
 HIDDEN_COUNTS = {"Agriculture": 20, "Forest": 14, "Parcels": 16, "Urban": 14, "Water": 12}
 HIDDEN_EXTENT_M = 5000.0  # small enough for the committed rasters to stay small
 HIDDEN_POLYGON_SEED = 20260305
@@ -88,10 +89,11 @@ def write_data_notes(root: Path, course: CourseConfig, polygons: PolygonSet, dat
         f"# Data notes: {course.name}",
         "",
         "- **Real (from the course):** the training polygons (`data/labels/larger_polygons.geojson`, unchanged) "
-        "and the area of interest.",
+        "and the area of interest (`data/external/aoi.geojson`, snapped to the 10 m grid).",
         "- **Synthetic:** the Sentinel-2, MODIS NDVI and SRTM rasters and the land-cover truth, generated under "
         "the polygons by the kit (`geoai-ref course-data`); the Week 3 patches cut from that Sentinel-2 "
-        "composite as the course cut them, and the Week 3 SimpleCNN trained on them.",
+        "composite as the course cut them, and (unless built with `--no-model`) the course's Week 3 SimpleCNN "
+        "trained on them.",
         f"- **Week 3 patches:** {course.patches_per_polygon} per polygon ({course.patch_size} x "
         f"{course.patch_size} px), stored as float32 Sentinel-2 values x {course.s2_scale:g}; "
         f"{dataset.y_train.size} for training and {dataset.y_val.size} for validation, split at the patch level "
@@ -153,8 +155,9 @@ def build_course_hidden(root: Path, course: CourseConfig = COURSE, progress: Pro
     from geoai_ref.synth.generated_polygons import generate_polygons, write_polygons_geojson
 
     root = Path(root)
-    progress(f"generating {sum(HIDDEN_COUNTS.values())} polygons around {HIDDEN_CENTRE_LONLAT}")
-    polygons = generate_polygons(HIDDEN_CENTRE_LONLAT, HIDDEN_COUNTS, course, seed=HIDDEN_POLYGON_SEED,
+    counts = {name: HIDDEN_COUNTS[kind] for name, kind in zip(course.class_names, course.class_kinds, strict=True)}
+    progress(f"generating {sum(counts.values())} polygons around {HIDDEN_CENTRE_LONLAT}")
+    polygons = generate_polygons(HIDDEN_CENTRE_LONLAT, counts, course, seed=HIDDEN_POLYGON_SEED,
                                  extent_m=HIDDEN_EXTENT_M)
     paths = [write_polygons_geojson(root / layout.POLYGONS, polygons)]
     progress("generating and rendering the hidden scene")
