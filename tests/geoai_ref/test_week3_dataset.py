@@ -95,3 +95,18 @@ def test_centroids_of_holes_and_multipolygons() -> None:
     other = [[10, 0], [12, 0], [12, 2], [10, 2], [10, 0]]
     x, y = polygon_centroid({"type": "MultiPolygon", "coordinates": [[square], [other[::-1]]]})
     assert (x, y) == pytest.approx(((16 * 2 + 4 * 11) / 20, (16 * 2 + 4 * 1) / 20))
+
+
+def test_the_split_checker_shows_the_courses_leak(dataset) -> None:
+    """What Phase 4B's checker tells a student about the Week 3 split they hold: every class on both sides, but
+    polygons on both sides too."""
+    from geoai_ref.splits import check_split
+
+    groups = np.array([s.polygon_id for s in dataset.sites])
+    report = check_split(dataset.y_train, dataset.y_val, groups[dataset.train], groups[dataset.val],
+                         class_names=COURSE.class_names)
+    assert not report.classes_missing_in_val and not report.classes_missing_in_train
+    assert sorted(report.leaked_groups) == sorted(dataset.leaked_polygons())
+    (problem,) = report.problems
+    assert problem.startswith(f"{len(report.leaked_groups)} polygon(s) have samples on both sides")
+    assert "StratifiedGroupKFold" in problem
