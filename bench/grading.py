@@ -10,8 +10,9 @@ folders, in one run:
 
 Prints seconds per student, total wall time, the ratio, the CPU seconds of each arm (user + system time of
 every process of its commands) and the peak resident memory of each process tree, both sampled every 0.1 s
-by autograder.grading.limits, the peak of the largest nbgrader run (kernel included), and, per phase, the kit's seconds inside a worker with and without its probe
-process (the hidden checks' one jailed process per phase, timed by the kit). With ``--scaling`` the kit also
+by autograder.grading.limits, the peak of the largest nbgrader run (kernel included), and, per phase, the
+kit's seconds inside a worker with and without its probe process (the hidden checks' one jailed process per
+phase, timed by the kit). With ``--scaling`` the kit also
 grades the class with one worker, for the throughput ratio of 1 and N workers.
 
 The kit trains every model.fit of the grading run on ``--train-batches`` batches per epoch (its default);
