@@ -8,8 +8,9 @@ patches with ``train_test_split(test_size=0.2, stratify=class_name, random_state
 
 That split is at the patch level: a polygon's three patches (which overlap by most of their pixels) land on
 both sides of it, so validation is not independent of training. Students hold this split when Week 4
-starts; the kit keeps it and Phase 4B's split checker shows the leakage. The sample index records each
-patch's polygon so the leak can be measured and a grouped split made.
+starts; the kit keeps it, and the split checker (:func:`geoai_ref.splits.check_split`, given the polygons)
+names every polygon on both sides. The sample index records each patch's polygon so the leak can be
+measured and a grouped split made.
 """
 
 from __future__ import annotations
