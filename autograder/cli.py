@@ -34,14 +34,12 @@ def _say(message: str) -> None:
 
 def _hidden_data(args: argparse.Namespace) -> int:
     from geoai_ref.synth.build import build_hidden
-    from geoai_ref.synth.verify import reproduction_problems
+    from geoai_ref.synth.verify import reproduction_lines, reproduction_problems
 
     out = Path(args.out)
     if args.check:
         problems = reproduction_problems(out, lambda folder: build_hidden(folder, progress=_say), progress=_say)
-        for p in problems:
-            print(f"DIFFERS: {p}")
-        print("hidden data reproduce" if not problems else f"{len(problems)} difference(s)")
+        print("\n".join(reproduction_lines(problems, "hidden data")))
         return ProblemsFound.exit_code if problems else EXIT_OK
     for p in build_hidden(out, progress=_say):
         print(p)

@@ -24,19 +24,23 @@ def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def _check_reproduction(out: Path, build: Callable[[Path], object], what: str, with_model: bool = False) -> int:
+    """Regenerate into a temporary folder, print every difference with ``out``; exit 1 if there is any."""
+    from geoai_ref.synth.verify import reproduction_lines, reproduction_problems
+
+    problems = reproduction_problems(out, build, with_model=with_model, progress=_say)
+    print("\n".join(reproduction_lines(problems, what)))
+    return EXIT_PROBLEMS if problems else EXIT_OK
+
+
 def _fixtures(args: argparse.Namespace) -> int:
     from geoai_ref.synth.build import PUBLIC_SCENE, build_fixtures, build_tiny
-    from geoai_ref.synth.verify import reproduction_problems
 
     out = Path(args.out)
     if args.check:
-        problems = reproduction_problems(
+        return _check_reproduction(
             out, lambda folder: build_fixtures(folder, seed=args.seed, train_model=not args.no_model, progress=_say),
-            with_model=not args.no_model, progress=_say)
-        for p in problems:
-            print(f"DIFFERS: {p}")
-        print("fixtures reproduce" if not problems else f"{len(problems)} difference(s)")
-        return EXIT_PROBLEMS if problems else EXIT_OK
+            "fixtures", with_model=not args.no_model)
     paths = build_fixtures(out, seed=args.seed, train_model=not args.no_model, progress=_say)
     if args.seed == PUBLIC_SCENE.seed:
         paths += build_tiny(out / "tiny")
@@ -48,7 +52,6 @@ def _fixtures(args: argparse.Namespace) -> int:
 def _course_data(args: argparse.Namespace) -> int:
     from geoai_ref.course import COURSE, load_course_config
     from geoai_ref.synth.course_build import build_course_data
-    from geoai_ref.synth.verify import reproduction_problems
 
     course = load_course_config(Path(args.course)) if args.course else COURSE
     out, polygons = Path(args.out), Path(args.polygons)
@@ -57,11 +60,7 @@ def _course_data(args: argparse.Namespace) -> int:
         return build_course_data(folder, polygons, course, args.seed, train_model=not args.no_model, progress=_say)
 
     if args.check:
-        problems = reproduction_problems(out, build, progress=_say)
-        for p in problems:
-            print(f"DIFFERS: {p}")
-        print("the course data reproduce" if not problems else f"{len(problems)} difference(s)")
-        return EXIT_PROBLEMS if problems else EXIT_OK
+        return _check_reproduction(out, build, "the course data")
     for p in build(out):
         print(p)
     return EXIT_OK

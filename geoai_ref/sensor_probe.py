@@ -10,10 +10,12 @@ polygons held out (:func:`probe_grouped`) to see how much of a score the leak ma
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from sklearn.model_selection import StratifiedGroupKFold
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.preprocessing import StandardScaler
 
@@ -86,10 +88,6 @@ def probe_grouped(x: np.ndarray, y: np.ndarray, groups: np.ndarray, folds: int =
     Raises:
         ValueError: as :func:`probe_sensors`, or if there are fewer groups than folds.
     """
-    import warnings
-
-    from sklearn.model_selection import StratifiedGroupKFold
-
     with warnings.catch_warnings():  # small classes are expected: some folds hold none of them
         warnings.simplefilter("ignore", UserWarning)
         splits = list(StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed).split(x, y, groups))

@@ -35,8 +35,13 @@ KILLED_RUN_PROCESSES = "killed_run_processes.txt"
 #: GEOAI_REQUIRE_JAIL=1 and installs bubblewrap, so there the grading tests run jailed or fail).
 ALLOW_UNJAILED = jail_available() is not None and os.environ.get("GEOAI_REQUIRE_JAIL") != "1"
 UNJAILED_ARGS = ["--allow-unjailed"] if ALLOW_UNJAILED else []
-__all__ = ["ALLOW_UNJAILED", "FIXTURES", "HIDDEN", "KILLED_RUN_PROCESSES", "REPO", "STUDENTS", "TINY",
-           "UNJAILED_ARGS", "assert_plain_json", "cli", "copy_course", "course_with_release"]
+#: Facts of the real course's Week 3 inputs (fixtures/course/README.md) the tests compare with: usable polygons
+#: per class, and the validation support of each class in its 300 / 75 split.
+COURSE_POLYGONS_PER_CLASS = {"Agriculture": 35, "Forest": 16, "Parcels": 32, "Urban": 29, "Water": 13}
+COURSE_VAL_SUPPORT = {"Agriculture": 21, "Forest": 10, "Parcels": 19, "Urban": 17, "Water": 8}
+__all__ = ["ALLOW_UNJAILED", "COURSE_POLYGONS_PER_CLASS", "COURSE_VAL_SUPPORT", "FIXTURES", "HIDDEN",
+           "KILLED_RUN_PROCESSES", "REPO", "STUDENTS", "TINY", "UNJAILED_ARGS", "assert_plain_json", "cli",
+           "copy_course", "course_with_release"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -64,8 +64,8 @@ def stored_composite(s2: Raster, course: CourseConfig = COURSE) -> np.ndarray:
         KeyError: if the raster lacks one of the course's bands.
     """
     factor = np.float32(s2.scale * course.s2_scale)  # 1e-4 x 1e4: digital numbers stay as they are stored
-    bands = [s2.band(name).astype(np.float32) for name in course.s2_bands]
-    return np.stack(bands, axis=-1) * factor if factor != 1 else np.stack(bands, axis=-1)
+    stack = np.stack([s2.band(name).astype(np.float32) for name in course.s2_bands], axis=-1)
+    return stack if factor == 1 else stack * factor
 
 
 def train_and_save_week3_model(root: Path, dataset: Week3Dataset, course: CourseConfig, seed: int) -> list[Path]:

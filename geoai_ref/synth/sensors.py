@@ -14,7 +14,7 @@ from rasterio.warp import transform as warp_transform
 
 from geoai_ref.bands import BANDS, S2_BANDS
 from geoai_ref.classes import TRUTH_NODATA
-from geoai_ref.grids import modis_grid_covering, srtm_grid_covering
+from geoai_ref.grids import Grid, modis_grid_covering, srtm_grid_covering
 from geoai_ref.rasterio_io import Raster
 from geoai_ref.synth.scene import Scene
 
@@ -30,6 +30,18 @@ def sentinel2(scene: Scene) -> Raster:
     return Raster(stored, scene.s2, S2_BANDS, nodata=0, scale=BANDS["B2"].scale)
 
 
+def modis_cells(scene: Scene, grid: Grid) -> tuple[np.ndarray, np.ndarray]:
+    """The MODIS cell (flat index on ``grid``) whose footprint holds the centre of each world pixel (flattened),
+    and which world pixels fall on the MODIS grid at all."""
+    rows, cols = np.mgrid[0 : scene.world.height, 0 : scene.world.width]
+    x, y = scene.world.pixel_centres(rows, cols)
+    sx, sy = warp_transform(scene.world.crs, grid.crs, x.ravel(), y.ravel())
+    mr, mc = grid.fractional_index(np.asarray(sx), np.asarray(sy))
+    mr, mc = np.floor(mr + 0.5).astype(int), np.floor(mc + 0.5).astype(int)
+    inside = (mr >= 0) & (mr < grid.height) & (mc >= 0) & (mc < grid.width)
+    return mr * grid.width + mc, inside
+
+
 def modis_ndvi(scene: Scene) -> Raster:
     """The MODIS NDVI composite on the sinusoidal grid covering the scene.
 
@@ -38,13 +50,8 @@ def modis_ndvi(scene: Scene) -> Raster:
             (the generator's margin is too small for the AOI).
     """
     grid = modis_grid_covering(scene.s2, margin=1)
-    rows, cols = np.mgrid[0 : scene.world.height, 0 : scene.world.width]
-    x, y = scene.world.pixel_centres(rows, cols)
-    sx, sy = warp_transform(scene.world.crs, grid.crs, x.ravel(), y.ravel())
-    mr, mc = grid.fractional_index(np.asarray(sx), np.asarray(sy))
-    mr, mc = np.floor(mr + 0.5).astype(int), np.floor(mc + 0.5).astype(int)
-    inside = (mr >= 0) & (mr < grid.height) & (mc >= 0) & (mc < grid.width)
-    flat = mr[inside] * grid.width + mc[inside]
+    cell, inside = modis_cells(scene, grid)
+    flat = cell[inside]
     counts = np.bincount(flat, minlength=grid.height * grid.width)
     sums = np.bincount(flat, weights=scene.ndvi.ravel()[inside], minlength=grid.height * grid.width)
     expected = (grid.transform.a / scene.world.transform.a) ** 2

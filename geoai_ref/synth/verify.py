@@ -101,3 +101,10 @@ def reproduction_problems(committed: Path, regenerate: Callable[[Path], object],
         if with_model:
             problems += compare_week3_models(committed, Path(tmp))
     return problems
+
+
+def reproduction_lines(problems: list[str], what: str) -> list[str]:
+    """What a command prints after :func:`reproduction_problems`: one ``DIFFERS:`` line per problem, then the
+    verdict on ``what`` ("fixtures reproduce" or how many differences)."""
+    return [*(f"DIFFERS: {p}" for p in problems),
+            f"{what} reproduce" if not problems else f"{len(problems)} difference(s)"]

@@ -7,6 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from conftest import COURSE_POLYGONS_PER_CLASS
 
 from geoai_ref.course import COURSE
 from geoai_ref.errors import MissingInput
@@ -22,7 +23,7 @@ def course_polygons():
 
 def test_the_course_file_gives_125_polygons_and_reports_the_null_one(course_polygons) -> None:
     assert (course_polygons.total_features, len(course_polygons.polygons)) == (126, 125)
-    assert course_polygons.counts() == {"Agriculture": 35, "Forest": 16, "Parcels": 32, "Urban": 29, "Water": 13}
+    assert course_polygons.counts() == COURSE_POLYGONS_PER_CLASS
     (skipped,) = course_polygons.skipped
     assert skipped.class_name == "Parcels" and skipped.feature == 122
     assert "feature 122 of 126 (Parcels, digitised 2025-10-20) has no geometry (null)" in skipped.reason

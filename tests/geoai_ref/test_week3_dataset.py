@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from affine import Affine
+from conftest import COURSE_VAL_SUPPORT
 from rasterio.crs import CRS
 
 from geoai_ref import layout
@@ -17,8 +18,6 @@ from geoai_ref.sample_index import read_sample_index
 from geoai_ref.week3_dataset import JITTER_M, build_week3_dataset, polygon_centroid, write_week3_dataset
 
 COURSE_POLYGONS = Path(__file__).resolve().parents[2] / "fixtures" / "course" / "larger_polygons.geojson"
-#: The course's validation supports (fixtures/course/README.md).
-VAL_SUPPORT = {"Agriculture": 21, "Forest": 10, "Parcels": 19, "Urban": 17, "Water": 8}
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +39,7 @@ def test_375_patches_split_300_75_with_the_course_supports(dataset) -> None:
     assert dataset.x_train.shape == (300, 8, 8, 6) and dataset.x_val.shape == (75, 8, 8, 6)
     assert dataset.x_train.dtype == np.float32 and dataset.y_train.dtype == np.int64
     supports = {name: int((dataset.y_val == COURSE.label_of(name)).sum()) for name in COURSE.class_names}
-    assert supports == VAL_SUPPORT
+    assert supports == COURSE_VAL_SUPPORT
 
 
 def test_the_patch_level_split_leaks_polygons_across_train_and_val(dataset) -> None:

@@ -10,24 +10,22 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
+from conftest import COURSE_POLYGONS_PER_CLASS, COURSE_VAL_SUPPORT
 
 from geoai_ref import layout
 from geoai_ref.course import COURSE
 from geoai_ref.week3_folder import Week3FolderError, check_week3_folder
 
 COURSE_FILES = Path(__file__).resolve().parents[2] / "fixtures" / "course"
-#: The course's validation supports (fixtures/course/README.md): 75 patches, stratified at the patch level.
-VAL_SUPPORT = {"Agriculture": 21, "Forest": 10, "Parcels": 19, "Urban": 17, "Water": 8}
-POLYGONS_PER_CLASS = {"Agriculture": 35, "Forest": 16, "Parcels": 32, "Urban": 29, "Water": 13}
 
 
 def course_shaped_folder(root: Path) -> Path:
     """The course's Week 3 layout: float32 digital numbers, 3 patches per usable polygon, 300 / 75, the real
     polygons (with their null geometry) and the real Week 3 model."""
     rng = np.random.default_rng(0)
-    labels = np.concatenate([np.full(3 * k, COURSE.label_of(name)) for name, k in POLYGONS_PER_CLASS.items()])
+    labels = np.concatenate([np.full(3 * k, COURSE.label_of(name)) for name, k in COURSE_POLYGONS_PER_CLASS.items()])
     val = np.concatenate([rng.choice(np.flatnonzero(labels == COURSE.label_of(name)), k, replace=False)
-                          for name, k in VAL_SUPPORT.items()])
+                          for name, k in COURSE_VAL_SUPPORT.items()])
     train = np.setdiff1d(np.arange(labels.size), val)
     x = rng.uniform(0, 5500, size=(labels.size, 8, 8, 6)).astype(np.float32)
     for rel, arr in ((layout.X_TRAIN, x[train]), (layout.Y_TRAIN, labels[train]), (layout.X_VAL, x[val]),
@@ -44,7 +42,7 @@ def course_shaped_folder(root: Path) -> Path:
 def test_a_course_shaped_folder_passes_and_is_described(tmp_path: Path) -> None:
     folder = check_week3_folder(course_shaped_folder(tmp_path))
     assert (folder.n_train, folder.n_val) == (300, 75)
-    assert folder.val_counts == VAL_SUPPORT
+    assert folder.val_counts == COURSE_VAL_SUPPORT
     assert len(folder.polygons.polygons) == 125 and len(folder.polygons.skipped) == 1
     assert folder.model.input_shape == (None, 8, 8, 6) and folder.model.output_units == 5
     assert 0 <= folder.value_range[0] < folder.value_range[1] <= 5500

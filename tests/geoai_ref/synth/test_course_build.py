@@ -8,7 +8,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import FIXTURES, REPO
+from conftest import COURSE_VAL_SUPPORT, FIXTURES, REPO
 
 from geoai_ref import layout
 from geoai_ref.align import load_sources
@@ -28,7 +28,6 @@ from geoai_ref.synth.verify import compare_generations
 from geoai_ref.week3_folder import check_week3_folder
 
 POLYGONS = FIXTURES / "course" / "larger_polygons.geojson"
-VAL_SUPPORT = {"Agriculture": 21, "Forest": 10, "Parcels": 19, "Urban": 17, "Water": 8}
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +39,7 @@ def course_data(tmp_path_factory):
 
 def test_it_is_a_week3_folder_shaped_like_the_courses(course_data):
     folder = check_week3_folder(course_data)
-    assert (folder.n_train, folder.n_val) == (300, 75) and folder.val_counts == VAL_SUPPORT
+    assert (folder.n_train, folder.n_val) == (300, 75) and folder.val_counts == COURSE_VAL_SUPPORT
     assert folder.value_range[1] > 1000  # digital numbers, not reflectance
     assert np.load(course_data / layout.X_TRAIN).dtype == np.float32
     assert (course_data / layout.POLYGONS).read_bytes() == POLYGONS.read_bytes()
@@ -65,7 +64,7 @@ def test_notes_carry_the_attribution_skipped_polygon_and_leak(course_data):
 
 def test_the_week3_model_beats_the_majority_class(course_data):
     record = json.loads((course_data / layout.WEEK3_MODEL_INFO).read_text())
-    assert record["val_accuracy"] > max(VAL_SUPPORT.values()) / 75
+    assert record["val_accuracy"] > max(COURSE_VAL_SUPPORT.values()) / 75
     assert "ReduceLROnPlateau" in record["recipe"]
 
 

@@ -13,7 +13,6 @@ import pytest
 from conftest import FIXTURES
 from rasterio.crs import CRS
 from rasterio.features import rasterize
-from rasterio.warp import transform as warp_transform
 from rasterio.warp import transform_bounds
 from scipy.ndimage import binary_dilation, label
 
@@ -30,7 +29,15 @@ from geoai_ref.synth.course_scene import (
     s2_grid_from_bounds,
 )
 from geoai_ref.synth.scene import HAZE_MAX, LAKE_LEVEL_M
-from geoai_ref.synth.sensors import MODIS_COMPOSITE_NOISE, SRTM_NOISE_M, modis_ndvi, sentinel2, srtm, truth
+from geoai_ref.synth.sensors import (
+    MODIS_COMPOSITE_NOISE,
+    SRTM_NOISE_M,
+    modis_cells,
+    modis_ndvi,
+    sentinel2,
+    srtm,
+    truth,
+)
 from geoai_ref.synth.spectra import REFLECTANCE_RANGES
 
 POLYGONS = FIXTURES / "course" / "larger_polygons.geojson"
@@ -203,20 +210,9 @@ def test_terrain_rises_inland_to_about_200_m(rendered):
     assert 150 < np.percentile(dem, 99) < 240 and np.percentile(dem, 1) < 80
 
 
-def _modis_cells(scene, grid) -> tuple[np.ndarray, np.ndarray]:
-    """Flat MODIS cell index of every world pixel (the cell whose footprint holds its centre), and which are on it."""
-    rows, cols = np.mgrid[0 : scene.world.height, 0 : scene.world.width]
-    x, y = scene.world.pixel_centres(rows, cols)
-    sx, sy = warp_transform(scene.world.crs, grid.crs, x.ravel(), y.ravel())
-    mr, mc = grid.fractional_index(np.asarray(sx), np.asarray(sy))
-    mr, mc = np.floor(mr + 0.5).astype(int), np.floor(mc + 0.5).astype(int)
-    inside = (mr >= 0) & (mr < grid.height) & (mc >= 0) & (mc < grid.width)
-    return mr * grid.width + mc, inside
-
-
 def test_modis_is_the_area_mean_of_the_10_m_ndvi_so_shore_cells_are_mixed(rendered):
     scene, _, modis, _, _ = rendered
-    cell, inside = _modis_cells(scene, modis.grid)
+    cell, inside = modis_cells(scene, modis.grid)
     n = modis.grid.height * modis.grid.width
 
     count = np.bincount(cell[inside], minlength=n)
@@ -240,7 +236,7 @@ def test_modis_is_the_area_mean_of_the_10_m_ndvi_so_shore_cells_are_mixed(render
 def test_modis_ndvi_agrees_with_the_sentinel2_bands_it_averages(rendered):
     """NDVI comes from the same surfaces as the reflectance: over cells inside the S2 grid, MODIS ~ mean S2 NDVI."""
     scene, s2, modis, _, _ = rendered
-    cell, inside = _modis_cells(scene, modis.grid)
+    cell, inside = modis_cells(scene, modis.grid)
     m, n = scene.margin_px, modis.grid.height * modis.grid.width
     on_s2 = np.zeros(scene.world.shape, dtype=bool)
     on_s2[m : m + scene.s2.height, m : m + scene.s2.width] = True
