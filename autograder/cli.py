@@ -33,7 +33,7 @@ def _say(message: str) -> None:
 
 
 def _hidden_data(args: argparse.Namespace) -> int:
-    from geoai_ref.synth.build import build_hidden
+    from geoai_ref.synth.course_build import build_course_hidden as build_hidden
     from geoai_ref.synth.verify import reproduction_lines, reproduction_problems
 
     out = Path(args.out)

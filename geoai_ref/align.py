@@ -8,6 +8,7 @@ neighbouring pixels.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,11 +53,20 @@ class Sources:
 def load_sources(root: Path) -> Sources:
     """Read the Sentinel-2, MODIS and SRTM GeoTIFFs of a data folder (fixtures or Earth Engine download).
 
+    A data set the kit generated (its ``manifest.json`` records the course) gets a missing raster generated on
+    first use (:func:`geoai_ref.synth.course_build.ensure_rasters`: the fixtures' Sentinel-2 composite is not
+    committed); a message on stderr says so.
+
     Raises:
         FileNotFoundError: if a file is missing (the message says how to make it).
         ValueError: if a file lacks the bands the kit expects.
+        geoai_ref.errors.ProblemsFound: if a raster generated on first use differs from the manifest.
     """
     root = Path(root)
+    if (root / layout.MANIFEST).is_file():
+        from geoai_ref.synth.course_build import ensure_rasters
+
+        ensure_rasters(root, progress=lambda message: print(message, file=sys.stderr, flush=True))
     s2 = read_raster(root / layout.S2_COMPOSITE)
     modis = read_raster(root / layout.MODIS_NDVI)
     dem = read_raster(root / layout.SRTM_DEM)

@@ -1,13 +1,16 @@
-"""The five land-cover classes of the exercise, named once, here.
+"""The land-cover classes of the exercise, as the kit's defaults use them: the course's (:data:`COURSE`).
 
-Class ids are the integer labels stored in ``y_train.npy`` / ``y_val.npy`` and in the
-truth raster. The order matters: the Week 3 samples are stored class-sorted in this
-order, which is what makes Keras ``validation_split`` pick a one-class validation set.
+Class ids are the integer labels stored in ``y_train.npy`` / ``y_val.npy`` and in the truth raster: the
+index of the class's name in :attr:`geoai_ref.course.CourseConfig.class_names` (the real course:
+``Agriculture, Forest, Parcels, Urban, Water``, alphabetical). This module only names them for the code that
+plots and reports; the order, names and colours are the course configuration's.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from geoai_ref.course import COURSE
 
 
 @dataclass(frozen=True)
@@ -19,16 +22,12 @@ class LandCoverClass:
     color: str
 
 
-CLASSES: tuple[LandCoverClass, ...] = (
-    LandCoverClass(0, "Water", "#2b6cb0"),
-    LandCoverClass(1, "Forest", "#276749"),
-    LandCoverClass(2, "Agriculture", "#d69e2e"),
-    LandCoverClass(3, "Urban", "#c53030"),
-    LandCoverClass(4, "Bare/Grassland", "#a0aec0"),
-)
+CLASSES: tuple[LandCoverClass, ...] = tuple(
+    LandCoverClass(i, name, color) for i, (name, color) in enumerate(zip(COURSE.class_names, COURSE.class_colors,
+                                                                        strict=True)))
 
-CLASS_NAMES: tuple[str, ...] = tuple(c.name for c in CLASSES)
-NUM_CLASSES: int = len(CLASSES)
+CLASS_NAMES: tuple[str, ...] = COURSE.class_names
+NUM_CLASSES: int = COURSE.num_classes
 
 #: Value used for "no class" in the truth raster (outside the scene, cloud holes).
 TRUTH_NODATA: int = 255
@@ -40,7 +39,4 @@ def class_id(name: str) -> int:
     Raises:
         KeyError: if no class has that name; the message lists the valid names.
     """
-    for c in CLASSES:
-        if c.name == name:
-            return c.id
-    raise KeyError(f"unknown land-cover class {name!r}; valid names: {', '.join(CLASS_NAMES)}")
+    return COURSE.label_of(name)

@@ -34,15 +34,23 @@ def _check_reproduction(out: Path, build: Callable[[Path], object], what: str, w
 
 
 def _fixtures(args: argparse.Namespace) -> int:
-    from geoai_ref.synth.build import PUBLIC_SCENE, build_fixtures, build_tiny
+    from geoai_ref.synth.course_build import build_course_data, build_tiny, ensure_rasters
+    from geoai_ref.synth.course_scene import DEFAULT_SEED as COURSE_SCENE_SEED
 
     out = Path(args.out)
+    if args.rasters:
+        for p in ensure_rasters(out, progress=_say):
+            print(p)
+        return EXIT_OK
+
+    def build(folder: Path) -> list[Path]:
+        return build_course_data(folder, Path(args.polygons), seed=args.seed, train_model=not args.no_model,
+                                 progress=_say)
+
     if args.check:
-        return _check_reproduction(
-            out, lambda folder: build_fixtures(folder, seed=args.seed, train_model=not args.no_model, progress=_say),
-            "fixtures", with_model=not args.no_model)
-    paths = build_fixtures(out, seed=args.seed, train_model=not args.no_model, progress=_say)
-    if args.seed == PUBLIC_SCENE.seed:
+        return _check_reproduction(out, build, "fixtures", with_model=not args.no_model)
+    paths = build(out)
+    if args.seed == COURSE_SCENE_SEED:
         paths += build_tiny(out / "tiny")
     for p in paths:
         print(p)
@@ -222,7 +230,6 @@ def _add_training_options(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     from geoai_ref.bands import COMPOSITE_END, COMPOSITE_START
-    from geoai_ref.synth.build import PUBLIC_SCENE
     from geoai_ref.synth.course_scene import DEFAULT_SEED as COURSE_SCENE_SEED
 
     parser = argparse.ArgumentParser(
@@ -234,15 +241,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("fixtures", help="generate (or --check) the offline Los Lagos data set",
-                       description="Generate the synthetic Los Lagos scene in each sensor's native grid, the 126 "
-                       "training polygons, the Week 3 dataset (300 + 75 patches) and the Week 3 SimpleCNN. "
-                       "With the default seed the result equals the committed fixtures/.")
+    p = sub.add_parser("fixtures", help="generate (or --check) the offline data set: the course's polygons, "
+                       "synthetic sensors", description="The kit's default data: the real course's 126 training "
+                       "polygons and AOI (fixtures/course/, Apache-2.0) with the synthetic Sentinel-2, MODIS NDVI "
+                       "and SRTM rendered under them, the Week 3 dataset cut as the course cut it (375 patches in "
+                       "digital numbers, 300 / 75 at the patch level) and the course's Week 3 SimpleCNN trained on "
+                       "it (as `course-data`, plus one persistent cloud in the composite for quality control to "
+                       "find). With the default seed the result equals the committed fixtures/; the Sentinel-2 "
+                       "composite (about 15 MB) is not committed: `--rasters` generates it (first use does it too).")
     p.add_argument("--out", required=True, help="folder to write (e.g. fixtures)")
-    p.add_argument("--seed", type=int, default=PUBLIC_SCENE.seed, help="scene seed (default: %(default)s)")
+    p.add_argument("--polygons", default="fixtures/course/larger_polygons.geojson",
+                   help="the course's training polygons, GeoJSON in lon/lat (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=COURSE_SCENE_SEED, help="scene seed (default: %(default)s)")
     p.add_argument("--no-model", action="store_true", help="skip training the Week 3 model (saves ~15 s)")
     p.add_argument("--check", action="store_true",
                    help="do not write: regenerate in a temporary folder and compare with --out")
+    p.add_argument("--rasters", action="store_true",
+                   help="only generate the rasters --out's manifest lists but the folder lacks, checked against it")
     p.set_defaults(func=_fixtures)
 
     p = sub.add_parser("course-data", help="generate a course-shaped data set under a course's real polygons",

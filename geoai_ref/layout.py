@@ -37,6 +37,8 @@ WEEK3_MODEL = Path("models/week3/best_model.h5")
 WEEK3_MODEL_INFO = Path("models/week3/training_record.json")
 
 MANIFEST = Path("manifest.json")
+#: What is real and what is synthetic in a generated data set, with the course's attribution (released).
+DATA_NOTES = Path("DATA_NOTES.md")
 
 #: Files every source (fixtures or Earth Engine) must provide before alignment.
 SOURCE_RASTERS: tuple[Path, ...] = (S2_COMPOSITE, MODIS_NDVI, SRTM_DEM)

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from geoai_ref import layout, plots, reports
 from geoai_ref.collapse import detect_collapse
+from geoai_ref.course import COURSE
 from geoai_ref.evaluation import evaluate
 from geoai_ref.experiment import Dataset, fit_and_evaluate, load_week3
 from geoai_ref.models import keras
@@ -34,12 +37,13 @@ def check_input_handling(recipe: ResNetRecipe) -> None:
 
 
 def week3_baseline(data_root: Path, data: Dataset) -> dict:
-    """The Week 3 SimpleCNN re-evaluated on the same validation set (the apples-to-apples baseline)."""
+    """The Week 3 SimpleCNN re-evaluated on the same validation set (the apples-to-apples baseline), its input
+    scaled as the course scaled it: stored values / ``COURSE.s2_scale`` (reflectance), outside the model."""
     path = Path(data_root) / layout.WEEK3_MODEL
     if not path.exists():
         return {"val_accuracy": None, "source": f"{path} not found"}
     model = keras.models.load_model(path, compile=False)
-    y_pred = predict_labels(model, data.x_val)
+    y_pred = predict_labels(model, data.x_val / np.float32(COURSE.s2_scale))
     metrics = evaluate(data.y_val, y_pred)
     return {"val_accuracy": metrics.accuracy, "macro_f1": metrics.macro_f1,
             "collapse_verdict": detect_collapse(data.y_val, y_pred).verdict, "source": str(path)}

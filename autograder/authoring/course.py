@@ -21,15 +21,16 @@ from geoai_ref import layout
 from geoai_ref.errors import MissingInput, ToolFailed
 from geoai_ref.phase import Phase
 
-#: Files each phase ships beside its notebook, relative to the data folder (fixtures) and the release.
+#: Files each phase ships beside its notebook, relative to the data folder (fixtures) and the release; the data
+#: notes (what is real, what is synthetic, the course's attribution) travel with every phase.
 PHASE_DATA: dict[Phase, tuple[Path, ...]] = {
-    Phase.A: (layout.X_TRAIN, layout.Y_TRAIN, layout.X_VAL, layout.Y_VAL, layout.WEEK3_MODEL,
+    Phase.A: (layout.DATA_NOTES, layout.X_TRAIN, layout.Y_TRAIN, layout.X_VAL, layout.Y_VAL, layout.WEEK3_MODEL,
                 layout.WEEK3_MODEL_INFO),
-    Phase.B: (layout.S2_COMPOSITE, layout.MODIS_NDVI, layout.SRTM_DEM, layout.POLYGONS, layout.AOI,
+    Phase.B: (layout.DATA_NOTES, layout.S2_COMPOSITE, layout.MODIS_NDVI, layout.SRTM_DEM, layout.POLYGONS, layout.AOI,
                 layout.SAMPLE_INDEX, layout.X_TRAIN, layout.Y_TRAIN, layout.X_VAL, layout.Y_VAL),
     # Phase 4C starts from Phase 4B's fused patches; the release ships the reference ones, so a
     # student's 4C does not depend on their 4B (release 4C after 4B's deadline).
-    Phase.C: (layout.X_TRAIN_FUSED, layout.X_VAL_FUSED, layout.Y_TRAIN, layout.Y_VAL),
+    Phase.C: (layout.DATA_NOTES, layout.X_TRAIN_FUSED, layout.X_VAL_FUSED, layout.Y_TRAIN, layout.Y_VAL),
 }
 
 #: What the released notebooks import, with the versions the kit is tested with.
@@ -70,7 +71,12 @@ def stage_data(phase: Phase, dest: Path, data_root: Path = FIXTURES, fused_root:
     Raises:
         KeyError: for an unknown phase.
         FileNotFoundError: if a file is missing from the data folder (run ``make fixtures``).
+        geoai_ref.errors.ProblemsFound: if a raster generated on first use differs from the data's manifest.
     """
+    from geoai_ref.synth.course_build import ensure_rasters
+
+    if (data_root / layout.MANIFEST).is_file():
+        ensure_rasters(data_root)  # the fixtures' Sentinel-2 composite is generated on first use
     copied = []
     for rel in PHASE_DATA[phase]:
         root = data_root

@@ -18,7 +18,10 @@ The same polygons, course and seed give the same files (the trained model within
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,11 +29,13 @@ import numpy as np
 
 from geoai_ref import layout
 from geoai_ref.course import COURSE, CourseConfig
+from geoai_ref.errors import MissingInput, ProblemsFound
 from geoai_ref.polygons import PolygonSet, load_polygons
 from geoai_ref.qc import check_bands
 from geoai_ref.rasterio_io import Raster
-from geoai_ref.synth.build import render, save_week3_model, write_aoi, write_manifest, write_rasters
+from geoai_ref.synth.build import content_hash, render, save_week3_model, write_aoi, write_manifest, write_rasters
 from geoai_ref.synth.course_scene import DEFAULT_SEED, aoi_s2_grid, build_course_scene
+from geoai_ref.synth.scene import Scene
 from geoai_ref.week3_dataset import (
     Week3Dataset,
     build_week3_dataset,
@@ -39,7 +44,6 @@ from geoai_ref.week3_dataset import (
     write_week3_dataset,
 )
 
-DATA_NOTES = "DATA_NOTES.md"
 SCENE_NAME = "los_lagos_frutillar"
 #: The hidden region: around the town of Llanquihue, west shore of the lake ~17 km south of the course's AOI.
 HIDDEN_SCENE_NAME = "los_lagos_llanquihue_hidden"
@@ -50,6 +54,9 @@ HIDDEN_EXTENT_M = 5000.0  # small enough for the committed rasters to stay small
 HIDDEN_POLYGON_SEED = 20260305
 HIDDEN_SCENE_SEED = 20190315
 
+#: The rasters of a data set (:func:`ensure_rasters` generates those missing).
+SCENE_RASTERS = (layout.S2_COMPOSITE, layout.MODIS_NDVI, layout.SRTM_DEM, layout.LANDCOVER_TRUTH)
+
 Progress = Callable[[str], None]
 
 
@@ -58,14 +65,18 @@ def _quiet(_: str) -> None:
 
 
 def stored_composite(s2: Raster, course: CourseConfig = COURSE) -> np.ndarray:
-    """The Sentinel-2 raster as (height, width, course bands) float32 in the course's stored units.
+    """The Sentinel-2 raster as (height, width, course bands) float32 in the course's stored units, NaN where the
+    composite has no data.
 
     Raises:
         KeyError: if the raster lacks one of the course's bands.
     """
     factor = np.float32(s2.scale * course.s2_scale)  # 1e-4 x 1e4: digital numbers stay as they are stored
-    stack = np.stack([s2.band(name).astype(np.float32) for name in course.s2_bands], axis=-1)
-    return stack if factor == 1 else stack * factor
+    stored = np.stack([s2.band(name) for name in course.s2_bands], axis=-1)
+    stack = stored.astype(np.float32) if factor == 1 else stored.astype(np.float32) * factor
+    if s2.nodata is not None:
+        stack[(stored == s2.nodata).any(axis=-1)] = np.nan  # under the cloud: quality control refuses such patches
+    return stack
 
 
 def train_and_save_week3_model(root: Path, dataset: Week3Dataset, course: CourseConfig, seed: int) -> list[Path]:
@@ -104,14 +115,23 @@ def write_data_notes(root: Path, course: CourseConfig, polygons: PolygonSet, dat
         course.attribution,
         "",
     ]
-    path = root / DATA_NOTES
+    path = root / layout.DATA_NOTES
     path.write_text("\n".join(lines))
     return path
 
 
+def course_data_scene(polygons: PolygonSet, course: CourseConfig, seed: int, cloud_hole: bool) -> Scene:
+    """The scene of a course data set: under ``polygons``, over the course's whole AOI."""
+    return build_course_scene(polygons, course, seed, cloud_hole=cloud_hole, grid=aoi_s2_grid(course),
+                              name=SCENE_NAME)
+
+
 def build_course_data(root: Path, polygons_path: Path, course: CourseConfig = COURSE, seed: int = DEFAULT_SEED,
-                      train_model: bool = True, progress: Progress = _quiet) -> list[Path]:
+                      train_model: bool = True, cloud_hole: bool = True, progress: Progress = _quiet) -> list[Path]:
     """Generate the course-shaped data set into ``root``; return the paths written.
+
+    With ``cloud_hole`` one persistent cloud leaves nodata in the Sentinel-2 composite (as a real Los Lagos
+    summer composite has), for quality control to find; no Week 3 patch may lie under it.
 
     Raises:
         geoai_ref.polygons.PolygonFileError: if the polygon file cannot be used.
@@ -122,7 +142,7 @@ def build_course_data(root: Path, polygons_path: Path, course: CourseConfig = CO
     polygons = load_polygons(polygons_path, course)
     progress(polygons.summary(course))
     progress("generating the scene under the polygons, over the course's AOI")
-    scene = build_course_scene(polygons, course, seed, grid=aoi_s2_grid(course), name=SCENE_NAME)
+    scene = course_data_scene(polygons, course, seed, cloud_hole)
     progress("rendering Sentinel-2, MODIS and SRTM on their native grids")
     rasters = render(scene)
     paths = write_rasters(root, rasters)
@@ -138,8 +158,50 @@ def build_course_data(root: Path, polygons_path: Path, course: CourseConfig = CO
         progress("training the course's Week 3 SimpleCNN")
         paths += train_and_save_week3_model(root, dataset, course, seed % 2**31)
     paths.append(write_data_notes(root, course, polygons, dataset))
-    paths.append(write_manifest(root, scene, paths))
+    paths.append(write_manifest(root, scene, paths, course))
     return paths
+
+
+def ensure_rasters(root: Path, progress: Progress = _quiet) -> list[Path]:
+    """Generate the rasters a course data set's manifest lists but the folder lacks; return the paths written.
+
+    The Sentinel-2 composite over the course's whole AOI (about 15 MB) is not committed: it is generated on
+    first use from the folder's own polygons and the manifest's course and seed (about 30 s), checked against
+    the manifest's content hashes, and only then moved into place.
+
+    Raises:
+        MissingInput: if ``root`` has no manifest, or its manifest records no course (not made by
+            ``geoai-ref fixtures`` / ``course-data``).
+        ProblemsFound: if a regenerated raster differs from the manifest (the generator changed since the data
+            set was made: regenerate it with the command its manifest names).
+    """
+    root = Path(root)
+    manifest_path = root / layout.MANIFEST
+    if not manifest_path.is_file():
+        raise MissingInput(f"{manifest_path} not found: is {root} a data set made by `geoai-ref fixtures`?")
+    manifest = json.loads(manifest_path.read_text())
+    missing = [rel for rel in SCENE_RASTERS if rel.as_posix() in manifest["files"] and not (root / rel).exists()]
+    if not missing:
+        return []
+    if "course" not in manifest:
+        raise MissingInput(f"{root} lacks {', '.join(map(str, missing))} and its manifest records no course to "
+                           f"generate them from: rerun what made the folder ({manifest.get('generator', 'unknown')})")
+    course = CourseConfig(**manifest["course"])
+    spec = manifest["scene"]
+    progress(f"generating {', '.join(map(str, missing))} into {root} (first use; about 30 s)")
+    scene = course_data_scene(load_polygons(root / layout.POLYGONS, course), course, spec["seed"],
+                              spec["cloud_hole"])
+    with tempfile.TemporaryDirectory(dir=root, prefix=".generating-") as tmp:
+        write_rasters(Path(tmp), render(scene))
+        differ = [rel for rel in missing if content_hash(Path(tmp) / rel) != manifest["files"][rel.as_posix()]]
+        if differ:
+            raise ProblemsFound(f"{root}: the regenerated {', '.join(map(str, differ))} differ from its manifest "
+                                "(the generator changed since the folder was made); regenerate the whole folder "
+                                "with `geoai-ref fixtures --out DIR` (or `geoai-ref course-data`)")
+        for rel in missing:
+            (root / rel).parent.mkdir(parents=True, exist_ok=True)
+            os.replace(Path(tmp) / rel, root / rel)
+    return [root / rel for rel in missing]
 
 
 def build_course_hidden(root: Path, course: CourseConfig = COURSE, progress: Progress = _quiet) -> list[Path]:
@@ -177,5 +239,30 @@ def build_course_hidden(root: Path, course: CourseConfig = COURSE, progress: Pro
         paths.append(root / rel)
     paths.append(write_sample_index(root / layout.SAMPLE_INDEX, sites, {s.sample_id: ("hidden", s.sample_id)
                                                                            for s in sites}))
+    paths.append(write_manifest(root, scene, paths))
+    return paths
+
+
+#: The tiny unit-test scene: one generated polygon of each class on a small grid, south of the hidden region.
+TINY_SCENE_NAME = "tiny"
+TINY_CENTRE_LONLAT = (-73.00, -41.33)
+TINY_EXTENT_M = 2000.0
+TINY_SEED = 7
+
+
+def build_tiny(root: Path, course: CourseConfig = COURSE) -> list[Path]:
+    """Generate the tiny unit-test scene into ``root``: rasters, AOI and manifest (no patches, no model).
+
+    Raises:
+        ValueError: if the polygons cannot be placed (see ``generate_polygons``).
+    """
+    from geoai_ref.synth.generated_polygons import generate_polygons
+
+    root = Path(root)
+    polygons = generate_polygons(TINY_CENTRE_LONLAT, dict.fromkeys(course.class_names, 1), course, seed=TINY_SEED,
+                                 extent_m=TINY_EXTENT_M)
+    scene = build_course_scene(polygons, course, TINY_SEED, margin_m=20.0, cloud_hole=True, name=TINY_SCENE_NAME)
+    paths = write_rasters(root, render(scene))
+    paths.append(write_aoi(root / layout.AOI, scene))
     paths.append(write_manifest(root, scene, paths))
     return paths

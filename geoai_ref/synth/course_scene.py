@@ -67,7 +67,7 @@ from geoai_ref.course import COURSE, LAND_COVER_KINDS, CourseConfig
 from geoai_ref.errors import UsageError
 from geoai_ref.grids import S2_PIXEL_M, WGS84, Grid
 from geoai_ref.polygons import PolygonSet
-from geoai_ref.synth.scene import HAZE_MAX, LAKE_LEVEL_M, Scene, SceneSpec, _hillshade, _world_margin_px
+from geoai_ref.synth.scene import HAZE_MAX, LAKE_LEVEL_M, Scene, SceneSpec, hillshade, world_margin_px
 from geoai_ref.synth.spectra import REFLECTANCE_RANGES, draw_spectrum
 
 DEFAULT_SEED = 20190115  # austral summer 2018-2019
@@ -393,7 +393,7 @@ def _surface_reflectance(landcover: np.ndarray, obj: np.ndarray, n_objects: int,
 def _observe(reflectance: np.ndarray, land: np.ndarray, terrain: GriddedTerrain, rng: np.random.Generator) -> None:
     """Sentinel-2's view, in place: illumination by the terrain, residual haze and noise (as scene.build_scene)."""
     world, shape = terrain.grid, land.shape
-    shade = _hillshade(terrain.dem.astype(np.float64), S2_PIXEL_M).astype(np.float32)
+    shade = hillshade(terrain.dem.astype(np.float64), S2_PIXEL_M).astype(np.float32)
     haze = np.zeros(shape, dtype=np.float32)
     for wavelength in (2500.0, 1200.0, 700.0):
         angle = rng.uniform(0, np.pi)
@@ -427,7 +427,7 @@ def build_course_scene(polygons: PolygonSet, course: CourseConfig = COURSE, seed
     seeds = dict(zip(_PURPOSES, np.random.SeedSequence(seed).spawn(len(_PURPOSES)), strict=True))
     rngs = {name: np.random.default_rng(s) for name, s in seeds.items()}
     s2 = grid if grid is not None else course_s2_grid(polygons, course, margin_m)
-    world = s2.expand(_world_margin_px(s2))
+    world = s2.expand(world_margin_px(s2))
     kinds = [course.kind_of(p.class_name) for p in polygons.polygons]  # what each polygon is on the ground
     geometries = [p.geometry_in(course.crs) for p in polygons.polygons]
     # Polygons on the world grid: poly_id 0 is no polygon, i + 1 is polygons.polygons[i].

@@ -56,7 +56,7 @@ def modis_ndvi(scene: Scene) -> Raster:
     sums = np.bincount(flat, weights=scene.ndvi.ravel()[inside], minlength=grid.height * grid.width)
     expected = (grid.transform.a / scene.world.transform.a) ** 2
     if counts.min() < 0.9 * expected:
-        raise RuntimeError("a MODIS footprint reaches past the world grid: scene._world_margin_px is too small")
+        raise RuntimeError("a MODIS footprint reaches past the world grid: scene.world_margin_px is too small")
     ndvi = (sums / counts).reshape(grid.shape)
     ndvi += scene.rng("modis").normal(0.0, MODIS_COMPOSITE_NOISE, size=ndvi.shape)
     stored = np.clip(np.rint(ndvi / BANDS["MODIS_NDVI"].scale), -2000, 10000).astype(np.int16)
