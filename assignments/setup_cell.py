@@ -46,9 +46,10 @@ with _native_stderr_silenced():
 import matplotlib.pyplot as plt
 import numpy as np
 
-CLASS_NAMES = ["Water", "Forest", "Agriculture", "Urban", "Bare/Grassland"]
+CLASS_NAMES = ["Agriculture", "Forest", "Parcels", "Urban", "Water"]  # label i is CLASS_NAMES[i]
 NUM_CLASSES = len(CLASS_NAMES)
 S2_BANDS = ["B2", "B3", "B4", "B8", "B11", "B12"]
+S2_SCALE = 10000.0  # the Week 3 patches store Sentinel-2 digital numbers: reflectance x S2_SCALE
 FUSED_BANDS = S2_BANDS + ["MODIS_NDVI", "DEM"]
 SEED = 42
 keras.utils.set_random_seed(SEED)

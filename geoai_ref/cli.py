@@ -347,8 +347,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("lessons", help="reproduce the exercise's lessons (collapse, one-class validation)",
                        description="Measure the exercise's documented failures on the kit's data: the Phase 4A "
-                       "recipe vs the recommended one (collapse), and Keras validation_split on class-sorted "
-                       "samples vs the stratified, polygon-grouped split. Writes lessons.json under --out.")
+                       "recipe vs the recommended one (collapse), and Keras validation_split on the samples in the "
+                       "order Week 3 cut them vs the Week 3 split. Writes lessons.json under --out.")
     _add_training_options(p)
     p.set_defaults(func=_lessons)
     return parser

@@ -41,7 +41,7 @@ class Dataset:
         }
 
 
-WEEK3_SPLIT = "Week 3 split: stratified by class, grouped by polygon (no polygon on both sides)"
+WEEK3_SPLIT = "Week 3 split: stratified by class at the patch level, as the course made it (polygons on both sides)"
 
 
 def load_week3(data_root: Path) -> Dataset:

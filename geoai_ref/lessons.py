@@ -3,7 +3,8 @@
 1. Phase 4A: the exercise's recipe (150 of 175 layers frozen, ImageNet ``preprocess_input``
    on reflectance, BatchNorm in training mode) against the recommended recipe.
 2. Phase 4B: a validation set taken the way Keras ``fit(validation_split=0.2)`` takes it - the
-   last 20 % of the class-sorted samples - against the Week 3 stratified, polygon-grouped split.
+   last 20 % of the samples in the order Week 3 cut them (polygon by polygon, in digitising order) - against
+   the Week 3 split (stratified by class at the patch level).
 
 Each lesson trains real models; nothing is tuned to force the documented outcome.
 """
@@ -49,8 +50,9 @@ def lesson_recipes(data_root: Path, profile: Profile, weights: str | Path | None
     return rows
 
 
-def class_sorted(data_root: Path, fused: Dataset) -> tuple[np.ndarray, np.ndarray]:
-    """All 375 fused samples in sample-id order (class-sorted, as extracted), with their labels."""
+def in_cutting_order(data_root: Path, fused: Dataset) -> tuple[np.ndarray, np.ndarray]:
+    """All 375 fused samples in sample-id order (the order Week 3 cut them: polygon by polygon, as digitised),
+    with their labels."""
     index = read_sample_index(Path(data_root) / layout.SAMPLE_INDEX)
     x = np.empty((len(index), *fused.x_train.shape[1:]), dtype=fused.x_train.dtype)
     y = np.empty(len(index), dtype=np.int64)
@@ -64,10 +66,10 @@ def lesson_split(data_root: Path, out: Path, profile: Profile, weights: str | Pa
                  seed: int) -> list[dict]:
     """The 8-band fusion model trained with a Keras-style validation split and with the grouped split."""
     fused = load_fused(data_root, out)
-    x_all, y_all = class_sorted(data_root, fused)
+    x_all, y_all = in_cutting_order(data_root, fused)
     train_idx, val_idx = keras_validation_split(len(y_all), 0.2)
     keras_data = Dataset(x_all[train_idx], y_all[train_idx], x_all[val_idx], y_all[val_idx], fused.bands,
-                         "Keras validation_split=0.2: the last 20 % of the class-sorted samples")
+                         "Keras validation_split=0.2: the last 20 % of the samples in cutting order")
     rows = []
     for data in (keras_data, fused):
         result, _, _ = train_resnet("4B-split", data, RECOMMENDED_RECIPE, profile, weights, allow_random_init, seed)

@@ -7,15 +7,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 from geoai_ref import layout, plots, reports
 from geoai_ref.collapse import detect_collapse
-from geoai_ref.course import COURSE
 from geoai_ref.evaluation import evaluate
 from geoai_ref.experiment import Dataset, fit_and_evaluate, load_week3
 from geoai_ref.models import keras
 from geoai_ref.models.resnet import FreezeReport, ResNetBuild, build_resnet50
+from geoai_ref.models.week3_cnn import to_reflectance
 from geoai_ref.phase import Phase
 from geoai_ref.recipes import RECOMMENDED_RECIPE, Profile, ResNetRecipe
 from geoai_ref.schemas import ModelResult, Phase4AMetrics, write_json
@@ -43,7 +41,7 @@ def week3_baseline(data_root: Path, data: Dataset) -> dict:
     if not path.exists():
         return {"val_accuracy": None, "source": f"{path} not found"}
     model = keras.models.load_model(path, compile=False)
-    y_pred = predict_labels(model, data.x_val / np.float32(COURSE.s2_scale))
+    y_pred = predict_labels(model, to_reflectance(data.x_val))
     metrics = evaluate(data.y_val, y_pred)
     return {"val_accuracy": metrics.accuracy, "macro_f1": metrics.macro_f1,
             "collapse_verdict": detect_collapse(data.y_val, y_pred).verdict, "source": str(path)}

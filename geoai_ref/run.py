@@ -33,7 +33,7 @@ def write_config(out: Path, data_root: Path, phases: list[Phase], profile: Profi
         "data": {"root": str(data_root), "bands": list(FUSED_BANDS), "composite_dates": [COMPOSITE_START,
                                                                                           COMPOSITE_END],
                  "alignment": "rasterio reproject onto the Sentinel-2 10 m grid, bilinear (MODIS, DEM)",
-                 "patch_size": 8, "split": "Week 3: stratified by class, grouped by polygon (300 / 75)"},
+                 "patch_size": 8, "split": "Week 3: stratified by class at the patch level (300 / 75)"},
         "phases": [p.short for p in phases],
         "seed": seed,
         "profile": profile.to_dict(),

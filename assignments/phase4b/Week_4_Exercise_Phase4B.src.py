@@ -277,7 +277,7 @@ y_train, y_val = np.load("data/processed/y_train.npy"), np.load("data/processed/
 for name, x in (("train", X_train_fused), ("val", X_val_fused)):
     summary = quality_check(x, FUSED_BANDS)
     print(name, x.shape, {b: f"{s['min']:.2f}..{s['max']:.2f}" for b, s in summary.items()})
-assert np.allclose(X_train_fused[..., :6], np.load("data/processed/X_train.npy"))
+assert np.allclose(X_train_fused[..., :6], np.load("data/processed/X_train.npy") / S2_SCALE)  # Week 3 stored DN
 np.save(output_path("data/processed/X_train_fused.npy"), X_train_fused)
 np.save(output_path("data/processed/X_val_fused.npy"), X_val_fused)
 ### END SOLUTION
@@ -294,10 +294,12 @@ print("fused arrays present")
 #
 # ### 3.1 A split that keeps every class in validation
 # The exercise's first fusion run scored **0 % validation accuracy**: `model.fit(..., validation_split=0.2)`
-# takes the *last* 20 % of the arrays, before shuffling. Week 3's samples are sorted by class, so validation held
-# a single class the model had never seen in training. The cell below shows it.
+# takes the *last* 20 % of the arrays, before shuffling. Week 3 cut its samples polygon by polygon, in the order
+# the polygons were digitised (class after class), so validation held a single class the model had never seen in
+# training. The cell below shows it.
 #
-# Patches from one polygon are near-copies; putting some in training and some in validation inflates accuracy.
+# Patches from one polygon are near-copies (Week 3 cut three overlapping 8x8 patches per polygon, at its centroid
+# and jittered by up to 10 m); putting some in training and some in validation inflates accuracy.
 # So split **whole polygons** and **stratify by class**: scikit-learn's `StratifiedGroupKFold` does both.
 # Write `stratified_group_split(y, groups, val_fraction=0.2, seed=42)` returning integer index arrays
 # `(train_idx, val_idx)` such that: no polygon is on both sides; every class with at least two polygons is on both
@@ -345,14 +347,16 @@ assert not set(_g[_tr]) & set(_g[_va]), "a polygon is on both sides: pass groups
 print("visible split tests passed")
 
 # %% [markdown]
-# **Work cell.** Show what Keras `validation_split=0.2` takes from class-sorted samples (all 375 Week 3 samples,
-# sorted by class), then split the same samples with `stratified_group_split` (groups = `polygon_id`) and print the
-# class counts of both validation sets. Week 3's own split (the `split` column) is already stratified and grouped:
-# the ablation below keeps it, so its patches match `y_train` / `y_val`.
+# **Work cell.** Show what Keras `validation_split=0.2` takes from the 375 Week 3 samples in the order Week 3 cut
+# them (`sample_id` order), then split the same samples with `stratified_group_split` (groups = `polygon_id`), and
+# print the class counts of both validation sets and of Week 3's own split (the `split` column), with the number of
+# polygons each puts on **both** sides. Week 3's split is stratified by class but made patch by patch, so it leaks
+# polygons: that is what you hold, and the ablation below keeps it (its patches match `y_train` / `y_val`, and its
+# scores are comparable with Phase 4A), but read its accuracies as optimistic.
 
 # %% nbgrader={"grade_id": "4b_split_run", "solution": true}
 ### BEGIN SOLUTION
-ordered = sorted(samples, key=lambda r: int(r["class_id"]))
+ordered = sorted(samples, key=lambda r: int(r["sample_id"]))  # the order Week 3 cut them
 y_all = np.array([int(r["class_id"]) for r in ordered])
 polygons = np.array([int(r["polygon_id"]) for r in ordered])
 split_at = int(np.floor(len(y_all) * (1 - 0.2)))  # what keras' validation_split=0.2 keeps for validation
@@ -362,8 +366,10 @@ train_idx, val_idx = stratified_group_split(y_all, polygons, val_fraction=0.2, s
 print("stratified_group_split    -> validation classes:",
       {CLASS_NAMES[c]: int(n) for c, n in zip(*np.unique(y_all[val_idx], return_counts=True))},
       f"({len(val_idx)} samples, shared polygons: {len(set(polygons[train_idx]) & set(polygons[val_idx]))})")
+week3_train = np.array([r["split"] == "train" for r in ordered])
 print("Week 3 split              -> validation classes:",
-      {CLASS_NAMES[c]: int(n) for c, n in zip(*np.unique(y_val, return_counts=True))})
+      {CLASS_NAMES[c]: int(n) for c, n in zip(*np.unique(y_val, return_counts=True))},
+      f"(shared polygons: {len(set(polygons[week3_train]) & set(polygons[~week3_train]))}: the patch-level leak)")
 ### END SOLUTION
 
 # %% [markdown]
@@ -504,7 +510,7 @@ ablation = {
     "model": "ResNet50 (1x1 band-reduction adapter, per-band normalisation, 60 % frozen, BatchNorm frozen)",
     "configurations": records,
     "best_configuration": best["name"],
-    "split": {"method": "Week 3 split: stratified by class, grouped by polygon",
+    "split": {"method": "Week 3 split: stratified by class at the patch level (polygons on both sides)",
               "train_class_counts": np.bincount(y_train, minlength=NUM_CLASSES).tolist(),
               "val_class_counts": np.bincount(y_val, minlength=NUM_CLASSES).tolist()},
     "pretrained": False,
@@ -609,7 +615,7 @@ config = {
                   "nodata": "NaN before resampling"},
     "qc_ranges": {name: list(r) for name, r in VALID_RANGES.items()},
     "patch_size": 8,
-    "split": {"method": "Week 3 split, stratified by class and grouped by polygon", "val_fraction": 0.2},
+    "split": {"method": "Week 3 split, stratified by class at the patch level", "val_fraction": 0.2},
     "seed": SEED,
     "model": {"architecture": "ResNet50", "adapter": "1x1 Conv2D band reduction to 3 bands", "weights": None,
               "normalisation": "per-band, training statistics", "upsample_to": 32, "freeze_ratio": FREEZE_RATIO,
@@ -632,7 +638,8 @@ report = f"""# Baseline pipeline report (Phase 4B)
 - Sentinel-2 L2A (B2 B3 B4 B8 B11 B12), MODIS MOD13Q1 NDVI (231 m) and SRTM elevation (30 m), aligned onto the
   Sentinel-2 10 m grid with bilinear resampling (physical units, nodata as NaN), stacked as {list(FUSED_BANDS)}.
 - Quality control: no NaN, reflectance 0-1, NDVI -0.2-1, DEM -500-9000 m.
-- 8x8 patches at the Week 3 sample locations; Week 3 split (stratified, grouped by polygon).
+- 8x8 patches at the Week 3 sample locations; Week 3 split (stratified by class at the patch level: some polygons
+  have patches on both sides, so validation scores are optimistic).
 - ResNet-50 (random initialisation) behind per-band normalisation, 8->32 bilinear upsampling and a 1x1 Conv2D
   band reduction; 60 % of the backbone and all BatchNorm layers frozen; Adam 1e-4, batch 32, up to {MAX_EPOCHS}
   epochs with early stopping. Parameters: `config.yaml`.
@@ -646,7 +653,8 @@ Best configuration: **{best['name']}**.
 
 ## Failures
 {chr(10).join(failures) if failures else '- No configuration collapsed or missed a class entirely.'}
-- The exercise's original 0 % came from Keras validation_split on class-sorted data (one class in validation).
+- The exercise's original 0 % came from Keras validation_split on samples in digitising order (one class in
+  validation).
 
 ## Next steps
 - More labelled samples (500-1000 for 8 bands) before judging fusion.

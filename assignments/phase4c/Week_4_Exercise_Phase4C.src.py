@@ -34,8 +34,9 @@
 # ## 1. Load the fused dataset from Phase 4B
 #
 # The fused patches are `(n, 8, 8, 8)` arrays in physical units (reflectance, NDVI, metres), with the
-# bands in the order of `FUSED_BANDS`. The split is Phase 4B's stratified split, so every
-# configuration is evaluated on the same 75 validation patches.
+# bands in the order of `FUSED_BANDS`. The split is the Week 3 split Phase 4B kept (stratified by
+# class at the patch level, so some polygons have patches on both sides and the scores are optimistic),
+# and every configuration is evaluated on the same 75 validation patches.
 
 # %% nbgrader={"grade_id": "4c_load", "locked": true}
 # Given code (locked): the Phase 4B fused patches and labels.

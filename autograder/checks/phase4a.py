@@ -377,7 +377,8 @@ def check_week3_baseline(week3_accuracy: object) -> None:
         raise CheckFailed(f"week3_accuracy is {value}: give a fraction 0-1, not a percentage")
     expect(abs(value - expected) <= ACCURACY_TOLERANCE,
            f"week3_accuracy is {value:.4f}; the Week 3 model scores {expected:.4f} on the 75 validation patches. "
-           "Feed it the raw patches (it normalises inside) and compare argmax predictions with y_val")
+           "Feed it reflectance, scaled outside the model as Week 3 did (X_val / S2_SCALE), and compare argmax "
+           "predictions with y_val")
 
 
 # --- Submitted files ----------------------------------------------------------------------------

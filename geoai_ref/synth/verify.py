@@ -17,7 +17,6 @@ from pathlib import Path
 import numpy as np
 
 from geoai_ref import layout
-from geoai_ref.course import COURSE
 from geoai_ref.errors import MissingInput
 from geoai_ref.synth.build import content_hash
 
@@ -66,8 +65,9 @@ def compare_week3_models(committed: Path, regenerated: Path) -> list[str]:
     """Compare two Week 3 models on the committed validation set (scaled as the course scales it), within the
     stated tolerance."""
     from geoai_ref.models.simple_cnn import keras
+    from geoai_ref.models.week3_cnn import to_reflectance
 
-    x_val = np.load(Path(committed) / layout.X_VAL) / np.float32(COURSE.s2_scale)  # the course scales outside
+    x_val = to_reflectance(np.load(Path(committed) / layout.X_VAL))  # the course scales outside the model
     y_val = np.load(Path(committed) / layout.Y_VAL)
     predictions = []
     for root in (committed, regenerated):

@@ -7,15 +7,15 @@ import numpy as np
 import pytest
 
 from geoai_ref import layout
-from geoai_ref.lessons import LESSONS_FILE, class_sorted, run_lessons
+from geoai_ref.lessons import LESSONS_FILE, in_cutting_order, run_lessons
 from geoai_ref.phase4b import load_fused
 from geoai_ref.recipes import PROFILES
 from geoai_ref.splits import keras_validation_split
 
 
-def test_class_sorted_puts_every_sample_back_in_id_order(fixtures_root, tmp_path):
+def test_in_cutting_order_puts_every_sample_back_in_id_order(fixtures_root, tmp_path):
     fused = load_fused(fixtures_root, tmp_path)
-    x_all, y_all = class_sorted(fixtures_root, fused)
+    x_all, y_all = in_cutting_order(fixtures_root, fused)
     assert x_all.shape == (375, 8, 8, 8) and (np.diff(y_all) >= 0).all()
     assert np.array_equal(np.sort(x_all[:, 0, 0, 0]), np.sort(np.concatenate([fused.x_train, fused.x_val])[:, 0, 0, 0]))
 

@@ -16,6 +16,7 @@ from geoai_ref.ablation import BAND_SUBSETS
 from geoai_ref.bands import BANDS, FUSED_BANDS, S2_BANDS
 from geoai_ref.classes import CLASS_NAMES
 from geoai_ref.collapse import THRESHOLDS
+from geoai_ref.course import COURSE
 from geoai_ref.phase import Phase
 
 SETUP_CELL = ASSIGNMENTS / "setup_cell.py"
@@ -45,6 +46,7 @@ def _setup() -> dict[str, object]:
 def test_setup_cell_classes_and_bands():
     setup = _setup()
     assert setup["CLASS_NAMES"] == list(CLASS_NAMES)
+    assert _value(SETUP_CELL, "S2_SCALE") == COURSE.s2_scale
     assert setup["S2_BANDS"] == list(S2_BANDS) and setup["FUSED_BANDS"] == list(FUSED_BANDS)
 
 
