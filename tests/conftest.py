@@ -51,6 +51,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 @pytest.fixture(scope="session")
 def fixtures_root() -> Path:
+    """The committed fixtures, with the Sentinel-2 composite generated on first use (checked against the manifest)."""
+    from geoai_ref.synth.course_build import ensure_rasters
+
+    ensure_rasters(FIXTURES)
     return FIXTURES
 
 

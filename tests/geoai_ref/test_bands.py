@@ -34,7 +34,7 @@ def test_band_indices():
 
 
 def test_classes_named_once():
-    assert CLASS_NAMES == ("Water", "Forest", "Agriculture", "Urban", "Bare/Grassland")
+    assert CLASS_NAMES == ("Agriculture", "Forest", "Parcels", "Urban", "Water")
     assert class_id("Urban") == 3
     with pytest.raises(KeyError, match="valid names"):
         class_id("Snow")

@@ -20,8 +20,8 @@ from geoai_ref.collapse import (
     normalized_entropy,
 )
 
-AGRI = class_id("Agriculture")
-EXERCISE_COUNTS = (12, 20, 10, 13, 20)  # validation class counts of the exercise; Agriculture = 10 of 75
+AGRI = class_id("Parcels")
+EXERCISE_COUNTS = (12, 20, 10, 13, 20)  # validation class counts of the exercise; Parcels = 10 of 75
 
 
 def exercise_truth() -> np.ndarray:
@@ -52,12 +52,12 @@ def test_exercise_all_agriculture_is_collapsed_with_prevalence_signature() -> No
     assert report.collapsed is True
     assert report.prevalence_signature is True
     assert report.majority_class == AGRI
-    assert report.majority_class_name == "Agriculture"
+    assert report.majority_class_name == "Parcels"
     assert report.majority_share == 1.0
     assert report.majority_class_prevalence == pytest.approx(10 / 75)
     assert report.normalized_entropy == 0.0
     assert report.predicted_classes == [AGRI]
-    assert report.zero_recall_classes == ["Water", "Forest", "Urban", "Bare/Grassland"]
+    assert report.zero_recall_classes == ["Agriculture", "Forest", "Urban", "Water"]
     assert report.balanced_accuracy == pytest.approx(0.2)
     assert report.chance_level == pytest.approx(0.2)
     assert report.balanced_accuracy == pytest.approx(report.chance_level)
@@ -67,14 +67,14 @@ def test_exercise_all_agriculture_is_collapsed_with_prevalence_signature() -> No
 def test_exercise_reasons_name_agriculture_and_the_numbers() -> None:
     report = detect_collapse(exercise_truth(), np.full(75, AGRI))
     text = "\n".join(report.reasons)
-    assert "Agriculture" in text
-    assert ("accuracy 13.33 % equals the prevalence of Agriculture, the only class predicted: "
+    assert "Parcels" in text
+    assert ("accuracy 13.33 % equals the prevalence of Parcels, the only class predicted: "
             "the model predicts one class for everything") in report.reasons
-    assert "100.0 % of predictions are Agriculture (threshold 90 %)" in report.reasons
+    assert "100.0 % of predictions are Parcels (threshold 90 %)" in report.reasons
     assert any("balanced accuracy 20.00 %" in r for r in report.reasons)
-    assert any("4 classes" in r and "Water" in r for r in report.reasons)
+    assert any("4 classes" in r and "Agriculture" in r for r in report.reasons)
     assert report.summary.startswith("collapsed:")
-    assert "Agriculture" in report.summary and "13.33 %" in report.summary
+    assert "Parcels" in report.summary and "13.33 %" in report.summary
     assert "\n" not in report.summary
 
 
@@ -110,7 +110,7 @@ def test_healthy_model_with_spread_errors() -> None:
 
 
 def test_never_predicting_two_classes_is_partial_collapse() -> None:
-    # classes 0-2 always right; Urban is always called Water, Bare/Grassland always Forest
+    # classes 0-2 always right; Urban is always called Agriculture, Water always Forest
     y_true = np.repeat(np.arange(5), 20)
     y_pred = y_true.copy()
     y_pred[y_true == 3] = 0
@@ -118,10 +118,10 @@ def test_never_predicting_two_classes_is_partial_collapse() -> None:
     report = detect_collapse(y_true, y_pred)
     assert report.verdict == "partial collapse"
     assert report.collapsed is False
-    assert report.zero_recall_classes == ["Urban", "Bare/Grassland"]
+    assert report.zero_recall_classes == ["Urban", "Water"]
     assert report.majority_share == pytest.approx(0.4)
     assert report.balanced_accuracy == pytest.approx(0.6)
-    assert any("Urban" in r and "Bare/Grassland" in r and "recall 0" in r for r in report.reasons)
+    assert any("Urban" in r and "Water" in r and "recall 0" in r for r in report.reasons)
 
 
 def test_one_zero_recall_class_alone_is_healthy() -> None:
@@ -155,7 +155,7 @@ def test_near_collapse_at_92_percent_share_is_collapsed_by_share_rule_alone() ->
     assert report.normalized_entropy > THRESHOLDS.normalized_entropy  # the entropy rule does not fire
     assert report.prevalence_signature is False
     assert report.verdict == "collapsed"
-    assert "92.0 % of predictions are Agriculture (threshold 90 %)" in report.reasons
+    assert "92.0 % of predictions are Parcels (threshold 90 %)" in report.reasons
     assert not any("entropy" in r for r in report.reasons)
 
 
@@ -237,7 +237,7 @@ def test_probability_matrix_equals_label_input() -> None:
 
 
 def test_collapsed_softmax_output_is_detected() -> None:
-    probs = np.tile([0.1, 0.15, 0.5, 0.1, 0.15], (75, 1))  # softmax stuck on Agriculture
+    probs = np.tile([0.1, 0.15, 0.5, 0.1, 0.15], (75, 1))  # softmax stuck on Parcels
     report = detect_collapse(exercise_truth(), probs)
     assert report.collapsed and report.prevalence_signature
     assert report.accuracy == pytest.approx(10 / 75)
@@ -261,7 +261,7 @@ def test_collapsed_softmax_output_is_detected() -> None:
         ([0, 1], [[0], [1]], r"has 1 columns .*y_pred\.ravel\(\)"),
         ([0.0, 1.5], [0, 1], r"y_true contains non-integer values \[1\.5\]"),
         ([0, 1], np.zeros((2, 5, 1)), "got shape"),
-        (["Water", "Forest"], [0, 1], "y_true must hold integer class ids"),
+        (["Agriculture", "Forest"], [0, 1], "y_true must hold integer class ids"),
     ],
 )
 def test_value_errors_are_actionable(y_true: object, y_pred: object, message: str) -> None:
@@ -327,12 +327,12 @@ def test_perfect_predictor_is_never_collapsed(y_true: list[int]) -> None:
 
 
 def test_one_class_truth_is_undetermined_not_collapsed() -> None:
-    """Keras validation_split on class-sorted data: all 75 validation samples are Bare/Grassland."""
-    y_true = np.full(75, class_id("Bare/Grassland"))
+    """Keras validation_split on class-sorted data: all 75 validation samples are Water."""
+    y_true = np.full(75, class_id("Water"))
     report = detect_collapse(y_true, y_true)  # a model right on every one of them
     assert report.verdict == "undetermined" and not report.collapsed
     assert report.accuracy == 1.0
     (reason,) = report.reasons
-    assert "one class only (Bare/Grassland)" in reason and "stratify=y" in reason
-    wrong = detect_collapse(y_true, np.full(75, class_id("Water")))
+    assert "one class only (Water)" in reason and "stratify=y" in reason
+    wrong = detect_collapse(y_true, np.full(75, class_id("Agriculture")))
     assert wrong.verdict == "undetermined" and wrong.accuracy == 0.0  # the exercise's 0 %

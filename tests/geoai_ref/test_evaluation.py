@@ -43,9 +43,9 @@ def test_confusion_matrix_rows_are_truth_columns_are_predictions() -> None:
     m = evaluate(Y_TRUE, Y_PRED)
     cm = np.array(m.confusion_matrix)
     assert cm.shape == (5, 5)
-    assert cm[0, 1] == 1  # one Water sample predicted Forest
-    assert cm[3, 0] == 1  # one Urban sample predicted Water
-    assert cm[2, 4] == 1  # one Agriculture sample predicted Bare/Grassland
+    assert cm[0, 1] == 1  # one Agriculture sample predicted Forest
+    assert cm[3, 0] == 1  # one Urban sample predicted Agriculture
+    assert cm[2, 4] == 1  # one Parcels sample predicted Water
     assert cm.sum(axis=1).tolist() == [4, 5, 3, 4, 4]
     assert m.class_names == list(CLASS_NAMES)
     assert m.n_samples == 20
@@ -53,11 +53,11 @@ def test_confusion_matrix_rows_are_truth_columns_are_predictions() -> None:
 
 @pytest.mark.filterwarnings("error")
 def test_absent_classes_score_zero_without_warnings() -> None:
-    # Urban (3) and Bare/Grassland (4) appear in neither the truth nor the predictions
+    # Urban (3) and Water (4) appear in neither the truth nor the predictions
     y_true = np.array([0, 0, 1, 1, 2, 2])
     y_pred = np.array([0, 1, 1, 1, 2, 0])
     m = evaluate(y_true, y_pred)
-    for name in ("Urban", "Bare/Grassland"):
+    for name in ("Urban", "Water"):
         assert m.per_class[name] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0}
     cm = np.array(m.confusion_matrix)
     assert cm[3:].sum() == 0 and cm[:, 3:].sum() == 0
@@ -67,7 +67,7 @@ def test_absent_classes_score_zero_without_warnings() -> None:
 @pytest.mark.filterwarnings("error")
 def test_class_predicted_but_never_true_and_true_but_never_predicted_without_warnings() -> None:
     m = evaluate([0, 0, 1, 1], [0, 2, 0, 0])
-    assert m.per_class["Agriculture"]["precision"] == 0.0 and m.per_class["Agriculture"]["support"] == 0
+    assert m.per_class["Parcels"]["precision"] == 0.0 and m.per_class["Parcels"]["support"] == 0
     assert m.per_class["Forest"]["recall"] == 0.0 and m.per_class["Forest"]["support"] == 2
 
 
@@ -82,7 +82,7 @@ def test_to_dict_is_plain_json() -> None:
     assert_plain_json(d)
     assert json.loads(json.dumps(d)) == d
     assert set(d) == set(EvaluationMetrics.__dataclass_fields__)
-    assert set(d["per_class"]["Water"]) == {"precision", "recall", "f1", "support"}
+    assert set(d["per_class"]["Agriculture"]) == {"precision", "recall", "f1", "support"}
 
 
 def test_custom_class_names_set_the_number_of_classes() -> None:

@@ -47,7 +47,7 @@ def test_split_info_counts_the_validation_samples_of_every_class():
     data = Dataset(np.zeros((10, 8, 8, 6)), np.arange(10) % 5, np.zeros((6, 8, 8, 6)), y_val, S2_BANDS, "my split")
     info = data.split_info()
     assert info == {"method": "my split", "n_train": 10, "n_val": 6,
-                    "val_class_counts": {"Water": 2, "Forest": 0, "Agriculture": 1, "Urban": 0, "Bare/Grassland": 3}}
+                    "val_class_counts": {"Agriculture": 2, "Forest": 0, "Parcels": 1, "Urban": 0, "Water": 3}}
     assert list(info["val_class_counts"]) == list(CLASS_NAMES)
     assert_plain_json(info)
 
@@ -60,7 +60,7 @@ def test_load_week3_reads_the_four_arrays_with_the_sentinel2_bands(fixtures_root
     assert data.bands == S2_BANDS and data.split_method == WEEK3_SPLIT
     info = data.split_info()
     assert (info["n_train"], info["n_val"]) == (300, 75)
-    assert info["val_class_counts"]["Agriculture"] == 10 and sum(info["val_class_counts"].values()) == 75
+    assert info["val_class_counts"]["Parcels"] == 10 and sum(info["val_class_counts"].values()) == 75
 
 
 @pytest.mark.parametrize("missing", WEEK3_ARRAYS, ids=lambda p: p.name)
@@ -75,23 +75,23 @@ def test_load_week3_names_the_missing_array_and_how_to_make_it(fixtures_root, tm
 
 
 def week3_like_labels() -> np.ndarray:
-    """75 validation labels with the Week 3 class counts (Agriculture: 10)."""
+    """75 validation labels with the Week 3 class counts (Parcels: 10)."""
     return np.repeat(np.arange(5), [15, 20, 10, 15, 15])
 
 
 def test_evaluate_model_of_an_agriculture_only_model_reports_the_exercise_collapse():
     y_val = week3_like_labels()
     x_val = np.zeros((75, 8, 8, 6), dtype=np.float32)
-    model = FixedPredictions(np.full(75, class_id("Agriculture")))
+    model = FixedPredictions(np.full(75, class_id("Parcels")))
     training = {"epochs_run": 3, "best_epoch": 1}
     result = evaluate_model("resnet", S2_BANDS, model, x_val, y_val, training)
     assert result.accuracy == pytest.approx(10 / 75) == result.evaluation["accuracy"]
     assert result.macro_f1 == result.evaluation["macro_f1"]
     matrix = np.array(result.evaluation["confusion_matrix"])
-    assert matrix.sum() == 75 and matrix[:, 2].sum() == 75  # every prediction in the Agriculture column
+    assert matrix.sum() == 75 and matrix[:, 2].sum() == 75  # every prediction in the Parcels column
     collapse = result.collapse
     assert collapse["verdict"] == "collapsed" and collapse["collapsed"] is True
-    assert collapse["prevalence_signature"] and collapse["majority_class_name"] == "Agriculture"
+    assert collapse["prevalence_signature"] and collapse["majority_class_name"] == "Parcels"
     assert collapse["majority_share"] == 1.0 and collapse["predicted_classes"] == [2]
     assert collapse["accuracy"] == result.accuracy and collapse["n_samples"] == 75
     assert result.name == "resnet" and result.bands == list(S2_BANDS) and result.training is training

@@ -104,7 +104,7 @@ def test_subset_rejects_an_unknown_configuration(tmp_path):
 # two classes and has the higher macro F1, so it must be the best configuration (ties broken by macro F1).
 PREDICTIONS = {
     "S2": np.array([0, 1, 1, 0, 2, 3, 3, 2, 4, 4]),  # 60 %
-    "S2+MODIS": np.array([0, 0, 1, 1, 2, 2, 3, 3, 0, 0]),  # 80 %, never predicts Bare/Grassland
+    "S2+MODIS": np.array([0, 0, 1, 1, 2, 2, 3, 3, 0, 0]),  # 80 %, never predicts Water
     "S2+DEM": np.array([0, 1, 1, 1, 2, 2, 3, 3, 4, 0]),  # 80 %
     "Full": np.array([0, 0, 1, 1, 2, 3, 3, 0, 4, 0]),  # 70 %
 }
@@ -175,8 +175,8 @@ def test_ablation_json_is_what_run_phase4b_returns_in_the_schema_layout(ablation
     assert [r.name for r in study.configurations] == list(BAND_SUBSETS)
     assert [r.bands for r in study.configurations] == [list(b) for b in BAND_SUBSETS.values()]
     assert study.split == {"method": WEEK3_SPLIT, "n_train": 20, "n_val": 10,
-                           "val_class_counts": {"Water": 2, "Forest": 2, "Agriculture": 2, "Urban": 2,
-                                                "Bare/Grassland": 2}}
+                           "val_class_counts": {"Agriculture": 2, "Forest": 2, "Parcels": 2, "Urban": 2,
+                                                "Water": 2}}
     assert study.result("Full").model_path == str(out / layout.PHASE4B_MODEL)
     assert any("phase4b_fusion_model.h5" in note for note in study.notes)
 
@@ -187,7 +187,7 @@ def test_recorded_scores_match_each_configurations_predictions(ablation):
         expected = evaluate(Y_VAL, PREDICTIONS[r.name])
         assert (r.accuracy, r.macro_f1) == (expected.accuracy, expected.macro_f1)
         assert r.evaluation["confusion_matrix"] == expected.confusion_matrix
-    assert study.result("S2+MODIS").collapse["zero_recall_classes"] == ["Bare/Grassland"]
+    assert study.result("S2+MODIS").collapse["zero_recall_classes"] == ["Water"]
 
 
 def test_sensor_figure_baseline_report_and_log_are_written_from_the_results(ablation):
@@ -199,7 +199,7 @@ def test_sensor_figure_baseline_report_and_log_are_written_from_the_results(abla
     assert "| Full | 8 | 70.00 % |" in report
     assert f"see `{layout.CONFIG.as_posix()}`" in report
     assert "Backbone not pretrained" in report
-    assert "- S2+MODIS: " in report and "Bare/Grassland" in report  # the class it never recognises
+    assert "- S2+MODIS: " in report and "Water" in report  # the class it never recognises
     log = (out / layout.EXPERIMENT_LOG).read_text()
     assert log.count("## ") == 1 and "Phase 4B" in log
     assert "S2 60.00 %; S2+MODIS 80.00 %; S2+DEM 80.00 %; Full 70.00 %; best S2+DEM" in log

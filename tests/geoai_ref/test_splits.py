@@ -75,10 +75,10 @@ def test_checker_flags_a_one_class_validation_set():
     train, val = keras_validation_split(y.size, 0.2)
     report = check_split(y[train], y[val])
     assert not report.ok
-    assert report.classes_missing_in_val == ["Water", "Forest", "Agriculture", "Urban"]
-    assert "validation set has no samples of class Water" in report.problems[0]
+    assert report.classes_missing_in_val == ["Agriculture", "Forest", "Parcels", "Urban"]
+    assert "validation set has no samples of class Agriculture" in report.problems[0]
     assert "stratify=y" in report.problems[0]
-    assert report.val_proportions["Bare/Grassland"] == 1.0
+    assert report.val_proportions["Water"] == 1.0
 
 
 def test_checker_reports_leaked_polygons_and_duplicate_patches():
@@ -97,4 +97,4 @@ def test_checker_flags_skewed_proportions():
     y_train = np.array([0] * 80 + [1] * 20)
     y_val = np.array([0] * 5 + [1] * 15)
     report = check_split(y_train, y_val)
-    assert any("class Water is 80 % of training but 25 % of validation" in p for p in report.problems)
+    assert any("class Agriculture is 80 % of training but 25 % of validation" in p for p in report.problems)

@@ -75,7 +75,7 @@ class Tiny:
         dense = keras.layers.Dense(5, activation="softmax")
         model = keras.Model(inp, dense(keras.layers.GlobalAveragePooling2D()(conv(x))))
         conv.set_weights([np.eye(bands, dtype=np.float32)[None, None]])
-        if collapsed:  # zero kernel, bias favouring Agriculture: one class for everything
+        if collapsed:  # zero kernel, bias favouring Parcels: one class for everything
             dense.set_weights([np.zeros_like(self.kernel), np.array([0, 0, 5, 0, 0], dtype=np.float32)])
         else:
             dense.set_weights([self.kernel, self.bias])
@@ -143,7 +143,7 @@ def test_correct_4a_submission_passes_every_check(tmp_path, data):
     assert reeval["input"] == RAW_INPUT and reeval["normalization_layer"] is True
     assert reeval["hidden"]["n_samples"] == 170 and reeval["validation"]["n_samples"] == 75
     assert reeval["validation"]["accuracy"] > 0.7 and reeval["hidden"]["collapse"]["verdict"] == "healthy"
-    assert set(reeval["validation"]["per_class"]) == {"Water", "Forest", "Agriculture", "Urban", "Bare/Grassland"}
+    assert set(reeval["validation"]["per_class"]) == {"Agriculture", "Forest", "Parcels", "Urban", "Water"}
     match = by_id(results)["4a_metrics_match"].evidence
     assert match["n"] == 75 and match["reported"]["accuracy"] == pytest.approx(result.accuracy)
     assert abs(match["recomputed"]["accuracy"] - result.accuracy) <= match["tolerance"]
@@ -236,7 +236,7 @@ def test_faulty_4c_submission_fails_with_flags_and_keeps_labels_out_of_the_sandb
     models = reeval.evidence["models"]
     assert "error" in models["phase4c_outputs/models/s2_modis.h5"]
     assert models["phase4c_outputs/models/s2_dem.h5"]["validation"]["collapse"]["collapsed"] is True
-    assert "COLLAPSED" in reeval.message and "Agriculture" in reeval.message
+    assert "COLLAPSED" in reeval.message and "Parcels" in reeval.message
     for ok in ("s2.h5", "full.h5"):
         assert models[f"phase4c_outputs/models/{ok}"]["validation"]["accuracy"] > 0.7
         assert models[f"phase4c_outputs/models/{ok}"]["input"].startswith("raw")
