@@ -1,8 +1,11 @@
 """The course's Week 3 SimpleCNN: the same network as the course's own model, fed scaled digital numbers."""
 
+import json
+
 import numpy as np
 import pytest
 
+from geoai_ref import layout
 from geoai_ref.course import COURSE
 from geoai_ref.models.week3_cnn import build_week3_cnn, keras, to_reflectance, train_week3_cnn
 
@@ -17,6 +20,16 @@ def _signature(model):
     keys = ("filters", "kernel_size", "padding", "pool_size", "units", "rate", "activation")
     return [(type(layer).__name__, {k: layer.get_config()[k] for k in keys if k in layer.get_config()})
             for layer in model.layers]
+
+
+def test_committed_model_scores_what_its_record_says(fixtures_root):
+    """The fixtures' Week 3 model: the course's network, fed reflectance (digital numbers / 10000) from outside."""
+    model = keras.models.load_model(fixtures_root / layout.WEEK3_MODEL, compile=False)
+    assert _signature(model) == _signature(build_week3_cnn())
+    x_val, y_val = np.load(fixtures_root / layout.X_VAL), np.load(fixtures_root / layout.Y_VAL)
+    accuracy = float(np.mean(np.argmax(model.predict(to_reflectance(x_val), verbose=0), axis=1) == y_val))
+    record = json.loads((fixtures_root / layout.WEEK3_MODEL_INFO).read_text())
+    assert accuracy == pytest.approx(record["val_accuracy"], abs=1e-3)
 
 
 def test_the_architecture_is_the_course_models(course_model):
