@@ -1,7 +1,7 @@
 """Model-collapse detection from true and predicted labels.
 
-In the exercise a ResNet-50 predicted Agriculture for every validation patch and scored
-13.33 % = 10 / 75: exactly the share of Agriculture in the validation set. A collapsed model's
+In the exercise a ResNet-50 predicted one class (Agriculture, its report says) for every validation patch
+and scored 13.33 % = 10 / 75: exactly the share of that class in its validation set. A collapsed model's
 accuracy is the prevalence of the one class it predicts, so accuracy alone can look like "a bit
 of learning". ``detect_collapse`` looks at the *predictions* instead, with the signals listed in
 /work/shared/REFERENCES.md, section "Model collapse signals".

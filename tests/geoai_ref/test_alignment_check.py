@@ -28,7 +28,7 @@ def test_correct_bilinear_alignment_passes(sources, name):
     target = sources.s2.grid
     report = check_resampled(resample_band(src, name, target), target, target, src.physical(name), src.grid, name)
     assert report.passed, report.message
-    assert report.error_p95 < TOLERANCE / 5 and report.n_samples > 500
+    assert report.error_p95 < TOLERANCE / 4 and report.n_samples > 500  # reproject's own error: ~0.02 of a step
     assert "aligned" in report.message
 
 

@@ -36,5 +36,5 @@ def test_band_indices():
 def test_classes_named_once():
     assert CLASS_NAMES == ("Agriculture", "Forest", "Parcels", "Urban", "Water")
     assert class_id("Urban") == 3
-    with pytest.raises(KeyError, match="valid names"):
+    with pytest.raises(KeyError, match="its classes are Agriculture, Forest, Parcels, Urban, Water"):
         class_id("Snow")

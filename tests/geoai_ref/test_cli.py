@@ -45,7 +45,7 @@ def test_pipeline_demo_prints_outputs_and_checks(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "X_train_fused.npy" in result.stdout and "data_pipeline_overview.png" in result.stdout
     assert "ok    MODIS_NDVI: aligned" in result.stderr
-    assert "FLAG  split keras_validation_split: validation set has no samples of class Water" in result.stderr
+    assert "FLAG  split keras_validation_split: validation set has no samples of class Agriculture" in result.stderr
 
 
 def test_earthengine_without_credentials_fails_at_once(tmp_path):

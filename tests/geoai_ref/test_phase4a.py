@@ -18,9 +18,11 @@ from conftest import assert_plain_json
 from geoai_ref import layout, phase4a
 from geoai_ref.bands import S2_BANDS
 from geoai_ref.classes import class_id
+from geoai_ref.collapse import detect_collapse
 from geoai_ref.evaluation import evaluate
 from geoai_ref.experiment import Dataset, evaluate_model, load_week3
 from geoai_ref.models.resnet import FreezeReport, PretrainedWeightsUnavailable
+from geoai_ref.models.week3_cnn import to_reflectance
 from geoai_ref.phase4a import run_phase4a, train_resnet, week3_baseline
 from geoai_ref.recipes import EXERCISE_RECIPE, RECOMMENDED_RECIPE, Profile
 from geoai_ref.schemas import Phase4AMetrics, read_json
@@ -58,9 +60,10 @@ def test_week3_baseline_rescores_the_week3_model_on_the_same_validation_set(fixt
     assert baseline["val_accuracy"] == pytest.approx(record["val_accuracy"], abs=1e-4)
     assert baseline["source"] == str(fixtures_root / layout.WEEK3_MODEL)
     model = keras.models.load_model(fixtures_root / layout.WEEK3_MODEL, compile=False)
-    metrics = evaluate(data.y_val, predict_labels(model, data.x_val))
+    y_pred = predict_labels(model, to_reflectance(data.x_val))  # the course's model: scaled outside it
+    metrics = evaluate(data.y_val, y_pred)
     assert (baseline["val_accuracy"], baseline["macro_f1"]) == (metrics.accuracy, metrics.macro_f1)
-    assert baseline["collapse_verdict"] == "healthy"
+    assert baseline["collapse_verdict"] == detect_collapse(data.y_val, y_pred).verdict
     assert_plain_json(baseline)
 
 
@@ -157,14 +160,14 @@ def run_without_week3_model(fixtures_root, tmp_path_factory):
         shutil.copy(fixtures_root / rel, data_root / rel)
     calls = []
 
-    class AgricultureOnly:
+    class ForestOnly:  # Forest is 10 of the 75 validation patches: the exercise's 13.33 %
         def predict(self, x, batch_size=None, verbose=0):
-            return np.eye(5, dtype=np.float32)[np.full(len(x), class_id("Agriculture"))]
+            return np.eye(5, dtype=np.float32)[np.full(len(x), class_id("Forest"))]
 
     def fake_train_resnet(name, data, recipe, profile, weights, allow_random_init, seed, checkpoint=None):
         calls.append(SimpleNamespace(name=name, data=data, recipe=recipe, profile=profile, weights=weights,
                                      allow_random_init=allow_random_init, seed=seed, checkpoint=checkpoint))
-        result = evaluate_model(name, data.bands, AgricultureOnly(), data.x_val, data.y_val,
+        result = evaluate_model(name, data.bands, ForestOnly(), data.x_val, data.y_val,
                                 {"epochs_run": 3, "best_epoch": 1, "history": HISTORY}, checkpoint)
         return result, SimpleNamespace(pretrained=False, weights_source=None), FREEZE
 

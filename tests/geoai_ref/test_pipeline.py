@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from geoai_ref import layout
+from geoai_ref.course import COURSE
 from geoai_ref.pipeline import FIGURE, FUSED_STACK, REPORT, run_data_pipeline
 from geoai_ref.qc import QualityError
 from geoai_ref.rasterio_io import read_raster
@@ -21,7 +22,9 @@ def test_writes_the_exercise_deliverables(result, fixtures_root):
     x_train, x_val = np.load(out / layout.X_TRAIN_FUSED), np.load(out / layout.X_VAL_FUSED)
     assert x_train.shape == (300, 8, 8, 8) and x_val.shape == (75, 8, 8, 8)
     assert x_train.dtype == np.float32 and np.isfinite(x_train).all()
-    assert np.array_equal(x_train[..., :6], np.load(fixtures_root / layout.X_TRAIN))
+    week3 = np.load(fixtures_root / layout.X_TRAIN)  # digital numbers; the fused bands are reflectance
+    np.testing.assert_allclose(x_train[..., :6], week3 / COURSE.s2_scale, rtol=1e-6)
+    assert json.loads((out / REPORT).read_text())["patches"]["train"]["s2_bands_equal_week3"] is True
     assert {p.relative_to(out) for p in result.files} == {FUSED_STACK, layout.X_TRAIN_FUSED, layout.X_VAL_FUSED,
                                                           REPORT, FIGURE}
 
@@ -39,10 +42,12 @@ def test_report_records_alignment_qc_and_splits(result):
     assert all(a["passed"] for a in report["alignment"])
     assert report["quality_control"]["ok"] and report["quality_control"]["nodata_pixels"] > 0  # the cloud hole
     splits = report["splits"]
-    assert splits["week3"]["ok"] and splits["stratified_group_split"]["ok"]
+    assert splits["stratified_group_split"]["ok"]
+    week3 = splits["week3"]  # the course's patch-level split: stratified, but polygons on both sides
+    assert not week3["ok"] and len(week3["leaked_groups"]) == 58 and week3["classes_missing_in_val"] == []
     keras_split = splits["keras_validation_split"]
     assert not keras_split["ok"]
-    assert keras_split["classes_missing_in_val"] == ["Water", "Forest", "Agriculture", "Urban"]
+    assert keras_split["classes_missing_in_val"] == ["Agriculture", "Forest", "Urban", "Water"]
 
 
 def test_figure_is_a_real_image(result):
