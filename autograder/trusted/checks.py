@@ -71,7 +71,7 @@ class PhaseProbes:
 
 def _phase4a(snapshot: Path, limits: SandboxLimits) -> Checks:
     metrics = (layout.PHASE4A_METRICS, Phase4AMetrics)
-    models = PhaseModels(snapshot, {"result": SubmittedModel(None, layout.PHASE4A_MODEL)}, limits)
+    models = PhaseModels(snapshot, {"result": SubmittedModel(None, layout.PHASE4A_MODEL, week3_input=True)}, limits)
     return {"4a_files": lambda: files_check("4a_files", Phase.A, snapshot, layout.DELIVERABLES[Phase.A]),
             "4a_model_reeval": lambda: models.reeval("4a_model_reeval", Phase.A),
             "4a_metrics_match": lambda: metrics_match("4a_metrics_match", Phase.A, snapshot, *metrics,

@@ -4,11 +4,12 @@ The models of one phase run in ONE sandbox call (:func:`autograder.trusted.sandb
 the sandbox receives the hidden patches and the release's validation patches but never their labels;
 the grader scores the predictions here (:mod:`geoai_ref.evaluation`, :mod:`geoai_ref.collapse`).
 
-Every model receives the patches exactly as the release ships them (physical units: reflectance, NDVI,
-metres): a submitted model is self-contained and carries its own preprocessing (the notebooks say so, and a
-visible test checks it). The grader never guesses an input convention, so a model that expects patches
-prepared outside it fails here as it would for any user of the file, and the metrics check then shows that
-the student's own file disagrees with the student's own report.
+Every model receives the patches exactly as the release ships them: the Phase 4A model the Week 3 patches in
+the course's stored units (Sentinel-2 digital numbers; the hidden patches converted to them), the fused models
+physical units (reflectance, NDVI, metres). A submitted model is self-contained and carries its own
+preprocessing (the notebooks say so, and a visible test checks it). The grader never guesses an input
+convention, so a model that expects patches prepared outside it fails here as it would for any user of the
+file, and the metrics check then shows that the student's own file disagrees with the student's own report.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from geoai_ref.ablation import BAND_SUBSETS
 from geoai_ref.bands import FUSED_BANDS, S2_BANDS, band_indices
 from geoai_ref.classes import NUM_CLASSES
 from geoai_ref.collapse import detect_collapse
+from geoai_ref.course import COURSE
 from geoai_ref.deliverables import inspect_h5_model
 from geoai_ref.evaluation import EvaluationMetrics, evaluate
 from geoai_ref.phase import Phase
@@ -48,6 +50,7 @@ class SubmittedModel:
 
     configuration: str | None  # a name of geoai_ref.ablation.BAND_SUBSETS; None: from the band count
     rel: Path
+    week3_input: bool = False  # takes the Week 3 patches as stored (Phase 4A), not the fused ones
     error: str | None = None
     flags: set[str] = field(default_factory=set)
     evidence: dict = field(default_factory=dict)
@@ -91,11 +94,13 @@ def _inputs(model: SubmittedModel, path: Path) -> dict[Split, np.ndarray] | None
         return None
     data = grader_data()
     idx = band_indices(bands)
-    val = data.x_val_s2 if tuple(bands) == S2_BANDS else data.x_val_fused[..., idx]
     model.evidence.update(configuration=model.configuration, bands=list(bands), input=RAW_INPUT,
                           normalization_layer="Normalization" in summary.layer_classes)
+    if model.week3_input:  # the Week 3 patches' units: stored Sentinel-2 values (COURSE.s2_scale x reflectance)
+        return {Split.HIDDEN: np.asarray(data.x_hidden[..., idx] * np.float32(COURSE.s2_scale), dtype=np.float32),
+                Split.VALIDATION: np.asarray(data.x_val_s2, dtype=np.float32)}
     return {Split.HIDDEN: np.asarray(data.x_hidden[..., idx], dtype=np.float32),
-            Split.VALIDATION: np.asarray(val, dtype=np.float32)}
+            Split.VALIDATION: np.asarray(data.x_val_fused[..., idx], dtype=np.float32)}
 
 
 def _score(model: SubmittedModel, predictions: dict[Split, np.ndarray]) -> None:

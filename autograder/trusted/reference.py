@@ -24,7 +24,7 @@ class GraderData:
 
     x_hidden: np.ndarray  # hidden scene, 8 fused bands
     y_hidden: np.ndarray
-    x_val_s2: np.ndarray  # fixtures X_val
+    x_val_s2: np.ndarray  # fixtures X_val: the Week 3 patches as stored (Sentinel-2 digital numbers)
     x_train_fused: np.ndarray  # reference fused patches (the 4B pipeline on the fixtures)
     x_val_fused: np.ndarray
     y_val: np.ndarray
