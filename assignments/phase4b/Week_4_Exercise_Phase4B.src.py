@@ -191,9 +191,9 @@ _grid = np.arange(20 * 20 * 2, dtype=np.float32).reshape(20, 20, 2)
 _p = run_task(extract_patches, _grid, np.array([10, 4]), np.array([6, 16]))
 assert np.shape(_p) == (2, 8, 8, 2), f"extract_patches returned shape {np.shape(_p)}; expected (N, 8, 8, C)"
 assert np.array_equal(_p[0], _grid[6:14, 2:10]), "patch at (10, 6) must be stack[6:14, 2:10]: rows row-4..row+3"
-# The Sentinel-2 bands of your patches must reproduce Week 3's X_train exactly
+# The Sentinel-2 bands of your patches must reproduce Week 3's X_train exactly (both in digital numbers here)
 with rasterio.open("rasters/s2_l2a_composite.tif") as _src:
-    _s2 = np.moveaxis(_src.read().astype(np.float32) * np.float32(1e-4), 0, -1)
+    _s2 = np.moveaxis(_src.read().astype(np.float32), 0, -1)
 _train = [r for r in csv.DictReader(open("data/processed/sample_index.csv")) if r["split"] == "train"]
 _train.sort(key=lambda r: int(r["array_index"]))
 _x = extract_patches(_s2, [int(r["row"]) for r in _train], [int(r["col"]) for r in _train])

@@ -372,17 +372,17 @@ print(f"report found ({len(_report)} characters)")
 # you do next?
 
 # %% [markdown] nbgrader={"grade_id": "4c_reflection", "grade": true, "solution": true, "points": 1}
-# The DEM was the most useful addition. In the worked solution (50 epochs, seed 42) S2 alone reached
-# about 91 %, S2+MODIS 93 %, S2+DEM 96 % and Full 96 % (the exercise's original run: 48, 53, 69 and
-# 44 %); the DEM fixed most Urban / Bare-Grassland confusions. The SRTM DEM has a 30 m native
-# resolution, so an 8x8 patch of 10 m pixels holds about nine independent elevation posts that
-# separate valley-floor agriculture and water from slopes. MODIS NDVI is 250 m: upsampled to 10 m it
-# holds one to four distinct values per patch, so it adds no texture, only a coarse greenness signal
-# that the S2 red and NIR bands largely carry already. The full fusion did not beat S2+DEM (a tie
-# here, clearly worse in the original run): with only 300 training patches, each extra band is one
-# more input the network must learn to weigh, and a noisy MODIS channel can hurt more than it helps.
-# With 75 validation patches one patch is 1.3 points and a single seed can move the accuracy by
-# several points, so I would not trust a difference of 2-3 points: I would repeat every configuration
-# with several seeds and report mean and spread, collect more samples (500-1000) for the 8-band
-# input, and try late fusion of the DEM. The SimpleCNN trained from scratch clearly beat the frozen
-# ResNet-50 of Phases 4A/4B, which collapsed onto one class.
+# On this split the ablation cannot tell the sensors apart, and the reason is the split. In the worked
+# solution (50 epochs, seed 42) S2 alone, S2+MODIS and Full reached 100 % and S2+DEM 98.7 % (one patch; the
+# exercise's original run: 48, 53, 69 and 44 %). The Week 3 split was made patch by patch, so most polygons
+# have patches on both sides, and each validation patch overlaps a training patch of the same polygon by
+# most of its pixels: the network recognises near-copies, whatever bands it gets. What each sensor could add
+# follows from its resolution: the SRTM DEM (30 m) gives about nine independent elevation posts per 8x8
+# patch of 10 m pixels; MODIS NDVI (250 m) is one to four values per patch after upsampling, a coarse
+# greenness signal that the S2 red and NIR bands already carry at 10 m, and over the course's small
+# polygons a MODIS pixel mixes several land covers. With 300 training patches each extra band is one more
+# input to weigh, so a full fusion need not beat the best single added sensor. With 75 validation patches
+# one patch is 1.3 points, so differences of a patch or two mean nothing. Next I would rerun the four
+# configurations on a polygon-grouped split (Phase 4B's `stratified_group_split`) with several seeds and
+# report mean and spread, collect more samples (500-1000) for the 8-band input, and try late fusion of the
+# DEM.

@@ -194,7 +194,8 @@ def _band_order(folder: Path, epochs: int) -> None:
               "for name in [\"B2\", \"B3\", \"B8\", \"B4\", \"B11\", \"B12\", \"MODIS_NDVI\", \"DEM\"]]")
     # the work cell's consistency check would stop the save; this student deleted it
     edit_cell(nb, "4b_fused_run",
-              "assert np.allclose(X_train_fused[..., :6], np.load(\"data/processed/X_train.npy\"))\n", "")
+              "assert np.allclose(X_train_fused[..., :6], np.load(\"data/processed/X_train.npy\") / S2_SCALE)  "
+              "# Week 3 stored DN\n", "")
     nbformat.write(nb, _notebook(folder, Phase.B))
     _rerun_fused(folder, epochs)
 
