@@ -33,15 +33,15 @@ def _say(message: str) -> None:
 
 
 def _hidden_data(args: argparse.Namespace) -> int:
-    from geoai_ref.synth.course_build import build_course_hidden as build_hidden
+    from geoai_ref.synth.course_build import build_course_hidden
     from geoai_ref.synth.verify import reproduction_lines, reproduction_problems
 
     out = Path(args.out)
     if args.check:
-        problems = reproduction_problems(out, lambda folder: build_hidden(folder, progress=_say), progress=_say)
+        problems = reproduction_problems(out, lambda folder: build_course_hidden(folder, progress=_say), progress=_say)
         print("\n".join(reproduction_lines(problems, "hidden data")))
         return ProblemsFound.exit_code if problems else EXIT_OK
-    for p in build_hidden(out, progress=_say):
+    for p in build_course_hidden(out, progress=_say):
         print(p)
     return EXIT_OK
 

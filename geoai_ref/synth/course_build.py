@@ -1,16 +1,18 @@
-"""Write a course-shaped data set: the synthetic scene under a course's polygons, its Week 3 folder and model;
-and the hidden evaluation region the grader keeps.
+"""Write a course-shaped data set (the kit's fixtures), the hidden evaluation region and the tiny test scene.
 
 ``build_course_data(root, polygons_path)`` renders :func:`geoai_ref.synth.course_scene.build_course_scene`
 over the course's whole AOI as each sensor delivers it, copies the polygon file unchanged, cuts the Week 3
 patches as the course did (:mod:`geoai_ref.week3_dataset`: digital numbers, 300 / 75 at the patch level),
 trains the course's Week 3 SimpleCNN on them (:mod:`geoai_ref.models.week3_cnn`) and writes a
-``manifest.json`` (content hash of every file, as :mod:`geoai_ref.synth.build` does) and ``DATA_NOTES.md``
-(what is real, what is synthetic, and the course's attribution).
+``manifest.json`` (the course, the scene and a content hash of every file) and ``DATA_NOTES.md`` (what is real,
+what is synthetic, and the course's attribution). Under the real course's polygons it is the kit's fixtures
+(``geoai-ref fixtures``); :func:`ensure_rasters` generates a raster the folder lacks (the fixtures' Sentinel-2
+composite is not committed) from its manifest.
 
 ``build_course_hidden(root)`` does the same for another region of Los Lagos under generated polygons
 (:mod:`geoai_ref.synth.generated_polygons`, never the released ones) and keeps the patches as the grader uses
 them: 8 fused bands in physical units (the reference alignment of the hidden rasters), labelled.
+``build_tiny(root)`` writes the small scene of the unit tests.
 
 The same polygons, course and seed give the same files (the trained model within the tolerance of
 :mod:`geoai_ref.synth.verify`).
