@@ -39,7 +39,8 @@ def test_week3_model_reevaluated_as_the_solution_does_passes_the_baseline_check(
 
     model = keras.models.load_model(FIXTURES / "models/week3/best_model.h5", compile=False)
     x_val, y_val = np.load(FIXTURES / "data/processed/X_val.npy"), np.load(FIXTURES / "data/processed/y_val.npy")
-    accuracy = float(np.mean(np.argmax(model.predict(x_val, verbose=0), axis=1) == y_val))
+    scale = 10000.0  # the notebook's S2_SCALE: the course's model takes reflectance, scaled outside it
+    accuracy = float(np.mean(np.argmax(model.predict(x_val / scale, verbose=0), axis=1) == y_val))
     checks.check_week3_baseline(accuracy)
 
 
@@ -201,7 +202,7 @@ def _solution_like_run(root: Path, confusion: list[list[int]], accuracy: float) 
 def test_stability_check_flags_a_collapsed_submission(tmp_path: Path) -> None:
     collapsed = [[0, 0, 15, 0, 0], [0, 0, 15, 0, 0], [0, 0, 10, 0, 0], [0, 0, 15, 0, 0], [0, 0, 20, 0, 0]]
     fails(checks.check_stability, _solution_like_run(tmp_path / "a", collapsed, 10 / 75),
-          match="predicts Agriculture for 100% .* collapsed")
+          match="predicts Parcels for 100% .* collapsed")
     healthy = np.diag([15, 15, 10, 15, 20]).tolist()
     checks.check_stability(_solution_like_run(tmp_path / "b", healthy, 1.0))
     fails(checks.check_stability, _solution_like_run(tmp_path / "c", healthy, 0.95), match="does not match")

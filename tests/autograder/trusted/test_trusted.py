@@ -35,6 +35,10 @@ from geoai_ref.fused_check import NEAREST_ZERO_SHARE
 from geoai_ref.schemas import AblationStudy, ModelResult, Phase4AMetrics, write_json
 
 CONFIGS = {"S2": S2_BANDS, "S2+MODIS": (*S2_BANDS, "MODIS_NDVI"), "S2+DEM": (*S2_BANDS, "DEM"), "Full": FUSED_BANDS}
+#: The hidden region's patch count, and the largest class's share of the validation set (a model that learnt
+#: nothing scores about that much).
+N_HIDDEN = len(np.load(HIDDEN / layout.Y_HIDDEN))
+MAJORITY = max(np.bincount(np.load(FIXTURES / layout.Y_VAL))) / 75
 TEXT = "# Method\nPer-band normalisation, frozen backbone.\n\n# Result\nThe model beats the baseline.\n\n" \
        "# Failure analysis\nNo collapse was seen.\n\n# Next step\nTry more epochs and other freeze ratios.\n" * 2
 
@@ -141,8 +145,8 @@ def test_correct_4a_submission_passes_every_check(tmp_path, data):
     assert all(r.passed for r in results), [r.message for r in results if not r.passed]
     reeval = by_id(results)["4a_model_reeval"].evidence["models"][str(layout.PHASE4A_MODEL)]
     assert reeval["input"] == RAW_INPUT and reeval["normalization_layer"] is True
-    assert reeval["hidden"]["n_samples"] == len(np.load(HIDDEN / layout.Y_HIDDEN)) and reeval["validation"]["n_samples"] == 75
-    assert reeval["validation"]["accuracy"] > 0.7 and reeval["hidden"]["collapse"]["verdict"] == "healthy"
+    assert reeval["hidden"]["n_samples"] == N_HIDDEN and reeval["validation"]["n_samples"] == 75
+    assert reeval["validation"]["accuracy"] > MAJORITY + 0.2 and reeval["hidden"]["collapse"]["verdict"] == "healthy"
     assert set(reeval["validation"]["per_class"]) == {"Agriculture", "Forest", "Parcels", "Urban", "Water"}
     match = by_id(results)["4a_metrics_match"].evidence
     assert match["n"] == 75 and match["reported"]["accuracy"] == pytest.approx(result.accuracy)
@@ -159,7 +163,8 @@ def test_a_model_normalised_outside_is_fed_raw_patches_and_disagrees_with_its_ow
         phase="4A", model="ResNet-50", recipe={}, pretrained=False, weights_source=None, freeze={}, result=honest,
         week3_baseline={}, split={}))
 
-    models = PhaseModels(tmp_path, {"result": SubmittedModel(None, layout.PHASE4A_MODEL)}, SandboxLimits())
+    models = PhaseModels(tmp_path, {"result": SubmittedModel(None, layout.PHASE4A_MODEL, week3_input=True)},
+                         SandboxLimits())
     reeval = models.reeval("4a_model_reeval", "phase4a")
     evidence = reeval.evidence["models"][str(layout.PHASE4A_MODEL)]
     assert evidence["input"] == RAW_INPUT and evidence["normalization_layer"] is False
@@ -226,7 +231,7 @@ def test_faulty_4c_submission_fails_with_flags_and_keeps_labels_out_of_the_sandb
     for name, info in files.items():
         if name.endswith(".npy"):
             shape, dtype = info
-            assert len(shape) == 4 and shape[0] in (len(np.load(HIDDEN / layout.Y_HIDDEN)), 75) and dtype == np.float32, (name, shape)
+            assert len(shape) == 4 and shape[0] in (N_HIDDEN, 75) and dtype == np.float32, (name, shape)
     labels = {(HIDDEN / "data/processed/y_hidden.npy").read_bytes(), (FIXTURES / layout.Y_VAL).read_bytes()}
     assert not labels & set(contents.values())
 
@@ -238,7 +243,7 @@ def test_faulty_4c_submission_fails_with_flags_and_keeps_labels_out_of_the_sandb
     assert models["phase4c_outputs/models/s2_dem.h5"]["validation"]["collapse"]["collapsed"] is True
     assert "COLLAPSED" in reeval.message and "Parcels" in reeval.message
     for ok in ("s2.h5", "full.h5"):
-        assert models[f"phase4c_outputs/models/{ok}"]["validation"]["accuracy"] > 0.7
+        assert models[f"phase4c_outputs/models/{ok}"]["validation"]["accuracy"] > MAJORITY + 0.2
         assert models[f"phase4c_outputs/models/{ok}"]["input"].startswith("raw")
 
     # metrics: the inflated S2 figures are caught with both numbers; Full matches
