@@ -8,12 +8,14 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import removed_when_passed
+from conftest import FIXTURES, removed_when_passed
 
 from autograder.authoring.course import PHASE_DATA, make_course
 from autograder.authoring.notebooks import PHASES
 from autograder.authoring.release import REQUIREMENTS_FILE, audit_release, build_release, expected_files
 from autograder.paths import HIDDEN_DATA
+from geoai_ref import layout
+from geoai_ref.course import COURSE
 
 
 @pytest.fixture(scope="module")
@@ -29,6 +31,15 @@ def test_each_phase_ships_exactly_its_notebook_data_and_requirements(release: Pa
         assert set(PHASE_DATA[phase]) <= files
     assert "tensorflow" in (release / "phase4a" / REQUIREMENTS_FILE).read_text()
     assert audit_release(release) == []
+
+
+def test_every_phase_ships_the_data_notes_with_the_courses_attribution(release: Path) -> None:
+    for phase in PHASES:
+        notes = (release / phase / layout.DATA_NOTES).read_text()
+        assert COURSE.attribution in notes and "Synthetic" in notes
+    # the course's real polygons travel with 4B, unchanged, beside that attribution
+    assert (release / "phase4b" / layout.POLYGONS).read_bytes() == (FIXTURES / "course" / "larger_polygons.geojson"
+                                                                   ).read_bytes()
 
 
 def test_released_notebooks_hold_stubs_not_solutions_and_no_hidden_tests(release: Path) -> None:
