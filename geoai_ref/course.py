@@ -17,6 +17,8 @@ from dataclasses import MISSING, asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from geoai_ref.bands import BANDS
 from geoai_ref.errors import MissingInput, UsageError
 
@@ -179,3 +181,9 @@ def load_course_config(path: Path) -> CourseConfig:
         return CourseConfig(**raw)
     except (TypeError, ValueError) as exc:  # CourseConfigError is a ValueError too: every case names the file
         raise CourseConfigError(f"{path}: {exc}") from None
+
+
+def to_reflectance(stored: np.ndarray, course: CourseConfig = COURSE) -> np.ndarray:
+    """Stored patches (the course's units: ``stored = reflectance x course.s2_scale``) as reflectance 0-1, float32:
+    what the course's Week 3 model takes, scaled outside it."""
+    return (np.asarray(stored, dtype=np.float32) / np.float32(course.s2_scale)).astype(np.float32)

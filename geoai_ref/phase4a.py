@@ -9,11 +9,11 @@ from pathlib import Path
 
 from geoai_ref import layout, plots, reports
 from geoai_ref.collapse import detect_collapse
+from geoai_ref.course import to_reflectance
 from geoai_ref.evaluation import evaluate
 from geoai_ref.experiment import Dataset, fit_and_evaluate, load_week3
 from geoai_ref.models import keras
 from geoai_ref.models.resnet import FreezeReport, ResNetBuild, build_resnet50
-from geoai_ref.models.week3_cnn import to_reflectance
 from geoai_ref.phase import Phase
 from geoai_ref.recipes import RECOMMENDED_RECIPE, Profile, ResNetRecipe
 from geoai_ref.schemas import ModelResult, Phase4AMetrics, write_json

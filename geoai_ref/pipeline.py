@@ -24,7 +24,7 @@ from geoai_ref import layout
 from geoai_ref.align import AlignedStack, fuse, load_sources, resample_band
 from geoai_ref.alignment_check import AlignmentReport, check_resampled
 from geoai_ref.bands import FUSED_BANDS
-from geoai_ref.course import COURSE
+from geoai_ref.course import to_reflectance
 from geoai_ref.patches import extract_patches
 from geoai_ref.qc import check_bands
 from geoai_ref.rasterio_io import Raster, read_raster, write_raster
@@ -119,7 +119,7 @@ def run_data_pipeline(data_root: Path, out: Path, progress: Callable[[str], None
         files.append(out / path)
         week3_path = data_root / (layout.X_TRAIN if split == "train" else layout.X_VAL)
         if week3_path.exists():
-            week3 = np.load(week3_path) / np.float32(COURSE.s2_scale)  # stored as digital numbers
+            week3 = to_reflectance(np.load(week3_path))  # Week 3 stores digital numbers
             same = week3.shape == x[..., :6].shape and bool(np.allclose(week3, x[..., :6], rtol=1e-6, atol=0))
             consistency[split] = {"shape": list(x.shape), "s2_bands_equal_week3": same}
     bar.update()

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from geoai_ref.course import COURSE, CourseConfig
+from geoai_ref.course import COURSE, CourseConfig, to_reflectance
 from geoai_ref.models import keras
 from geoai_ref.models.simple_cnn import TrainingResult, set_deterministic
 
@@ -36,10 +36,6 @@ def build_week3_cnn(course: CourseConfig = COURSE) -> keras.Model:
                keras.layers.Dense(course.num_classes, activation="softmax", name="class_probabilities")]
     return keras.Sequential(layers, name="week3_simple_cnn")
 
-
-def to_reflectance(stored: np.ndarray, course: CourseConfig = COURSE) -> np.ndarray:
-    """Stored patches (the course's units) as reflectance 0-1, float32: what the Week 3 model takes."""
-    return (np.asarray(stored, dtype=np.float32) / np.float32(course.s2_scale)).astype(np.float32)
 
 
 class _KeepBestValAccuracy(keras.callbacks.Callback):

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from geoai_ref import layout
+from geoai_ref.course import to_reflectance
 from geoai_ref.errors import MissingInput
 from geoai_ref.synth.build import content_hash
 
@@ -65,7 +66,6 @@ def compare_week3_models(committed: Path, regenerated: Path) -> list[str]:
     """Compare two Week 3 models on the committed validation set (scaled as the course scales it), within the
     stated tolerance."""
     from geoai_ref.models.simple_cnn import keras
-    from geoai_ref.models.week3_cnn import to_reflectance
 
     x_val = to_reflectance(np.load(Path(committed) / layout.X_VAL))  # the course scales outside the model
     y_val = np.load(Path(committed) / layout.Y_VAL)

@@ -19,10 +19,10 @@ from geoai_ref import layout, phase4a
 from geoai_ref.bands import S2_BANDS
 from geoai_ref.classes import class_id
 from geoai_ref.collapse import detect_collapse
+from geoai_ref.course import to_reflectance
 from geoai_ref.evaluation import evaluate
 from geoai_ref.experiment import Dataset, evaluate_model, load_week3
 from geoai_ref.models.resnet import FreezeReport, PretrainedWeightsUnavailable
-from geoai_ref.models.week3_cnn import to_reflectance
 from geoai_ref.phase4a import run_phase4a, train_resnet, week3_baseline
 from geoai_ref.recipes import EXERCISE_RECIPE, RECOMMENDED_RECIPE, Profile
 from geoai_ref.schemas import Phase4AMetrics, read_json

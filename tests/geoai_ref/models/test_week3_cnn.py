@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from geoai_ref import layout
-from geoai_ref.course import COURSE
-from geoai_ref.models.week3_cnn import build_week3_cnn, keras, to_reflectance, train_week3_cnn
+from geoai_ref.course import COURSE, to_reflectance
+from geoai_ref.models.week3_cnn import build_week3_cnn, keras, train_week3_cnn
 
 
 @pytest.fixture(scope="module")
