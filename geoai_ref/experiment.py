@@ -14,6 +14,7 @@ import numpy as np
 from geoai_ref import layout
 from geoai_ref.classes import CLASS_NAMES
 from geoai_ref.collapse import detect_collapse
+from geoai_ref.course import COURSE
 from geoai_ref.errors import MissingInput
 from geoai_ref.evaluation import evaluate
 from geoai_ref.models import keras
@@ -31,6 +32,8 @@ class Dataset:
     y_val: np.ndarray
     bands: tuple[str, ...]
     split_method: str
+    #: Stored value = physical value x ``stored_scale`` (the Week 3 patches: Sentinel-2 digital numbers, 10000).
+    stored_scale: float = 1.0
 
     def split_info(self) -> dict:
         return {
@@ -58,7 +61,7 @@ def load_week3(data_root: Path) -> Dataset:
         if not path.exists():
             raise MissingInput(f"{path} not found: generate the data with `geoai-ref fixtures --out DIR`")
         arrays.append(np.load(path))
-    return Dataset(*arrays, bands=S2_BANDS, split_method=WEEK3_SPLIT)
+    return Dataset(*arrays, bands=S2_BANDS, split_method=WEEK3_SPLIT, stored_scale=COURSE.s2_scale)
 
 
 def evaluate_model(name: str, bands: tuple[str, ...] | list[str], model: keras.Model, x_val: np.ndarray,

@@ -23,9 +23,10 @@ from geoai_ref.training import TrainConfig, predict_labels
 def check_input_handling(recipe: ResNetRecipe) -> None:
     """The model takes the raw patches either way; the recipe says what it does with them first.
 
-    ``imagenet_preprocess`` reproduces the exercise's mistake inside the model: Keras' caffe-style
-    ``preprocess_input`` reverses the channel order and subtracts ImageNet means (~100-124) from three of the
-    reflectance channels (values 0-1), leaving the others untouched.
+    ``imagenet_preprocess`` reproduces the exercise's mistake inside the model as the course's code made it:
+    the stored values scaled to reflectance (digital numbers / 10000), then Keras' caffe-style
+    ``preprocess_input``, which reverses the channel order and subtracts ImageNet means (~100-124) from three of
+    the reflectance channels (values 0-1), leaving the others untouched.
 
     Raises:
         ValueError: for an input handling other than "per_band" and "imagenet_preprocess".
@@ -60,6 +61,7 @@ def train_resnet(name: str, data: Dataset, recipe: ResNetRecipe, profile: Profil
     build = build_resnet50(len(data.bands), data.x_train, adapter=recipe.adapter, weights=weights,
                            allow_random_init=allow_random_init, normalize=recipe.input_handling == "per_band",
                            imagenet_preprocess=recipe.input_handling == "imagenet_preprocess",
+                           input_scale=1.0 / data.stored_scale,
                            bn_inference=recipe.bn_inference, dropout=recipe.dropout, seed=seed)
     freeze = build.freeze(n_layers=recipe.freeze_layers, ratio=recipe.freeze_ratio)  # BN kept frozen if bn_inference
     config = TrainConfig.from_profile(profile, recipe.learning_rate, seed)

@@ -243,11 +243,14 @@ def build_resnet50(
     n_classes: int = NUM_CLASSES,
     bn_inference: bool = True,
     seed: int | None = None,
+    input_scale: float = 1.0,
 ) -> ResNetBuild:
     """A ResNet-50 classifier for (input_size, input_size, n_bands) patches.
 
     Graph: Input -> [per-band Normalization adapted on ``x_train``, or with ``imagenet_preprocess`` the
-    exercise's ``preprocess_input`` as a frozen layer (:func:`imagenet_preprocessing_layer`)] -> bilinear Resizing to
+    exercise's ``preprocess_input`` as a frozen layer (:func:`imagenet_preprocessing_layer`), after a
+    ``Rescaling(input_scale)`` when ``input_scale`` is not 1 (the course scaled its digital numbers to
+    reflectance, 1/10000, before preprocessing)] -> bilinear Resizing to
     ``upsample_to`` -> adapter -> ResNet-50 backbone -> GlobalAveragePooling2D -> Dropout ->
     Dense softmax. ``weights`` is "imagenet" (see :func:`resolve_imagenet_weights`), a weights
     file path, or None (random initialisation). With ``bn_inference`` the backbone's BatchNorm
@@ -296,6 +299,8 @@ def build_resnet50(
         norm.adapt(x_train.astype(np.float32))
         x = norm(x)
     elif imagenet_preprocess:
+        if input_scale != 1.0:
+            x = keras.layers.Rescaling(input_scale, name="to_reflectance")(x)
         x = imagenet_preprocessing_layer(n_bands)(x)
     x = keras.layers.Resizing(upsample_to, upsample_to, interpolation="bilinear", name="upsample")(x)
     if adapter == "band_reduction":

@@ -315,6 +315,17 @@ def test_imagenet_preprocess_build_takes_raw_patches_and_excludes_normalisation(
         build_resnet50(6, patches(6), weights=None, normalize=True, imagenet_preprocess=True)
 
 
+def test_imagenet_preprocess_of_digital_numbers_scales_them_to_reflectance_first():
+    """The course's code divided its digital numbers by 10000 before preprocess_input: the model does the same."""
+    from keras.applications.resnet import preprocess_input
+
+    build = build_resnet50(6, None, weights=None, normalize=False, imagenet_preprocess=True, input_scale=1e-4)
+    digital_numbers = 10000.0 * patches(6, n=4, seed=5)
+    inner = keras.Model(build.model.input, build.model.get_layer("imagenet_preprocess").output)
+    np.testing.assert_allclose(np.asarray(inner(digital_numbers)), preprocess_input(digital_numbers / 10000.0),
+                               rtol=1e-5, atol=1e-3)
+
+
 def test_wrong_x_train_shape_names_expected_and_actual_shapes():
     with pytest.raises(ValueError, match="Input shape mismatch") as info:
         build_resnet50(6, patches(8), weights=None)
