@@ -25,6 +25,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -122,6 +123,12 @@ def write_data_notes(root: Path, course: CourseConfig, polygons: PolygonSet, dat
     return path
 
 
+def _as_copied(polygons: PolygonSet) -> PolygonSet:
+    """``polygons`` named by the data set's own copy (``layout.POLYGONS``), so that what the data set says about
+    them (data notes, scene description) does not depend on where the source file was."""
+    return replace(polygons, path=layout.POLYGONS.as_posix())
+
+
 def course_data_scene(polygons: PolygonSet, course: CourseConfig, seed: int, cloud_hole: bool) -> Scene:
     """The scene of a course data set: under ``polygons``, over the course's whole AOI."""
     return build_course_scene(polygons, course, seed, cloud_hole=cloud_hole, grid=aoi_s2_grid(course),
@@ -141,7 +148,7 @@ def build_course_data(root: Path, polygons_path: Path, course: CourseConfig = CO
         geoai_ref.patches.PatchOutOfBounds: if a polygon lies too close to the edge of the course's AOI.
     """
     root = Path(root)
-    polygons = load_polygons(polygons_path, course)
+    polygons = _as_copied(load_polygons(polygons_path, course))
     progress(polygons.summary(course))
     progress("generating the scene under the polygons, over the course's AOI")
     scene = course_data_scene(polygons, course, seed, cloud_hole)
@@ -191,7 +198,7 @@ def ensure_rasters(root: Path, progress: Progress = _quiet) -> list[Path]:
     course = CourseConfig(**manifest["course"])
     spec = manifest["scene"]
     progress(f"generating {', '.join(map(str, missing))} into {root} (first use; about 30 s)")
-    scene = course_data_scene(load_polygons(root / layout.POLYGONS, course), course, spec["seed"],
+    scene = course_data_scene(_as_copied(load_polygons(root / layout.POLYGONS, course)), course, spec["seed"],
                               spec["cloud_hole"])
     with tempfile.TemporaryDirectory(dir=root, prefix=".generating-") as tmp:
         write_rasters(Path(tmp), render(scene))
