@@ -65,7 +65,8 @@ def _course_data(args: argparse.Namespace) -> int:
     out, polygons = Path(args.out), Path(args.polygons)
 
     def build(folder: Path) -> list[Path]:
-        return build_course_data(folder, polygons, course, args.seed, train_model=not args.no_model, progress=_say)
+        return build_course_data(folder, polygons, course, args.seed, train_model=not args.no_model,
+                                 cloud_hole=not args.no_cloud, progress=_say)
 
     if args.check:
         return _check_reproduction(out, build, "the course data")
@@ -271,6 +272,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the course's training polygons, GeoJSON in lon/lat (default: %(default)s)")
     p.add_argument("--course", default=None, help="a course configuration JSON (default: the built-in course)")
     p.add_argument("--seed", type=int, default=COURSE_SCENE_SEED, help="scene seed (default: %(default)s)")
+    p.add_argument("--no-cloud", action="store_true",
+                   help="no persistent cloud (nodata) in the Sentinel-2 composite (refused where it covers a patch)")
     p.add_argument("--no-model", action="store_true", help="skip training the Week 3 model")
     p.add_argument("--check", action="store_true",
                    help="do not write: regenerate in a temporary folder and compare with --out")

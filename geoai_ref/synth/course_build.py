@@ -32,7 +32,7 @@ import numpy as np
 
 from geoai_ref import layout
 from geoai_ref.course import COURSE, CourseConfig
-from geoai_ref.errors import MissingInput, ProblemsFound
+from geoai_ref.errors import MissingInput, ProblemsFound, UsageError
 from geoai_ref.polygons import PolygonSet, load_polygons
 from geoai_ref.qc import check_bands
 from geoai_ref.rasterio_io import Raster
@@ -144,6 +144,7 @@ def build_course_data(root: Path, polygons_path: Path, course: CourseConfig = CO
 
     Raises:
         geoai_ref.polygons.PolygonFileError: if the polygon file cannot be used.
+        geoai_ref.errors.UsageError: if the synthetic cloud covers a Week 3 patch (build without it, or another seed).
         geoai_ref.qc.QualityError: if a Week 3 patch fails quality control.
         geoai_ref.patches.PatchOutOfBounds: if a polygon lies too close to the edge of the course's AOI.
     """
@@ -160,6 +161,12 @@ def build_course_data(root: Path, polygons_path: Path, course: CourseConfig = CO
     paths.append(write_aoi(root / layout.AOI, scene))
     progress(f"cutting the Week 3 patches ({course.patches_per_polygon} per polygon, split as the course did)")
     dataset = build_week3_dataset(stored_composite(rasters.s2, course), rasters.s2.grid, polygons, course)
+    clouded = sorted({dataset.sites[i].polygon_id
+                      for positions, x in ((dataset.train, dataset.x_train), (dataset.val, dataset.x_val))
+                      for i, patch in zip(positions, x, strict=True) if np.isnan(patch).any()})
+    if clouded:
+        raise UsageError(f"the synthetic cloud covers Week 3 patches of polygon(s) {clouded}: build without it "
+                         "(`--no-cloud`, cloud_hole=False) or with another --seed")
     for x in (dataset.x_train, dataset.x_val):
         check_bands(x / np.float32(course.s2_scale), course.s2_bands).raise_if_failed()
     paths += write_week3_dataset(root, dataset)

@@ -204,3 +204,32 @@ def test_another_course_configuration_works_end_to_end(tmp_path):
     with pytest.raises(ProblemsFound, match="differ from its manifest"):
         ensure_rasters(root)
     assert not composite.exists() and not list(root.glob(".generating-*"))  # nothing half-made left behind
+
+
+def test_a_cloud_over_a_week3_patch_is_refused_naming_the_polygon(tmp_path, monkeypatch):
+    """Where the synthetic cloud covers a patch (here put over the first polygon's centroid), the build stops and
+    says which polygon and what to do, instead of cutting a patch of nodata."""
+    from dataclasses import replace
+
+    from rasterio.warp import transform_bounds
+
+    from geoai_ref.errors import UsageError
+    from geoai_ref.synth import course_build
+    from geoai_ref.synth.generated_polygons import generate_polygons, region_bounds, write_polygons_geojson
+
+    centre = (-73.05, -41.21)
+    west, south, east, north = transform_bounds(COURSE.crs, "OGC:CRS84", *region_bounds(centre, 2000.0))
+    course = replace(COURSE, name="cloud test", aoi_lonlat=(west - 0.01, south - 0.01, east + 0.01, north + 0.01))
+    polygons = write_polygons_geojson(tmp_path / "polygons.geojson",
+                                      generate_polygons(centre, dict.fromkeys(COURSE.class_names, 2), course,
+                                                        extent_m=2000.0))
+    real = course_build.stored_composite
+
+    def clouded(s2, course):
+        stack = real(s2, course)
+        stack[np.isfinite(stack).all(axis=-1)] = np.nan  # cloud everywhere
+        return stack
+
+    monkeypatch.setattr(course_build, "stored_composite", clouded)
+    with pytest.raises(UsageError, match=r"covers Week 3 patches of polygon\(s\) \[1, 2, .*--no-cloud"):
+        build_course_data(tmp_path / "week3", polygons, course, train_model=False)
