@@ -187,3 +187,8 @@ def to_reflectance(stored: np.ndarray, course: CourseConfig = COURSE) -> np.ndar
     """Stored patches (the course's units: ``stored = reflectance x course.s2_scale``) as reflectance 0-1, float32:
     what the course's Week 3 model takes, scaled outside it."""
     return (np.asarray(stored, dtype=np.float32) / np.float32(course.s2_scale)).astype(np.float32)
+
+
+def to_stored(reflectance: np.ndarray, course: CourseConfig = COURSE) -> np.ndarray:
+    """Reflectance 0-1 in the course's stored units (the inverse of :func:`to_reflectance`), float32."""
+    return (np.asarray(reflectance, dtype=np.float32) * np.float32(course.s2_scale)).astype(np.float32)

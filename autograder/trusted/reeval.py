@@ -28,7 +28,7 @@ from geoai_ref.ablation import BAND_SUBSETS
 from geoai_ref.bands import FUSED_BANDS, S2_BANDS, band_indices
 from geoai_ref.classes import NUM_CLASSES
 from geoai_ref.collapse import detect_collapse
-from geoai_ref.course import COURSE
+from geoai_ref.course import to_stored
 from geoai_ref.deliverables import inspect_h5_model
 from geoai_ref.evaluation import EvaluationMetrics, evaluate
 from geoai_ref.phase import Phase
@@ -97,7 +97,7 @@ def _inputs(model: SubmittedModel, path: Path) -> dict[Split, np.ndarray] | None
     model.evidence.update(configuration=model.configuration, bands=list(bands), input=RAW_INPUT,
                           normalization_layer="Normalization" in summary.layer_classes)
     if model.week3_input:  # the Week 3 patches' units: stored Sentinel-2 values (COURSE.s2_scale x reflectance)
-        return {Split.HIDDEN: np.asarray(data.x_hidden[..., idx] * np.float32(COURSE.s2_scale), dtype=np.float32),
+        return {Split.HIDDEN: to_stored(data.x_hidden[..., idx]),
                 Split.VALIDATION: np.asarray(data.x_val_s2, dtype=np.float32)}
     return {Split.HIDDEN: np.asarray(data.x_hidden[..., idx], dtype=np.float32),
             Split.VALIDATION: np.asarray(data.x_val_fused[..., idx], dtype=np.float32)}

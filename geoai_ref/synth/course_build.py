@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from geoai_ref import layout
-from geoai_ref.course import COURSE, CourseConfig
+from geoai_ref.course import COURSE, CourseConfig, to_reflectance
 from geoai_ref.errors import MissingInput, ProblemsFound, UsageError
 from geoai_ref.polygons import PolygonSet, load_polygons
 from geoai_ref.qc import check_bands
@@ -168,7 +168,7 @@ def build_course_data(root: Path, polygons_path: Path, course: CourseConfig = CO
         raise UsageError(f"the synthetic cloud covers Week 3 patches of polygon(s) {clouded}: build without it "
                          "(`--no-cloud`, cloud_hole=False) or with another --seed")
     for x in (dataset.x_train, dataset.x_val):
-        check_bands(x / np.float32(course.s2_scale), course.s2_bands).raise_if_failed()
+        check_bands(to_reflectance(x, course), course.s2_bands).raise_if_failed()
     paths += write_week3_dataset(root, dataset)
     if train_model:
         progress("training the course's Week 3 SimpleCNN")

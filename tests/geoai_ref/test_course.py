@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from geoai_ref.course import COURSE, CourseConfig, CourseConfigError, load_course_config
+from geoai_ref.course import COURSE, CourseConfig, CourseConfigError, load_course_config, to_reflectance, to_stored
 from geoai_ref.errors import MissingInput
 
 COURSE_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "course"
@@ -90,3 +90,17 @@ def test_missing_and_malformed_files(tmp_path: Path) -> None:
 def test_the_dataclass_validates_on_construction() -> None:
     with pytest.raises(CourseConfigError, match="class_colors"):
         CourseConfig(**{**COURSE.to_dict(), "class_colors": ("#000",)})
+
+
+def test_stored_values_and_reflectance_convert_both_ways_in_the_courses_units() -> None:
+    from dataclasses import replace
+
+    import numpy as np
+
+    digital_numbers = np.array([[0.0, 419.0, 5861.0]], dtype=np.float32)
+    reflectance = to_reflectance(digital_numbers)
+    np.testing.assert_allclose(reflectance, [[0.0, 0.0419, 0.5861]], rtol=1e-6)
+    np.testing.assert_allclose(to_stored(reflectance), digital_numbers, rtol=1e-6)
+    assert reflectance.dtype == to_stored(reflectance).dtype == np.float32
+    as_reflectance = replace(COURSE, s2_scale=1.0)  # a course that stores reflectance: nothing to convert
+    np.testing.assert_array_equal(to_stored(reflectance, as_reflectance), reflectance)
