@@ -27,6 +27,23 @@ from autograder.rubric.store import RubricStore
 from geoai_ref.errors import EXIT_INTERRUPTED, EXIT_OK, ProblemsFound, ToolFailed, UsageError, run_command
 from geoai_ref.phase import PHASE_HELP, phase_argument
 
+RELEASE_HELP = """\
+Run nbgrader generate_assignment for each phase, add the data each phase needs and a
+requirements.txt, then audit the release: no solutions, hidden tests, geoai_ref, hidden data or
+text sources may leave. Exit 1 if the audit finds a leak or the Week 3 folder cannot be used
+(every problem is listed).
+
+By default every phase ships the kit's fixtures. With --week3 FOLDER, a course's own Week 3
+folder (data/processed/{X,y}_{train,val}.npy, data/labels/larger_polygons.geojson,
+models/week3/best_model.h5), the release is built on that course:
+  - Phase 4A ships the folder's real patches and model; the model's accuracy on its validation
+    patches is measured for the 4A baseline check;
+  - Phases 4B and 4C ship synthetic sensors rendered under the folder's polygons (real patches
+    cannot be cut from synthetic rasters).
+That data is kept in COURSE/course_data: later releases and `geoai-grade grade` of the course use
+it (delete that folder to go back to the fixtures). The hidden evaluation data stays the kit's.
+"""
+
 
 def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
@@ -62,8 +79,15 @@ def _notebooks(args: argparse.Namespace) -> int:
 def _release(args: argparse.Namespace) -> int:
     from autograder.authoring.course import Course
     from autograder.authoring.release import build_release
+    from autograder.authoring.release_data import build_release_data
 
-    release = build_release(Course(Path(args.course).resolve()), list(args.phase), progress=_say)
+    course = Course(_course(args))
+    if args.week3:
+        build_release_data(course.root, Path(args.week3), seed=args.seed, cloud_hole=not args.no_cloud,
+                           progress=_say)
+    elif args.seed is not None or args.no_cloud:
+        raise UsageError("--seed and --no-cloud shape the synthetic sensors of --week3: give them with --week3 FOLDER")
+    release = build_release(course, list(args.phase), progress=_say)
     for folder in sorted(p for p in release.iterdir() if p.is_dir()):
         print(folder)
     return 0
@@ -250,10 +274,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_notebooks)
 
     p = sub.add_parser("release", help="generate the student release with nbgrader and audit it",
-                       description="Run nbgrader generate_assignment for each phase, add the data each phase needs "
-                       "and a requirements.txt, then audit the release: no solutions, hidden tests, geoai_ref, "
-                       "hidden data or text sources may leave. Exit 1 if the audit finds a leak.")
+                       description=RELEASE_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--phase", type=phase_argument, default="all", help=PHASE_HELP)
+    p.add_argument("--week3", metavar="FOLDER", help="build the release on this course's own Week 3 folder (checked "
+                   "first; about a minute to render its synthetic sensors)")
+    p.add_argument("--seed", type=int, help="seed of the synthetic sensors of --week3 (default: the fixtures')")
+    p.add_argument("--no-cloud", action="store_true", help="render the sensors of --week3 without the persistent "
+                   "cloud that Phase 4B's quality control finds (needed when the cloud would cover a patch)")
     p.add_argument("--course", default=str(REPO), help="nbgrader course folder (default: %(default)s; the "
                    "release goes to COURSE/release and the gradebook to COURSE/gradebook)")
     p.set_defaults(func=_release)

@@ -41,7 +41,22 @@ COURSE_POLYGONS_PER_CLASS = {"Agriculture": 35, "Forest": 16, "Parcels": 32, "Ur
 COURSE_VAL_SUPPORT = {"Agriculture": 21, "Forest": 10, "Parcels": 19, "Urban": 17, "Water": 8}
 __all__ = ["ALLOW_UNJAILED", "COURSE_POLYGONS_PER_CLASS", "COURSE_VAL_SUPPORT", "FIXTURES", "HIDDEN",
            "KILLED_RUN_PROCESSES", "REPO", "STUDENTS", "TINY", "UNJAILED_ARGS", "assert_plain_json", "cli",
-           "copy_course", "course_with_release"]
+           "copy_course", "course_shaped_folder", "course_with_release"]
+
+
+def course_shaped_folder(root: Path) -> Path:
+    """A Week 3 folder laid out exactly as the course's (``geoai_ref.layout``): float32 digital numbers, 3 patches
+    per usable polygon, 300 / 75 split at the patch level (the fixtures' patches), the course's real polygons (with
+    their null geometry) and its real Week 3 model (``fixtures/course/week3_best_model.h5``)."""
+    from geoai_ref import layout
+
+    for rel, src in ((layout.X_TRAIN, FIXTURES / layout.X_TRAIN), (layout.Y_TRAIN, FIXTURES / layout.Y_TRAIN),
+                     (layout.X_VAL, FIXTURES / layout.X_VAL), (layout.Y_VAL, FIXTURES / layout.Y_VAL),
+                     (layout.POLYGONS, FIXTURES / "course" / "larger_polygons.geojson"),
+                     (layout.WEEK3_MODEL, FIXTURES / "course" / "week3_best_model.h5")):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(src, root / rel)
+    return root
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

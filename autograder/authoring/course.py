@@ -16,13 +16,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.authoring.notebooks import PHASES, build_notebook, serialise
-from autograder.paths import ASSIGNMENTS, FIXTURES, RELEASE_DATA, REPO
+from autograder.authoring.release_data import KIT_DATA, ReleaseData, fused_reference
+from autograder.paths import ASSIGNMENTS, REPO
 from geoai_ref import layout
 from geoai_ref.errors import MissingInput, ToolFailed
 from geoai_ref.phase import Phase
 
-#: Files each phase ships beside its notebook, relative to the data folder (fixtures) and the release; the data
-#: notes (what is real, what is synthetic, the course's attribution) travel with every phase.
+#: Files each phase ships beside its notebook, relative to its data set (:mod:`autograder.authoring.release_data`)
+#: and to the release; the data notes (what is real, what is synthetic, the course's attribution) travel with every
+#: phase.
 PHASE_DATA: dict[Phase, tuple[Path, ...]] = {
     Phase.A: (layout.DATA_NOTES, layout.X_TRAIN, layout.Y_TRAIN, layout.X_VAL, layout.Y_VAL, layout.WEEK3_MODEL,
                 layout.WEEK3_MODEL_INFO),
@@ -51,40 +53,33 @@ class NbgraderError(ToolFailed):
     """An nbgrader command failed; the message holds the end of its log."""
 
 
-def fused_reference(cache: Path = RELEASE_DATA) -> Path:
-    """A data folder holding the reference fused patches (made once by the geoai_ref pipeline).
-
-    Raises:
-        FileNotFoundError: if the fixtures are missing.
-    """
-    from geoai_ref.pipeline import run_data_pipeline
-
-    if not all((cache / p).exists() for p in (layout.X_TRAIN_FUSED, layout.X_VAL_FUSED)):
-        # quietly: the grader's checks call this while grading, whose output is a log, not a progress display
-        run_data_pipeline(FIXTURES, cache, show_progress=False)
-    return cache
+def _source(phase: Phase, rel: Path, data: ReleaseData) -> Path:
+    """Which of ``data``'s data sets ``phase`` ships ``rel`` from (:mod:`autograder.authoring.release_data`)."""
+    if rel in (layout.X_TRAIN_FUSED, layout.X_VAL_FUSED):
+        return fused_reference(data) / rel
+    return (data.week3 if phase is Phase.A else data.sensors) / rel
 
 
-def stage_data(phase: Phase, dest: Path, data_root: Path = FIXTURES, fused_root: Path | None = None) -> list[Path]:
-    """Copy the files ``phase`` ships into ``dest`` (a release or submission folder); returns them.
+def stage_data(phase: Phase, dest: Path, data: ReleaseData = KIT_DATA) -> list[Path]:
+    """Copy the files ``phase`` ships from ``data`` into ``dest`` (a release or submission folder); returns them.
 
     Raises:
         KeyError: for an unknown phase.
-        FileNotFoundError: if a file is missing from the data folder (run ``make fixtures``).
+        FileNotFoundError: if a file is missing from the data (run ``make fixtures``, or build the course's data
+            again with ``geoai-grade release --week3 FOLDER``).
         geoai_ref.errors.ProblemsFound: if a raster generated on first use differs from the data's manifest.
     """
     from geoai_ref.synth.course_build import ensure_rasters
 
-    if (data_root / layout.MANIFEST).is_file():
-        ensure_rasters(data_root)  # the fixtures' Sentinel-2 composite is generated on first use
+    for root in {data.week3, data.sensors}:
+        if (root / layout.MANIFEST).is_file():
+            ensure_rasters(root)  # the fixtures' Sentinel-2 composite is generated on first use
     copied = []
     for rel in PHASE_DATA[phase]:
-        root = data_root
-        if rel in (layout.X_TRAIN_FUSED, layout.X_VAL_FUSED):
-            root = fused_root if fused_root is not None else fused_reference()
-        src = root / rel
+        src = _source(phase, rel, data)
         if not src.is_file():
-            raise MissingInput(f"{src} is missing: regenerate the fixtures with `make fixtures`")
+            raise MissingInput(f"{src} is missing: regenerate the fixtures with `make fixtures` (or, for a course's "
+                               "own data, `geoai-grade release --week3 FOLDER`)")
         target = dest / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(src, target)

@@ -1,7 +1,8 @@
 """The student release: nbgrader's generated notebooks plus the data each phase needs, audited.
 
 ``build_release`` runs ``nbgrader generate_assignment`` for each phase (which also records the
-grade cells in the gradebook), copies the phase's data from the fixtures, writes
+grade cells in the gradebook), copies the phase's data from the course's release data (the fixtures, or the
+course's own Week 3 data: :mod:`autograder.authoring.release_data`), writes
 ``requirements.txt``, and then :func:`audit_release` proves that nothing else went out: no
 solutions, no hidden tests, no ``geoai_ref`` / ``autograder``, no hidden data, no text sources.
 """
@@ -18,6 +19,7 @@ import nbformat
 
 from autograder.authoring.course import PHASE_DATA, REQUIREMENTS, Course, stage_data
 from autograder.authoring.notebooks import HIDDEN_BEGIN, HIDDEN_END, PHASES, SOLUTION_BEGIN, SOLUTION_END, build_all
+from autograder.authoring.release_data import release_data
 from autograder.paths import HIDDEN_DATA, REPO
 from geoai_ref.errors import ProblemsFound
 from geoai_ref.phase import Phase
@@ -91,11 +93,17 @@ def build_release(course: Course, phases: list[Phase] | None = None,
                   progress: Callable[[str], None] | None = None) -> Path:
     """Generate, stage and audit the release of ``phases`` (default: all) under ``course.release``.
 
+    The data come from :func:`~autograder.authoring.release_data.release_data` of the course.
+
     Raises:
         ReleaseError: if the sources and notebooks differ, or the audit finds a problem.
+        geoai_ref.errors.MissingInput: if the course's own data is recorded but unreadable.
         autograder.authoring.course.NbgraderError: if nbgrader fails.
     """
     phases = phases or list(PHASES)
+    data = release_data(course.root)
+    if progress:
+        progress(f"data: {data.origin}")
     if course.root == REPO:
         stale = build_all(check=True)
         if stale:
@@ -108,7 +116,7 @@ def build_release(course: Course, phases: list[Phase] | None = None,
         if folder.exists():
             shutil.rmtree(folder)
         course.generate(phase)
-        stage_data(phase, folder)
+        stage_data(phase, folder, data)
         (folder / REQUIREMENTS_FILE).write_text(REQUIREMENTS)
     problems = audit_release(course.release, phases)
     if problems:

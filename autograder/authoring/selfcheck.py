@@ -18,6 +18,7 @@ import nbformat
 
 from autograder.authoring.course import Course, make_course, stage_data
 from autograder.authoring.notebooks import PHASES
+from autograder.authoring.release_data import release_data
 from autograder.authoring.solutions import run_solution
 from geoai_ref.phase import Phase, one_phase_argument
 
@@ -46,16 +47,18 @@ def autograded_notebook(course: Course, phase: Phase, student: str) -> nbformat.
     return nbformat.read(course.autograded(student, phase) / f"{PHASES[phase].notebook}.ipynb", as_version=4)
 
 
-def selfcheck(phase: Phase, root: Path, epochs: int = 1, fused_root: Path | None = None) -> SelfCheck:
-    """Generate ``phase`` in a course at ``root``, then autograde its solution and its blank release."""
+def selfcheck(phase: Phase, root: Path, epochs: int = 1) -> SelfCheck:
+    """Generate ``phase`` in a course at ``root``, then autograde its solution and its blank release, both on the
+    course's release data (:func:`~autograder.authoring.release_data.release_data`)."""
     course = make_course(root)
+    data = release_data(course.root)
     release = course.generate(phase)
     work = root / "work"
-    solved = run_solution(phase, work / SOLUTION_STUDENT / phase, epochs=epochs, fused_root=fused_root)
+    solved = run_solution(phase, work / SOLUTION_STUDENT / phase, epochs=epochs, data=data)
     submit(course, phase, SOLUTION_STUDENT, solved.folder)
     blank = work / BLANK_STUDENT / phase
     shutil.copytree(release, blank)
-    stage_data(phase, blank, fused_root=fused_root)
+    stage_data(phase, blank, data)
     submit(course, phase, BLANK_STUDENT, blank)
     return SelfCheck(course, course.autograde(phase, SOLUTION_STUDENT), course.autograde(phase, BLANK_STUDENT),
                      solved.seconds)

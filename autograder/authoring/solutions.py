@@ -19,6 +19,7 @@ from nbclient.exceptions import CellExecutionError, CellTimeoutError
 
 from autograder.authoring.course import stage_data
 from autograder.authoring.notebooks import PHASES, build_notebook
+from autograder.authoring.release_data import KIT_DATA, ReleaseData
 from autograder.paths import SOLUTIONS
 from geoai_ref.errors import ProblemsFound
 from geoai_ref.phase import Phase
@@ -83,14 +84,15 @@ def execute(nb: nbformat.NotebookNode, folder: Path, epochs: int | None = None, 
 
 
 def run_solution(phase: Phase, folder: Path, epochs: int | None = None,
-                 fused_root: Path | None = None) -> ExecutedNotebook:
-    """Stage ``phase``'s data in ``folder``, execute its worked solution there and save the notebook.
+                 data: ReleaseData = KIT_DATA) -> ExecutedNotebook:
+    """Stage ``phase``'s data (from ``data``) in ``folder``, execute its worked solution there and save the
+    notebook.
 
     Raises:
         SolutionRunError: if the solution fails or writes to stderr.
     """
     folder.mkdir(parents=True, exist_ok=True)
-    stage_data(phase, folder, fused_root=fused_root)
+    stage_data(phase, folder, data)
     result = execute(solution_notebook(phase), folder, epochs=epochs)
     nbformat.write(result.notebook, folder / f"{PHASES[phase].notebook}.ipynb")
     return result

@@ -23,6 +23,8 @@ from geoai_ref.classes import CLASS_NAMES, NUM_CLASSES
 from geoai_ref.collapse import THRESHOLDS
 from geoai_ref.deliverables import MIN_REPORT_CHARS
 
+#: The fixtures' Week 3 model record (a course's own release records its model elsewhere:
+#: :attr:`autograder.authoring.release_data.ReleaseData.week3_record`).
 WEEK3_RECORD = FIXTURES / layout.WEEK3_MODEL_INFO
 ACCURACY_TOLERANCE = 0.005  # Week 3 baseline: the model is deterministic; allow rounding
 COLLAPSE_THRESHOLD = THRESHOLDS.majority_share
@@ -363,20 +365,21 @@ def check_collapse(detect_collapse: Callable) -> None:
 
 # --- Week 3 baseline ----------------------------------------------------------------------------
 
-def check_week3_baseline(week3_accuracy: object) -> None:
-    """The Week 3 model's accuracy on the Week 3 validation set (recorded when the fixtures were made).
+def check_week3_baseline(week3_accuracy: object, week3_record: Path = WEEK3_RECORD) -> None:
+    """The Week 3 model's accuracy on the Week 3 validation set, as ``week3_record`` holds it (measured when the
+    release's data was made).
 
     Raises:
         CheckFailed: if ``week3_accuracy`` is not that accuracy as a fraction (within rounding).
     """
-    expected = float(json.loads(WEEK3_RECORD.read_text())["val_accuracy"])
+    expected = float(json.loads(week3_record.read_text())["val_accuracy"])
     expect(isinstance(week3_accuracy, float | int | np.floating),
            f"week3_accuracy must be a number, got {type(week3_accuracy).__name__}")
     value = float(week3_accuracy)
     if 1 < value <= 100:
         raise CheckFailed(f"week3_accuracy is {value}: give a fraction 0-1, not a percentage")
     expect(abs(value - expected) <= ACCURACY_TOLERANCE,
-           f"week3_accuracy is {value:.4f}; the Week 3 model scores {expected:.4f} on the 75 validation patches. "
+           f"week3_accuracy is {value:.4f}; the Week 3 model scores {expected:.4f} on the Week 3 validation patches. "
            "Feed it reflectance, scaled outside the model as Week 3 did (X_val / S2_SCALE), and compare argmax "
            "predictions with y_val")
 
@@ -394,7 +397,7 @@ def _submitted_metrics(root: Path) -> object:
         raise CheckFailed(f"{layout.PHASE4A_METRICS}: {exc}; write it with the given phase4a_metrics()") from None
 
 
-def check_week3_reported(root: Path) -> None:
+def check_week3_reported(root: Path, week3_record: Path = WEEK3_RECORD) -> None:
     """The Week 3 accuracy the submitted metrics file reports (``week3_baseline.val_accuracy``, written from the
     notebook's ``week3_accuracy``): :func:`check_week3_baseline` on it.
 
@@ -405,7 +408,7 @@ def check_week3_reported(root: Path) -> None:
     value = reported.get("val_accuracy") if isinstance(reported, dict) else None
     expect(value is not None, f"{layout.PHASE4A_METRICS} has no week3_baseline.val_accuracy: write it with the "
                               "given phase4a_metrics(..., week3_accuracy, ...)")
-    check_week3_baseline(value)
+    check_week3_baseline(value, week3_record)
 
 
 def check_stability(root: Path) -> None:

@@ -65,10 +65,14 @@ class GradingConfig:
         return store_path(self.course)
 
     def salt(self, phase: Phase) -> tuple[str, ...]:
-        """What besides the files decides a phase's grade (changing any of it regrades)."""
+        """What besides the files decides a phase's grade (changing any of it regrades): the notebook's source, the
+        budgets, and the data the release was built on (the kit's, or the record of the course's own)."""
         from autograder.authoring.notebooks import PHASES
+        from autograder.authoring.release_data import SOURCES
 
         source = self.course / "assignments" / phase / PHASES[phase].ipynb.name
         digest = hashlib.sha256(source.read_bytes()).hexdigest() if source.exists() else "no-source"
+        record = self.course / SOURCES
+        data = hashlib.sha256(record.read_bytes()).hexdigest() if record.is_file() else "kit-data"
         return (GRADER_VERSION, str(phase), digest, str(self.epochs), str(self.train_batches),
-                str(self.cell_timeout))
+                str(self.cell_timeout), data)

@@ -26,7 +26,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.authoring.course import fused_reference, use_venv_tools
+from autograder.authoring.course import use_venv_tools
+from autograder.authoring.release_data import fused_reference, release_data
 from autograder.grading import engine
 from autograder.grading.config import GradingConfig
 from autograder.grading.intake import check_phase, discover, fingerprint, snapshot, unpack
@@ -91,7 +92,8 @@ def grade_phase(job: Job, config: GradingConfig, template_db: Path) -> PhaseResu
             result.flags.append(Flag("unjailed", job.phase, f"graded WITHOUT the jail ({missing}): the notebook's "
                                      "kernel, the hidden checks' probes and the model sandbox could read the grader's "
                                      "files"))
-        result.trusted = trusted_checks(job.phase, job.snapshot, jailed=missing is None, **kwargs)
+        result.trusted = trusted_checks(job.phase, job.snapshot, jailed=missing is None,
+                                        release=release_data(config.course), **kwargs)
     except Exception as exc:  # noqa: BLE001 - one broken submission must never stop the class
         # what was found so far stays (flags, the worker folder to retire); the outcome is the grader's fault
         result = PhaseResult(Outcome.ERROR, f"internal grading error ({type(exc).__name__}: {exc}); report it with "
@@ -221,7 +223,7 @@ def grade_class(config: GradingConfig, submissions: Path, progress: Callable[[st
         return run
     template = gradebook_template(config.course, config.phases, config.gradebook / "work" / "template.db", progress)
     if {Phase.B, Phase.C} & {j.phase for j in jobs}:
-        fused_reference()  # built once here, never by two kernels at once
+        fused_reference(release_data(config.course))  # built once here, never by two kernels at once
     progress(f"grading {len(jobs)} phase submission(s)")
     recorded: set[tuple[str, Phase]] = set()
     bar = tqdm(total=len(jobs), unit="phase", desc="grading", disable=not show_bar, file=sys.stderr)

@@ -30,6 +30,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from autograder.authoring.notebooks import PHASES
+from autograder.authoring.release_data import KIT_DATA, ReleaseData
 from autograder.probes.catalog import PROBES
 from autograder.probes.run import run_probes
 from autograder.trusted.files import files_check
@@ -69,54 +70,56 @@ class PhaseProbes:
         return self._results[result_id]
 
 
-def _phase4a(snapshot: Path, limits: SandboxLimits) -> Checks:
+def _phase4a(snapshot: Path, limits: SandboxLimits, release: ReleaseData) -> Checks:
     metrics = (layout.PHASE4A_METRICS, Phase4AMetrics)
-    models = PhaseModels(snapshot, {"result": SubmittedModel(None, layout.PHASE4A_MODEL, week3_input=True)}, limits)
+    models = PhaseModels(snapshot, {"result": SubmittedModel(None, layout.PHASE4A_MODEL, week3_input=True)}, limits,
+                         release)
     return {"4a_files": lambda: files_check("4a_files", Phase.A, snapshot, layout.DELIVERABLES[Phase.A]),
             "4a_model_reeval": lambda: models.reeval("4a_model_reeval", Phase.A),
             "4a_metrics_match": lambda: metrics_match("4a_metrics_match", Phase.A, snapshot, *metrics,
-                                                      models.evaluated())}
+                                                      models.evaluated(), release)}
 
 
-def _phase4b(snapshot: Path, limits: SandboxLimits) -> Checks:
+def _phase4b(snapshot: Path, limits: SandboxLimits, release: ReleaseData) -> Checks:
     metrics = (layout.PHASE4B_ABLATION, AblationStudy)
-    models = PhaseModels(snapshot, {"Full": SubmittedModel(None, layout.PHASE4B_MODEL)}, limits)
-    return {"4b_fused_trusted": lambda: fused_check("4b_fused_trusted", Phase.B, snapshot),
+    models = PhaseModels(snapshot, {"Full": SubmittedModel(None, layout.PHASE4B_MODEL)}, limits, release)
+    return {"4b_fused_trusted": lambda: fused_check("4b_fused_trusted", Phase.B, snapshot, release),
             "4b_ablation_files": lambda: files_check("4b_ablation_files", Phase.B, snapshot, PHASE4B_ABLATION_FILES),
             "4b_report_files": lambda: files_check("4b_report_files", Phase.B, snapshot, PHASE4B_REPORT_FILES),
             "4b_model_reeval": lambda: models.reeval("4b_model_reeval", Phase.B),
             "4b_metrics_match": lambda: metrics_match("4b_metrics_match", Phase.B, snapshot, *metrics,
-                                                      models.evaluated())}
+                                                      models.evaluated(), release)}
 
 
-def _phase4c(snapshot: Path, limits: SandboxLimits) -> Checks:
+def _phase4c(snapshot: Path, limits: SandboxLimits, release: ReleaseData) -> Checks:
     metrics = (layout.PHASE4C_RESULTS, AblationStudy)
     submitted = {name: SubmittedModel(name, rel) for name, rel in layout.PHASE4C_MODEL_FILES.items()}
-    models = PhaseModels(snapshot, submitted, limits)
+    models = PhaseModels(snapshot, submitted, limits, release)
     return {"4c_files": lambda: files_check("4c_files", Phase.C, snapshot, layout.DELIVERABLES[Phase.C]),
             "4c_models_reeval": lambda: models.reeval("4c_models_reeval", Phase.C),
             "4c_metrics_match": lambda: metrics_match("4c_metrics_match", Phase.C, snapshot, *metrics,
-                                                      models.evaluated())}
+                                                      models.evaluated(), release)}
 
 
-_PHASES: dict[Phase, Callable[[Path, SandboxLimits], Checks]] = {Phase.A: _phase4a, Phase.B: _phase4b,
+_PHASES: dict[Phase, Callable[[Path, SandboxLimits, ReleaseData], Checks]] = {Phase.A: _phase4a, Phase.B: _phase4b,
                                                                  Phase.C: _phase4c}
 
 
-def _checks(phase: Phase, snapshot: Path, limits: SandboxLimits, jailed: bool) -> Checks:
+def _checks(phase: Phase, snapshot: Path, limits: SandboxLimits, jailed: bool, release: ReleaseData) -> Checks:
     """The phase's probes (:data:`autograder.probes.catalog.PROBES`), then its checks of files and models."""
-    return {**PhaseProbes(snapshot, phase, jailed).checks(), **submitted_checks(phase, snapshot),
-            **_PHASES[phase](snapshot, limits)}
+    return {**PhaseProbes(snapshot, phase, jailed).checks(), **submitted_checks(phase, snapshot, release),
+            **_PHASES[phase](snapshot, limits, release)}
 
 
 #: The trusted checks of each phase, in the order they run (rubric.yaml's ``confirmed_by`` names them).
-TRUSTED_CHECKS: dict[Phase, tuple[str, ...]] = {phase: tuple(_checks(phase, Path(), SandboxLimits(), True))
+TRUSTED_CHECKS: dict[Phase, tuple[str, ...]] = {phase: tuple(_checks(phase, Path(), SandboxLimits(), True, KIT_DATA))
                                                 for phase in _PHASES}
 
 
 def trusted_checks(phase: Phase | str, snapshot: Path, limits: SandboxLimits | None = None,
-                   jailed: bool = True) -> list[TrustedResult]:
-    """Every trusted check of ``phase`` on a snapshot folder, in :data:`TRUSTED_CHECKS` order.
+                   jailed: bool = True, release: ReleaseData = KIT_DATA) -> list[TrustedResult]:
+    """Every trusted check of ``phase`` on a snapshot folder, in :data:`TRUSTED_CHECKS` order, against the data
+    the course's release was built on (``release``: :func:`autograder.authoring.release_data.release_data`).
 
     Never raises for anything a student submitted (missing file, corrupt .h5, NaN arrays, pickled
     .npy, garbage JSON): each becomes a failed TrustedResult with a message. The models of the phase
@@ -125,13 +128,14 @@ def trusted_checks(phase: Phase | str, snapshot: Path, limits: SandboxLimits | N
 
     Raises:
         ValueError: for an unknown phase (the message lists the known ones).
-        FileNotFoundError: if the GRADER's own data (fixtures, hidden data) is missing: run `make fixtures`.
+        FileNotFoundError: if the GRADER's own data (the release's data, hidden data) is missing: run
+            `make fixtures`.
     """
     phase = Phase.parse(phase)
     snapshot = Path(snapshot)
-    grader_data()  # grader data first: its absence is the grader's problem, not the student's
+    grader_data(release)  # grader data first: its absence is the grader's problem, not the student's
     results = []
-    for check_id, check in _checks(phase, snapshot, limits or SandboxLimits(), jailed).items():
+    for check_id, check in _checks(phase, snapshot, limits or SandboxLimits(), jailed, release).items():
         try:
             result = check()
         except Exception as exc:  # noqa: BLE001 - never let one submission crash the grading run

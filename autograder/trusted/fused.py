@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from autograder.paths import RELEASE_DATA, REPO
+from autograder.authoring.release_data import ReleaseData
 from autograder.trusted.reference import grader_data, inside_snapshot
 from autograder.trusted.result import TrustedResult
 from geoai_ref import layout
@@ -17,13 +17,13 @@ from geoai_ref.fused_check import FUSED_SAMPLES, check_fused_array
 from geoai_ref.phase import Phase
 
 
-def fused_check(check_id: str, phase: Phase, snapshot: Path) -> TrustedResult:
+def fused_check(check_id: str, phase: Phase, snapshot: Path, release: ReleaseData) -> TrustedResult:
     """Both fused arrays of ``snapshot``; flags ``band-order``, ``nearest-resampling``, ``missing-deliverable``."""
-    data = grader_data()
+    data = grader_data(release)
     references = {layout.X_TRAIN_FUSED: data.x_train_fused, layout.X_VAL_FUSED: data.x_val_fused}
     problems: list[str] = []
     flags: set[str] = set()
-    evidence: dict[str, Any] = {"reference": str(RELEASE_DATA.relative_to(REPO)), "files": {}}
+    evidence: dict[str, Any] = {"reference": str(release.fused), "files": {}}
     for rel, n in FUSED_SAMPLES.items():
         report = check_fused_array(inside_snapshot(snapshot, rel), rel, n, references[rel])
         problems += report.messages()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from autograder.authoring.release_data import ReleaseData
 from autograder.trusted.reeval import SubmittedModel
 from autograder.trusted.reference import grader_data, inside_snapshot
 from autograder.trusted.reported import metric_tolerance, number, read_reported, reported_result
@@ -19,7 +20,7 @@ from geoai_ref.schemas import AblationStudy
 
 
 def metrics_match(check_id: str, phase: Phase, snapshot: Path, rel: Path, cls: type,
-                  pairs: list[tuple[str, SubmittedModel]]) -> TrustedResult:
+                  pairs: list[tuple[str, SubmittedModel]], release: ReleaseData) -> TrustedResult:
     """Compare the reported figures of each (configuration name, re-evaluated model) pair with the recomputed ones.
 
     With one model (4A, 4B) the evidence holds its figures directly; with several (4C) one entry per configuration.
@@ -29,7 +30,7 @@ def metrics_match(check_id: str, phase: Phase, snapshot: Path, rel: Path, cls: t
     if data is None:
         flags = ["missing-deliverable"] if inside_snapshot(snapshot, rel) is None else []
         return TrustedResult(check_id, phase, False, error or "", {"file": str(rel)}, flags)
-    n = len(grader_data().y_val)
+    n = len(grader_data(release).validation(pairs[0][1].week3_input)[1])
     tol = metric_tolerance(n)
     reported: dict[str, Any] = {}
     recomputed: dict[str, Any] = {}

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from autograder.authoring.release_data import ReleaseData
 from autograder.trusted.reference import grader_data, inside_snapshot
 from autograder.trusted.result import TrustedResult
 from autograder.trusted.sandbox import ModelOutcome, SandboxError, SandboxLimits, isolation, predict_in_sandbox
@@ -67,7 +68,7 @@ class SubmittedModel:
         self.flags.add(flag)
 
 
-def _inputs(model: SubmittedModel, path: Path) -> dict[Split, np.ndarray] | None:
+def _inputs(model: SubmittedModel, path: Path, release: ReleaseData) -> dict[Split, np.ndarray] | None:
     """The raw hidden and validation patches of ``model``'s bands, or None (with the model failed) if it cannot
     run on the grader's patches."""
     try:
@@ -92,25 +93,25 @@ def _inputs(model: SubmittedModel, path: Path) -> dict[Split, np.ndarray] | None
         model.fail(f"{model.rel} takes {n_bands} bands, but the {model.configuration} configuration has "
                    f"{len(bands)} ({', '.join(bands)})")
         return None
-    data = grader_data()
+    data = grader_data(release)
     idx = band_indices(bands)
     model.evidence.update(configuration=model.configuration, bands=list(bands), input=RAW_INPUT,
                           normalization_layer="Normalization" in summary.layer_classes)
+    x_val, _ = data.validation(model.week3_input)
     if model.week3_input:  # the Week 3 patches' units: stored Sentinel-2 values (COURSE.s2_scale x reflectance)
-        return {Split.HIDDEN: to_stored(data.x_hidden[..., idx]),
-                Split.VALIDATION: np.asarray(data.x_val_s2, dtype=np.float32)}
+        return {Split.HIDDEN: to_stored(data.x_hidden[..., idx]), Split.VALIDATION: np.asarray(x_val, np.float32)}
     return {Split.HIDDEN: np.asarray(data.x_hidden[..., idx], dtype=np.float32),
-            Split.VALIDATION: np.asarray(data.x_val_fused[..., idx], dtype=np.float32)}
+            Split.VALIDATION: np.asarray(x_val[..., idx], dtype=np.float32)}
 
 
-def _score(model: SubmittedModel, predictions: dict[Split, np.ndarray]) -> None:
+def _score(model: SubmittedModel, predictions: dict[Split, np.ndarray], release: ReleaseData) -> None:
     """Metrics and the collapse verdict of ``model`` on both splits."""
-    data = grader_data()
+    data = grader_data(release)
     for p in predictions.values():
         if p.shape[1] != NUM_CLASSES:
             model.fail(f"{model.rel} outputs {p.shape[1]} values per patch; it must output {NUM_CLASSES} classes")
             return
-    for split, y in ((Split.HIDDEN, data.y_hidden), (Split.VALIDATION, data.y_val)):
+    for split, y in ((Split.HIDDEN, data.y_hidden), (Split.VALIDATION, data.validation(model.week3_input)[1])):
         p = predictions[split]
         metrics = evaluate(y, p)
         collapse = detect_collapse(y, p)
@@ -126,8 +127,10 @@ def _score(model: SubmittedModel, predictions: dict[Split, np.ndarray]) -> None:
             model.flags.add("collapse")
 
 
-def reevaluate(snapshot: Path, models: list[SubmittedModel], limits: SandboxLimits) -> float | None:
-    """Run every model of ``models`` in ONE sandbox call and score it; fills in each SubmittedModel.
+def reevaluate(snapshot: Path, models: list[SubmittedModel], limits: SandboxLimits,
+               release: ReleaseData) -> float | None:
+    """Run every model of ``models`` in ONE sandbox call on ``release``'s validation patches and the hidden ones,
+    and score it; fills in each SubmittedModel.
 
     Returns the seconds the sandbox call took, or None when no model could be sent to it.
     """
@@ -139,7 +142,7 @@ def reevaluate(snapshot: Path, models: list[SubmittedModel], limits: SandboxLimi
             m.fail(f"{m.rel} is missing: save the trained model there with model.save('{m.rel}')",
                    "missing-deliverable")
             continue
-        prepared = _inputs(m, path)
+        prepared = _inputs(m, path, release)
         if prepared is not None:
             paths[str(m.rel)] = path
             inputs[str(m.rel)] = prepared
@@ -159,7 +162,7 @@ def reevaluate(snapshot: Path, models: list[SubmittedModel], limits: SandboxLimi
             m.fail(f"{m.rel}: {outcome.failure}")
             m.evidence["sandbox_error"] = outcome.failure.kind
         else:
-            _score(m, outcome.predictions)
+            _score(m, outcome.predictions, release)
     return seconds
 
 
@@ -196,15 +199,16 @@ def reeval_result(check_id: str, phase: Phase, models: list[SubmittedModel], sec
 class PhaseModels:
     """The models of one phase, run in the sandbox once, on first use by either check that needs them."""
 
-    def __init__(self, snapshot: Path, models: dict[str, SubmittedModel], limits: SandboxLimits) -> None:
-        self.snapshot, self.models, self.limits = snapshot, models, limits
+    def __init__(self, snapshot: Path, models: dict[str, SubmittedModel], limits: SandboxLimits,
+                 release: ReleaseData) -> None:
+        self.snapshot, self.models, self.limits, self.release = snapshot, models, limits, release
         self._done = False
         self.seconds: float | None = None
 
     def run(self) -> list[SubmittedModel]:
         if not self._done:
             self._done = True
-            self.seconds = reevaluate(self.snapshot, list(self.models.values()), self.limits)
+            self.seconds = reevaluate(self.snapshot, list(self.models.values()), self.limits, self.release)
         return list(self.models.values())
 
     def evaluated(self) -> list[tuple[str, SubmittedModel]]:

@@ -1,7 +1,8 @@
 """The grader's own data for the trusted checks, and safe access to a submission's snapshot.
 
-The hidden scene's labelled patches, the fixtures' Week 3 split and the reference fused patches are
-loaded once per process. Labels never leave the grader: the sandbox gets inputs only.
+The hidden scene's labelled patches, the release's Week 3 validation split and its reference fused patches
+(:mod:`autograder.authoring.release_data`: the fixtures, or a course's own data) are loaded once per process.
+Labels never leave the grader: the sandbox gets inputs only.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from autograder.paths import FIXTURES, HIDDEN_DATA
+from autograder.authoring.release_data import KIT_DATA, ReleaseData, fused_reference
+from autograder.paths import HIDDEN_DATA
 from geoai_ref import layout
 from geoai_ref.errors import MissingInput
 
@@ -24,30 +26,36 @@ class GraderData:
 
     x_hidden: np.ndarray  # hidden scene, 8 fused bands
     y_hidden: np.ndarray
-    x_val_s2: np.ndarray  # fixtures X_val: the Week 3 patches as stored (Sentinel-2 digital numbers)
-    x_train_fused: np.ndarray  # reference fused patches (the 4B pipeline on the fixtures)
+    x_val_s2: np.ndarray  # Phase 4A's X_val: the Week 3 patches as stored (Sentinel-2 digital numbers)
+    y_val_s2: np.ndarray
+    x_train_fused: np.ndarray  # reference fused patches (the 4B pipeline on the release's sensors)
     x_val_fused: np.ndarray
-    y_val: np.ndarray
+    y_val: np.ndarray  # the fused patches' validation labels (Phases 4B and 4C)
+    release: ReleaseData
+
+    def validation(self, week3_input: bool) -> tuple[np.ndarray, np.ndarray]:
+        """The release's validation patches and labels: Phase 4A's Week 3 ones, or the fused ones."""
+        return (self.x_val_s2, self.y_val_s2) if week3_input else (self.x_val_fused, self.y_val)
 
 
 @functools.cache
-def grader_data() -> GraderData:
-    """The grader's data, loaded once per process.
+def grader_data(release: ReleaseData = KIT_DATA) -> GraderData:
+    """The grader's data for a release built on ``release``, loaded once per process.
 
     Raises:
-        FileNotFoundError: if the fixtures or the hidden data are missing (run `make fixtures`).
+        FileNotFoundError: if the release's data or the hidden data are missing (run `make fixtures`, or build
+            the course's data again with `geoai-grade release --week3 FOLDER`).
     """
-    from autograder.authoring.course import fused_reference
-
-    fused = fused_reference()
+    fused = fused_reference(release)
     paths = {"x_hidden": HIDDEN_DATA / layout.X_HIDDEN_FUSED, "y_hidden": HIDDEN_DATA / layout.Y_HIDDEN,
-             "x_val_s2": FIXTURES / layout.X_VAL,
+             "x_val_s2": release.week3 / layout.X_VAL, "y_val_s2": release.week3 / layout.Y_VAL,
              "x_train_fused": fused / layout.X_TRAIN_FUSED, "x_val_fused": fused / layout.X_VAL_FUSED,
-             "y_val": FIXTURES / layout.Y_VAL}
+             "y_val": release.sensors / layout.Y_VAL}
     missing = [str(p) for p in paths.values() if not p.is_file()]
     if missing:
-        raise MissingInput(f"the grader's data is incomplete ({missing}); regenerate it with `make fixtures`")
-    return GraderData(**{name: np.load(path, allow_pickle=False) for name, path in paths.items()})
+        raise MissingInput(f"the grader's data is incomplete ({missing}); regenerate it with `make fixtures` (or "
+                           "`geoai-grade release --week3 FOLDER` for a course's own data)")
+    return GraderData(**{name: np.load(path, allow_pickle=False) for name, path in paths.items()}, release=release)
 
 
 def inside_snapshot(snapshot: Path, rel: Path) -> Path | None:

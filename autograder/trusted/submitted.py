@@ -13,6 +13,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
+from autograder.authoring.release_data import ReleaseData
 from autograder.checks import phase4a, phase4b, phase4c
 from autograder.checks.common import CheckFailed
 from autograder.trusted.result import TrustedResult
@@ -21,22 +22,33 @@ from geoai_ref.phase import Phase
 #: The ids of these results end with this (``4a_stability_trusted``); rubric.yaml names them in ``confirmed_by``.
 TRUSTED_SUFFIX = "_trusted"
 
-#: Per phase: rubric check id -> the check of the submitted files that confirms it (called with the snapshot).
-SUBMITTED_CHECKS: dict[Phase, dict[str, Callable[[Path], None]]] = {
-    Phase.A: {"4a_week3_baseline": phase4a.check_week3_reported,
-              "4a_stability": phase4a.check_stability,
-              "4a_comparison_report": phase4a.check_comparison_report},
-    Phase.B: {"4b_fusion_model": phase4b.check_fusion_model,
-              "4b_ablation_artifacts": phase4b.check_ablation_artifacts,
-              "4b_config": phase4b.check_config,
-              "4b_baseline_report": phase4b.check_baseline_report},
-    Phase.C: {"4c_results": phase4c.check_results,
-              "4c_figures": phase4c.check_figures,
-              "4c_report": phase4c.check_report},
+FileCheck = Callable[[Path, ReleaseData], None]
+
+
+def _files_only(check: Callable[[Path], None]) -> FileCheck:
+    """A check that judges the submitted files alone, whatever data the release was built on."""
+    return lambda snapshot, _release: check(snapshot)
+
+
+#: Per phase: rubric check id -> the check of the submitted files that confirms it (called with the snapshot and
+#: the data the release was built on).
+SUBMITTED_CHECKS: dict[Phase, dict[str, FileCheck]] = {
+    Phase.A: {"4a_week3_baseline": lambda snapshot, release: phase4a.check_week3_reported(snapshot,
+                                                                                          release.week3_record),
+              "4a_stability": _files_only(phase4a.check_stability),
+              "4a_comparison_report": _files_only(phase4a.check_comparison_report)},
+    Phase.B: {"4b_fusion_model": _files_only(phase4b.check_fusion_model),
+              "4b_ablation_artifacts": _files_only(phase4b.check_ablation_artifacts),
+              "4b_config": _files_only(phase4b.check_config),
+              "4b_baseline_report": _files_only(phase4b.check_baseline_report)},
+    Phase.C: {"4c_results": _files_only(phase4c.check_results),
+              "4c_figures": _files_only(phase4c.check_figures),
+              "4c_report": _files_only(phase4c.check_report)},
 }
 
 
-def submitted_check(check_id: str, phase: Phase, snapshot: Path, check: Callable[[Path], None]) -> TrustedResult:
+def submitted_check(check_id: str, phase: Phase, snapshot: Path, check: FileCheck,
+                    release: ReleaseData) -> TrustedResult:
     """``check`` run on ``snapshot``; its :class:`CheckFailed` message (what is wrong, what to do) is the result's.
 
     Never raises: a file the check cannot even read (bad encoding, a YAML syntax error) fails the check with the
@@ -44,7 +56,7 @@ def submitted_check(check_id: str, phase: Phase, snapshot: Path, check: Callable
     """
     result_id = f"{check_id}{TRUSTED_SUFFIX}"
     try:
-        check(snapshot)
+        check(snapshot, release)
     except CheckFailed as exc:
         return TrustedResult(result_id, phase, False, str(exc), {"judged": "the submitted files, by the grader"})
     except Exception as exc:  # noqa: BLE001 - a malformed student file must never crash the grading run
@@ -55,7 +67,8 @@ def submitted_check(check_id: str, phase: Phase, snapshot: Path, check: Callable
     return TrustedResult(result_id, phase, True, "passed", {"judged": "the submitted files, by the grader"})
 
 
-def submitted_checks(phase: Phase, snapshot: Path) -> dict[str, Callable[[], TrustedResult]]:
+def submitted_checks(phase: Phase, snapshot: Path, release: ReleaseData) -> dict[str, Callable[[], TrustedResult]]:
     """The phase's checks of submitted files, by result id, ready to run."""
-    return {f"{check_id}{TRUSTED_SUFFIX}": (lambda c=check_id, f=check: submitted_check(c, phase, snapshot, f))
+    return {f"{check_id}{TRUSTED_SUFFIX}": (lambda c=check_id, f=check: submitted_check(c, phase, snapshot, f,
+                                                                                         release))
             for check_id, check in SUBMITTED_CHECKS[phase].items()}

@@ -96,8 +96,10 @@ def train_and_save_week3_model(root: Path, dataset: Week3Dataset, course: Course
                "ReduceLROnPlateau(val_loss, x0.5, patience 5), the epoch of best val_accuracy kept")
 
 
-def write_data_notes(root: Path, course: CourseConfig, polygons: PolygonSet, dataset: Week3Dataset) -> Path:
-    """``DATA_NOTES.md``: where each file comes from, the skipped polygons, the split's leak, the attribution."""
+def write_data_notes(root: Path, course: CourseConfig, polygons: PolygonSet, dataset: Week3Dataset,
+                     more: str = "") -> Path:
+    """``DATA_NOTES.md``: where each file comes from, the skipped polygons, the split's leak, ``more`` (a paragraph
+    the data set's user adds), the attribution."""
     leaked = len(dataset.leaked_polygons())
     lines = [
         f"# Data notes: {course.name}",
@@ -115,6 +117,7 @@ def write_data_notes(root: Path, course: CourseConfig, polygons: PolygonSet, dat
         "",
         "Polygons: " + polygons.summary(course).replace("\n", "\n\n"),
         "",
+        *([more, ""] if more else []),
         course.attribution,
         "",
     ]
@@ -136,8 +139,10 @@ def course_data_scene(polygons: PolygonSet, course: CourseConfig, seed: int, clo
 
 
 def build_course_data(root: Path, polygons_path: Path, course: CourseConfig = COURSE, seed: int = DEFAULT_SEED,
-                      train_model: bool = True, cloud_hole: bool = True, progress: Progress = _quiet) -> list[Path]:
-    """Generate the course-shaped data set into ``root``; return the paths written.
+                      train_model: bool = True, cloud_hole: bool = True, notes: str = "",
+                      progress: Progress = _quiet) -> list[Path]:
+    """Generate the course-shaped data set into ``root``; return the paths written. ``notes``: a paragraph added
+    to its data notes.
 
     With ``cloud_hole`` one persistent cloud leaves nodata in the Sentinel-2 composite (as a real Los Lagos
     summer composite has), for quality control to find; no Week 3 patch may lie under it.
@@ -173,7 +178,7 @@ def build_course_data(root: Path, polygons_path: Path, course: CourseConfig = CO
     if train_model:
         progress("training the course's Week 3 SimpleCNN")
         paths += train_and_save_week3_model(root, dataset, course, seed % 2**31)
-    paths.append(write_data_notes(root, course, polygons, dataset))
+    paths.append(write_data_notes(root, course, polygons, dataset, notes))
     paths.append(write_manifest(root, scene, paths, course))
     return paths
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from autograder.authoring.course import fused_reference
+from autograder.authoring.release_data import fused_reference
 from geoai_ref import layout
 from geoai_ref.bands import FUSED_BANDS
 from geoai_ref.fused_check import (

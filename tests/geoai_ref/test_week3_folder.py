@@ -10,33 +10,13 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
-from conftest import COURSE_POLYGONS_PER_CLASS, COURSE_VAL_SUPPORT
+from conftest import COURSE_VAL_SUPPORT, FIXTURES, course_shaped_folder
 
 from geoai_ref import layout
 from geoai_ref.course import COURSE
 from geoai_ref.week3_folder import Week3FolderError, check_week3_folder
 
-COURSE_FILES = Path(__file__).resolve().parents[2] / "fixtures" / "course"
-
-
-def course_shaped_folder(root: Path) -> Path:
-    """The course's Week 3 layout: float32 digital numbers, 3 patches per usable polygon, 300 / 75, the real
-    polygons (with their null geometry) and the real Week 3 model."""
-    rng = np.random.default_rng(0)
-    labels = np.concatenate([np.full(3 * k, COURSE.label_of(name)) for name, k in COURSE_POLYGONS_PER_CLASS.items()])
-    val = np.concatenate([rng.choice(np.flatnonzero(labels == COURSE.label_of(name)), k, replace=False)
-                          for name, k in COURSE_VAL_SUPPORT.items()])
-    train = np.setdiff1d(np.arange(labels.size), val)
-    x = rng.uniform(0, 5500, size=(labels.size, 8, 8, 6)).astype(np.float32)
-    for rel, arr in ((layout.X_TRAIN, x[train]), (layout.Y_TRAIN, labels[train]), (layout.X_VAL, x[val]),
-                     (layout.Y_VAL, labels[val])):
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        np.save(root / rel, arr)
-    (root / layout.POLYGONS).parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy(COURSE_FILES / "larger_polygons.geojson", root / layout.POLYGONS)
-    (root / layout.WEEK3_MODEL).parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy(COURSE_FILES / "week3_best_model.h5", root / layout.WEEK3_MODEL)
-    return root
+COURSE_FILES = FIXTURES / "course"
 
 
 def test_a_course_shaped_folder_passes_and_is_described(tmp_path: Path) -> None:
@@ -45,7 +25,8 @@ def test_a_course_shaped_folder_passes_and_is_described(tmp_path: Path) -> None:
     assert folder.val_counts == COURSE_VAL_SUPPORT
     assert len(folder.polygons.polygons) == 125 and len(folder.polygons.skipped) == 1
     assert folder.model.input_shape == (None, 8, 8, 6) and folder.model.output_units == 5
-    assert 0 <= folder.value_range[0] < folder.value_range[1] <= 5500
+    patches = np.concatenate([np.load(tmp_path / layout.X_TRAIN), np.load(tmp_path / layout.X_VAL)])
+    assert folder.value_range == (patches.min(), patches.max()) and 0 <= patches.min() < patches.max() < 16000
 
 
 def _problems(root: Path, course=COURSE) -> list[str]:

@@ -14,6 +14,7 @@ from conftest import probed
 from rasterio.enums import Resampling
 from rasterio.warp import reproject
 
+from autograder.authoring.release_data import KIT_DATA
 from autograder.authoring.solutions import solution_namespace
 from autograder.checks import phase4b
 from autograder.checks.common import CheckFailed
@@ -214,7 +215,7 @@ def submission(tmp_path_factory) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from autograder.authoring.course import fused_reference
+    from autograder.authoring.release_data import fused_reference
 
     root = tmp_path_factory.mktemp("phase4b_submission")
     reference = fused_reference()
@@ -259,12 +260,12 @@ def copy_of(submission, tmp_path) -> Path:
 
 def fused_fails(root: Path, match: str) -> None:
     """The fused arrays are judged by the grader's trusted check (autograder/trusted/fused.py)."""
-    result = fused_check("4b_fused_trusted", Phase.B, root)
+    result = fused_check("4b_fused_trusted", Phase.B, root, KIT_DATA)
     assert not result.passed and re.search(match, result.message), result.message
 
 
 def test_complete_submission_passes(submission):
-    assert fused_check("4b_fused_trusted", Phase.B, submission).passed
+    assert fused_check("4b_fused_trusted", Phase.B, submission, KIT_DATA).passed
     phase4b.check_fusion_model(submission)
     phase4b.check_ablation_artifacts(submission)
     phase4b.check_config(submission)

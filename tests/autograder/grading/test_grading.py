@@ -109,6 +109,20 @@ def test_grading_config_resolves_a_relative_course(tmp_path, monkeypatch):
     assert config.course == tmp_path / "course" and config.store_path.is_absolute()
 
 
+def test_the_release_data_a_course_is_graded_against_is_part_of_its_fingerprint(tmp_path):
+    from autograder.authoring.release_data import SOURCES
+    from autograder.grading.config import GradingConfig
+    from geoai_ref.phase import Phase
+
+    config = GradingConfig(course=tmp_path)
+    kit = config.salt(Phase.A)
+    (tmp_path / SOURCES).parent.mkdir()
+    (tmp_path / SOURCES).write_text('{"week3_folder": "/courses/a", "built": "2026-11-30T07:00:00+00:00"}')
+    own = config.salt(Phase.A)
+    (tmp_path / SOURCES).write_text('{"week3_folder": "/courses/a", "built": "2026-12-01T07:00:00+00:00"}')
+    assert len({kit, own, config.salt(Phase.A)}) == 3  # the kit's data, the course's, the course's rebuilt
+
+
 def test_a_grader_error_never_replaces_a_stored_grade(tmp_path):
     from autograder.grading.config import GradingConfig
     from autograder.grading.coordinator import Job, _record

@@ -19,7 +19,7 @@ import pytest
 from conftest import ALLOW_UNJAILED, FIXTURES, HIDDEN, REPO, assert_plain_json
 from sklearn.linear_model import LogisticRegression
 
-from autograder.authoring.course import fused_reference
+from autograder.authoring.release_data import KIT_DATA, fused_reference
 from autograder.trusted import sandbox
 from autograder.trusted.checks import TRUSTED_CHECKS, trusted_checks
 from autograder.trusted.metrics_match import metrics_match
@@ -164,7 +164,7 @@ def test_a_model_normalised_outside_is_fed_raw_patches_and_disagrees_with_its_ow
         week3_baseline={}, split={}))
 
     models = PhaseModels(tmp_path, {"result": SubmittedModel(None, layout.PHASE4A_MODEL, week3_input=True)},
-                         SandboxLimits())
+                         SandboxLimits(), KIT_DATA)
     reeval = models.reeval("4a_model_reeval", "phase4a")
     evidence = reeval.evidence["models"][str(layout.PHASE4A_MODEL)]
     assert evidence["input"] == RAW_INPUT and evidence["normalization_layer"] is False
@@ -175,7 +175,7 @@ def test_a_model_normalised_outside_is_fed_raw_patches_and_disagrees_with_its_ow
     assert abs(recomputed - honest.accuracy) > 0.1, "the test needs a model whose two inputs disagree"
 
     match = metrics_match("4a_metrics_match", "phase4a", tmp_path, layout.PHASE4A_METRICS, Phase4AMetrics,
-                          models.evaluated())
+                          models.evaluated(), KIT_DATA)
     assert not match.passed and match.flags == ["metrics-mismatch"]
     assert "raw validation patches" in match.message and "preprocessing inside" in match.message
 

@@ -1,0 +1,200 @@
+"""The data a course's release is built from, and that its grader compares against.
+
+Each phase's files come from one data set:
+
+- **Phase 4A** from the *Week 3* data set: the Week 3 patches, labels and model the students hold, with the
+  model's record (its accuracy on the Week 3 validation patches, which the 4A baseline check expects);
+- **Phase 4B** from the *sensors* data set: the Sentinel-2, MODIS and SRTM rasters, the polygons, the AOI, and
+  the Week 3 split cut from those rasters (the 4B patch check compares against it);
+- **Phase 4C** from the *fused* patches (the reference 4B pipeline run on the sensors data set, also the band-order
+  reference of the fused-array check), with the sensors data set's labels.
+
+By default all three are the kit's: :data:`KIT_DATA` (the fixtures, the course's own polygons under synthetic
+sensors). ``geoai-grade release --week3 FOLDER`` builds a course's own instead (:func:`build_release_data`): 4A
+on the folder's real arrays and model, 4B and 4C on synthetic sensors rendered under the folder's polygons (real
+patches cannot match synthetic rasters). It lives in ``COURSE/course_data`` and :func:`release_data` finds it, so
+the release and every later grading run of that course read the same files. The hidden evaluation data never
+changes: the autograder always judges models on it.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from autograder.paths import FIXTURES, RELEASE_DATA
+from geoai_ref import layout
+from geoai_ref.course import COURSE, CourseConfig, to_reflectance
+from geoai_ref.errors import MissingInput
+
+#: A course's own release data, under its course folder.
+COURSE_DATA = Path("course_data")
+#: What :func:`build_release_data` built, and from what (JSON).
+SOURCES = COURSE_DATA / "sources.json"
+
+Progress = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class ReleaseData:
+    """The data sets of a release (see the module docstring) and where they came from, in words."""
+
+    week3: Path
+    sensors: Path
+    fused: Path
+    origin: str
+
+    @property
+    def week3_record(self) -> Path:
+        """The Week 3 model's record: its accuracy on the Week 3 validation patches."""
+        return self.week3 / layout.WEEK3_MODEL_INFO
+
+
+#: The kit's own data: the fixtures, and the reference fused patches made from them.
+KIT_DATA = ReleaseData(FIXTURES, FIXTURES, RELEASE_DATA, "the kit's fixtures (the course's polygons, synthetic "
+                       "sensors, the kit's Week 3 SimpleCNN)")
+
+
+def release_data(course_root: Path) -> ReleaseData:
+    """The data the release of the course at ``course_root`` is built from: its own if
+    ``geoai-grade release --week3`` built one there, else :data:`KIT_DATA`.
+
+    Raises:
+        MissingInput: if the course's record is unreadable or names a folder that is gone (build it again).
+    """
+    record = Path(course_root) / SOURCES
+    if not record.is_file():
+        return KIT_DATA
+    try:
+        built = json.loads(record.read_text())
+        data = ReleaseData(*(record.parent / built[key] for key in ("week3", "sensors", "fused")),
+                           origin=f"the Week 3 folder {built['week3_folder']} (built {built['built']})")
+    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise MissingInput(f"{record} is unreadable ({exc}): build the course's data again with `geoai-grade "
+                           "release --week3 FOLDER`, or delete the folder to use the kit's fixtures") from None
+    gone = [str(p) for p in (data.week3, data.sensors) if not p.is_dir()]
+    if gone:
+        raise MissingInput(f"{record} names {', '.join(gone)}, which are gone: build the course's data again with "
+                           "`geoai-grade release --week3 FOLDER`")
+    return data
+
+
+def fused_reference(data: ReleaseData = KIT_DATA) -> Path:
+    """The folder holding ``data``'s reference fused patches, made by the geoai_ref pipeline on first use.
+
+    Raises:
+        FileNotFoundError: if the sensors data set is missing a source.
+    """
+    from geoai_ref.pipeline import run_data_pipeline
+
+    if not all((data.fused / p).exists() for p in (layout.X_TRAIN_FUSED, layout.X_VAL_FUSED)):
+        # quietly: the grader's checks call this while grading, whose output is a log, not a progress display
+        run_data_pipeline(data.sensors, data.fused, show_progress=False)
+    return data.fused
+
+
+def week3_record(folder: Path, course: CourseConfig = COURSE) -> dict:
+    """The record of a course's own Week 3 model: its accuracy on the folder's validation patches, scaled to
+    reflectance outside the model as the course's Week 3 code (and the 4A notebook) feed it.
+
+    Raises:
+        OSError, ValueError: if the model cannot be loaded (check the folder with ``geoai-ref check-week3``).
+    """
+    from geoai_ref.models import keras, tf
+
+    model = keras.models.load_model(folder / layout.WEEK3_MODEL, compile=False)
+    x_val = np.load(folder / layout.X_VAL, allow_pickle=False)
+    y_val = np.load(folder / layout.Y_VAL, allow_pickle=False)
+    predicted = np.argmax(model.predict(to_reflectance(x_val, course), verbose=0), axis=1)
+    return {
+        "model": "the course's own Week 3 model (its Week 3 folder's " + layout.WEEK3_MODEL.as_posix() + ")",
+        "input": f"{course.patch_size}x{course.patch_size} patches of {', '.join(course.s2_bands)}, divided by "
+                 f"{course.s2_scale:g} outside the model (reflectance 0-1)",
+        "val_accuracy": round(float(np.mean(predicted == y_val)), 4),
+        "measured": f"by geoai-grade release --week3: argmax of its predictions on {layout.X_VAL} against "
+                    f"{layout.Y_VAL} ({y_val.size} patches)",
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+    }
+
+
+def _week3_notes(course: CourseConfig) -> str:
+    return "\n".join([
+        f"# Data notes: {course.name} (this course's own Week 3 data)",
+        "",
+        f"- **Phase 4A (real, from the course):** the Week 3 patches and labels (`{layout.X_TRAIN}`, "
+        f"`{layout.X_VAL}`, ...), stored as Sentinel-2 values x {course.s2_scale:g}, and the Week 3 model "
+        f"(`{layout.WEEK3_MODEL}`), copied unchanged from the course's Week 3 folder; `{layout.WEEK3_MODEL_INFO}` "
+        "records the model's accuracy on the validation patches, measured when the release was built.",
+        "- **Phases 4B and 4C (synthetic sensors):** Sentinel-2, MODIS NDVI and SRTM rasters generated by the kit "
+        "under this course's polygons; the Week 3 split of Phase 4B is cut from those rasters as the course cut "
+        "it, so its values differ from the real patches of Phase 4A.",
+        "",
+        course.attribution,
+        "",
+    ])
+
+
+#: Added to the sensors' data notes (shipped with Phases 4B and 4C).
+SENSOR_NOTES = ("Phase 4A of this release uses the course's own Week 3 patches and model; the Week 3 patches in "
+                "this folder are cut from the synthetic Sentinel-2 composite above, so their values differ from those.")
+
+
+def build_release_data(course_root: Path, week3_folder: Path, course: CourseConfig = COURSE, seed: int | None = None,
+                       cloud_hole: bool = True, progress: Progress = _quiet) -> ReleaseData:
+    """Build the course's own release data from its Week 3 folder into ``course_root/course_data`` (replacing what
+    was there only once the new one is complete) and return it.
+
+    Raises:
+        geoai_ref.week3_folder.Week3FolderError: listing every problem of the folder (nothing is written).
+        geoai_ref.errors.UsageError: if the synthetic cloud covers a Week 3 patch (pass ``cloud_hole=False`` or
+            another seed).
+        geoai_ref.patches.PatchOutOfBounds: if a polygon lies too close to the edge of the course's AOI.
+    """
+    from geoai_ref.synth.course_build import build_course_data
+    from geoai_ref.synth.course_scene import DEFAULT_SEED
+    from geoai_ref.week3_folder import check_week3_folder
+
+    week3_folder = Path(week3_folder).resolve()
+    seed = DEFAULT_SEED if seed is None else seed
+    progress(f"checking the Week 3 folder {week3_folder}")
+    checked = check_week3_folder(week3_folder, course)
+    progress(f"{checked.n_train} training and {checked.n_val} validation patches, {len(checked.polygons.polygons)} "
+             "usable polygons, the Week 3 model's shapes match")
+    target = Path(course_root) / COURSE_DATA
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".course_data-") as tmp:
+        staging = Path(tmp)
+        week3 = staging / "week3"
+        for rel in (layout.X_TRAIN, layout.Y_TRAIN, layout.X_VAL, layout.Y_VAL, layout.WEEK3_MODEL):
+            (week3 / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(week3_folder / rel, week3 / rel)
+        progress("measuring the Week 3 model's accuracy on its validation patches")
+        (week3 / layout.WEEK3_MODEL_INFO).write_text(json.dumps(week3_record(week3_folder, course), indent=1) + "\n")
+        (week3 / layout.DATA_NOTES).write_text(_week3_notes(course))
+        sensors = staging / "sensors"
+        build_course_data(sensors, week3_folder / layout.POLYGONS, course, seed, train_model=False,
+                          cloud_hole=cloud_hole, notes=SENSOR_NOTES, progress=progress)
+        progress("running the reference data pipeline on the sensors (the fused patches of Phase 4C)")
+        fused_reference(ReleaseData(week3, sensors, staging / "fused", ""))
+        built = datetime.now(UTC).isoformat(timespec="seconds")
+        (staging / SOURCES.name).write_text(json.dumps({
+            "week3_folder": str(week3_folder), "built": built, "seed": seed,
+            "cloud_hole": cloud_hole, "course": course.name,
+            "week3": "week3", "sensors": "sensors", "fused": "fused"}, indent=1) + "\n")
+        if target.exists():
+            shutil.rmtree(target)
+        staging.rename(target)
+        staging.mkdir()  # the temporary directory's clean-up expects it
+    return release_data(course_root)
