@@ -181,7 +181,9 @@ def build_release_data(course_root: Path, week3_folder: Path, course: CourseConf
             (week3 / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(week3_folder / rel, week3 / rel)
         progress("measuring the Week 3 model's accuracy on its validation patches")
-        (week3 / layout.WEEK3_MODEL_INFO).write_text(json.dumps(week3_record(week3_folder, course), indent=1) + "\n")
+        record = week3_record(week3_folder, course)
+        (week3 / layout.WEEK3_MODEL_INFO).write_text(json.dumps(record, indent=1) + "\n")
+        progress(f"the Week 3 model scores {record['val_accuracy']:.2%} on the {checked.n_val} validation patches")
         (week3 / layout.DATA_NOTES).write_text(_week3_notes(course))
         sensors = staging / "sensors"
         build_course_data(sensors, week3_folder / layout.POLYGONS, course, seed, train_model=False,
