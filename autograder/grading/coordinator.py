@@ -195,7 +195,8 @@ def grade_class(config: GradingConfig, submissions: Path, progress: Callable[[st
         autograder.authoring.course.NbgraderError: if the course's assignments cannot be generated.
         geoai_ref.errors.Unavailable: if the Dask scheduler at ``config.scheduler`` cannot be reached, or the
             cluster drops a task.
-        geoai_ref.errors.MissingInput: if a Dask worker does not see the course folder at the same path.
+        geoai_ref.errors.MissingInput: if a Dask worker does not see the course folder at the same path, or the
+            course's own release data is recorded but unreadable (`geoai-grade release --week3 FOLDER`).
         geoai_ref.errors.UsageError: if this machine cannot run the jail and ``config.allow_unjailed`` is False.
     """
     from distributed import as_completed
@@ -205,6 +206,7 @@ def grade_class(config: GradingConfig, submissions: Path, progress: Callable[[st
     if missing is not None and not config.allow_unjailed:
         raise UsageError(f"grading needs the jail and {missing}. Install it (`make jail`), or pass "
                          "--allow-unjailed to grade without it: every report then says which protections were missing")
+    release = release_data(config.course)  # an unreadable record of the course's own data stops the run here
     use_venv_tools()  # nbgrader's Gradebook runs `alembic` from PATH; set before the worker processes start
     root = unpack(Path(submissions).resolve(), config.gradebook / "intake")  # unreadable: nothing is written
     store = RubricStore(config.store_path)
@@ -223,8 +225,8 @@ def grade_class(config: GradingConfig, submissions: Path, progress: Callable[[st
         return run
     template = gradebook_template(config.course, config.phases, config.gradebook / "work" / "template.db", progress)
     if {Phase.B, Phase.C} & {j.phase for j in jobs}:
-        fused_reference(release_data(config.course))  # built once here, never by two kernels at once
-    progress(f"grading {len(jobs)} phase submission(s)")
+        fused_reference(release)  # built once here, never by two kernels at once
+    progress(f"grading {len(jobs)} phase submission(s) against the release's data: {release.origin}")
     recorded: set[tuple[str, Phase]] = set()
     bar = tqdm(total=len(jobs), unit="phase", desc="grading", disable=not show_bar, file=sys.stderr)
     try:

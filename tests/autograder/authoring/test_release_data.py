@@ -48,6 +48,9 @@ def test_a_course_without_its_own_data_is_released_on_the_kit_data(tmp_path: Pat
     (tmp_path / SOURCES).write_text("{not json")
     with pytest.raises(MissingInput, match="release --week3 FOLDER"):
         release_data(tmp_path)
+    graded = cli("grade", "--submissions", tmp_path, "--out", tmp_path / "reports", "--course", tmp_path,
+                 *UNJAILED_ARGS)  # stops before grading anything against data it cannot read
+    assert graded.returncode == 2 and "is unreadable" in graded.stderr, graded.stderr
 
 
 def test_a_malformed_folder_is_refused_with_every_problem_and_nothing_is_written(tmp_path: Path) -> None:
