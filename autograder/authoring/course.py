@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.authoring.notebooks import PHASES, build_notebook, serialise
-from autograder.authoring.release_data import KIT_DATA, ReleaseData, fused_reference
+from autograder.authoring.release_data import KIT_DATA, ReleaseData
 from autograder.paths import ASSIGNMENTS, REPO
 from geoai_ref import layout
 from geoai_ref.errors import MissingInput, ToolFailed
@@ -53,13 +53,6 @@ class NbgraderError(ToolFailed):
     """An nbgrader command failed; the message holds the end of its log."""
 
 
-def _source(phase: Phase, rel: Path, data: ReleaseData) -> Path:
-    """Which of ``data``'s data sets ``phase`` ships ``rel`` from (:mod:`autograder.authoring.release_data`)."""
-    if rel in (layout.X_TRAIN_FUSED, layout.X_VAL_FUSED):
-        return fused_reference(data) / rel
-    return (data.week3 if phase is Phase.A else data.sensors) / rel
-
-
 def stage_data(phase: Phase, dest: Path, data: ReleaseData = KIT_DATA) -> list[Path]:
     """Copy the files ``phase`` ships from ``data`` into ``dest`` (a release or submission folder); returns them.
 
@@ -76,7 +69,7 @@ def stage_data(phase: Phase, dest: Path, data: ReleaseData = KIT_DATA) -> list[P
             ensure_rasters(root)  # the fixtures' Sentinel-2 composite is generated on first use
     copied = []
     for rel in PHASE_DATA[phase]:
-        src = _source(phase, rel, data)
+        src = data.shipped(phase, rel)
         if not src.is_file():
             raise MissingInput(f"{src} is missing: regenerate the fixtures with `make fixtures` (or, for a course's "
                                "own data, `geoai-grade release --week3 FOLDER`)")

@@ -27,12 +27,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import numpy as np
-
 from autograder.paths import FIXTURES, RELEASE_DATA
 from geoai_ref import layout
-from geoai_ref.course import COURSE, CourseConfig, to_reflectance
+from geoai_ref.course import COURSE
 from geoai_ref.errors import MissingInput
+from geoai_ref.phase import Phase
 
 #: A course's own release data, under its course folder.
 COURSE_DATA = Path("course_data")
@@ -59,6 +58,17 @@ class ReleaseData:
     def week3_record(self) -> Path:
         """The Week 3 model's record: its accuracy on the Week 3 validation patches."""
         return self.week3 / layout.WEEK3_MODEL_INFO
+
+    def shipped(self, phase: Phase, rel: Path) -> Path:
+        """Where the file ``rel`` that ``phase`` ships comes from: 4A's from the Week 3 data set, the fused patches
+        from the fused ones (made on first use), everything else from the sensors data set.
+
+        Raises:
+            FileNotFoundError: if the fused patches must be made and the sensors data set lacks a source.
+        """
+        if rel in (layout.X_TRAIN_FUSED, layout.X_VAL_FUSED):
+            return fused_reference(self) / rel
+        return (self.week3 if phase is Phase.A else self.sensors) / rel
 
 
 #: The kit's own data: the fixtures, and the reference fused patches made from them.
@@ -104,32 +114,33 @@ def fused_reference(data: ReleaseData = KIT_DATA) -> Path:
     return data.fused
 
 
-def week3_record(folder: Path, course: CourseConfig = COURSE) -> dict:
-    """The record of a course's own Week 3 model: its accuracy on the folder's validation patches, scaled to
-    reflectance outside the model as the course's Week 3 code (and the 4A notebook) feed it.
+def week3_record(folder: Path) -> dict:
+    """The record of a course's own Week 3 model: its accuracy on the folder's validation patches, measured by the
+    reference's Week 3 baseline (:func:`geoai_ref.phase4a.week3_baseline`: reflectance, scaled outside the model,
+    as the course's Week 3 code and the 4A notebook feed it).
 
     Raises:
         OSError, ValueError: if the model cannot be loaded (check the folder with ``geoai-ref check-week3``).
     """
+    from geoai_ref.experiment import load_week3
     from geoai_ref.models import keras, tf
+    from geoai_ref.phase4a import week3_baseline
 
-    model = keras.models.load_model(folder / layout.WEEK3_MODEL, compile=False)
-    x_val = np.load(folder / layout.X_VAL, allow_pickle=False)
-    y_val = np.load(folder / layout.Y_VAL, allow_pickle=False)
-    predicted = np.argmax(model.predict(to_reflectance(x_val, course), verbose=0), axis=1)
+    data = load_week3(folder)
     return {
         "model": "the course's own Week 3 model (its Week 3 folder's " + layout.WEEK3_MODEL.as_posix() + ")",
-        "input": f"{course.patch_size}x{course.patch_size} patches of {', '.join(course.s2_bands)}, divided by "
-                 f"{course.s2_scale:g} outside the model (reflectance 0-1)",
-        "val_accuracy": round(float(np.mean(predicted == y_val)), 4),
+        "input": f"{COURSE.patch_size}x{COURSE.patch_size} patches of {', '.join(COURSE.s2_bands)}, divided by "
+                 f"{COURSE.s2_scale:g} outside the model (reflectance 0-1)",
+        "val_accuracy": round(week3_baseline(folder, data)["val_accuracy"], 4),
         "measured": f"by geoai-grade release --week3: argmax of its predictions on {layout.X_VAL} against "
-                    f"{layout.Y_VAL} ({y_val.size} patches)",
+                    f"{layout.Y_VAL} ({data.y_val.size} patches)",
         "tensorflow": tf.__version__,
         "keras": keras.__version__,
     }
 
 
-def _week3_notes(course: CourseConfig) -> str:
+def _week3_notes() -> str:
+    course = COURSE
     return "\n".join([
         f"# Data notes: {course.name} (this course's own Week 3 data)",
         "",
@@ -151,10 +162,11 @@ SENSOR_NOTES = ("Phase 4A of this release uses the course's own Week 3 patches a
                 "this folder are cut from the synthetic Sentinel-2 composite above, so their values differ from those.")
 
 
-def build_release_data(course_root: Path, week3_folder: Path, course: CourseConfig = COURSE, seed: int | None = None,
-                       cloud_hole: bool = True, progress: Progress = _quiet) -> ReleaseData:
+def build_release_data(course_root: Path, week3_folder: Path, seed: int | None = None, cloud_hole: bool = True,
+                       progress: Progress = _quiet) -> ReleaseData:
     """Build the course's own release data from its Week 3 folder into ``course_root/course_data`` (replacing what
-    was there only once the new one is complete) and return it.
+    was there only once the new one is complete) and return it. The folder follows :data:`~geoai_ref.course.COURSE`
+    (its classes and scale), as the notebooks and the grader do.
 
     Raises:
         geoai_ref.week3_folder.Week3FolderError: listing every problem of the folder (nothing is written).
@@ -169,7 +181,7 @@ def build_release_data(course_root: Path, week3_folder: Path, course: CourseConf
     week3_folder = Path(week3_folder).resolve()
     seed = DEFAULT_SEED if seed is None else seed
     progress(f"checking the Week 3 folder {week3_folder}")
-    checked = check_week3_folder(week3_folder, course)
+    checked = check_week3_folder(week3_folder, COURSE)
     progress(f"{checked.n_train} training and {checked.n_val} validation patches, {len(checked.polygons.polygons)} "
              "usable polygons, the Week 3 model's shapes match")
     target = Path(course_root) / COURSE_DATA
@@ -181,19 +193,19 @@ def build_release_data(course_root: Path, week3_folder: Path, course: CourseConf
             (week3 / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(week3_folder / rel, week3 / rel)
         progress("measuring the Week 3 model's accuracy on its validation patches")
-        record = week3_record(week3_folder, course)
+        record = week3_record(week3_folder)
         (week3 / layout.WEEK3_MODEL_INFO).write_text(json.dumps(record, indent=1) + "\n")
         progress(f"the Week 3 model scores {record['val_accuracy']:.2%} on the {checked.n_val} validation patches")
-        (week3 / layout.DATA_NOTES).write_text(_week3_notes(course))
+        (week3 / layout.DATA_NOTES).write_text(_week3_notes())
         sensors = staging / "sensors"
-        build_course_data(sensors, week3_folder / layout.POLYGONS, course, seed, train_model=False,
+        build_course_data(sensors, week3_folder / layout.POLYGONS, COURSE, seed, train_model=False,
                           cloud_hole=cloud_hole, notes=SENSOR_NOTES, progress=progress)
         progress("running the reference data pipeline on the sensors (the fused patches of Phase 4C)")
         fused_reference(ReleaseData(week3, sensors, staging / "fused", ""))
         built = datetime.now(UTC).isoformat(timespec="seconds")
         (staging / SOURCES.name).write_text(json.dumps({
             "week3_folder": str(week3_folder), "built": built, "seed": seed,
-            "cloud_hole": cloud_hole, "course": course.name,
+            "cloud_hole": cloud_hole, "course": COURSE.name,
             "week3": "week3", "sensors": "sensors", "fused": "fused"}, indent=1) + "\n")
         if target.exists():
             shutil.rmtree(target)

@@ -13,10 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
-from autograder.authoring.release_data import KIT_DATA, ReleaseData, fused_reference
+from autograder.authoring.release_data import KIT_DATA, ReleaseData
 from autograder.paths import HIDDEN_DATA
 from geoai_ref import layout
 from geoai_ref.errors import MissingInput
+from geoai_ref.phase import Phase
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,6 @@ class GraderData:
     x_train_fused: np.ndarray  # reference fused patches (the 4B pipeline on the release's sensors)
     x_val_fused: np.ndarray
     y_val: np.ndarray  # the fused patches' validation labels (Phases 4B and 4C)
-    release: ReleaseData
 
     def validation(self, week3_input: bool) -> tuple[np.ndarray, np.ndarray]:
         """The release's validation patches and labels: Phase 4A's Week 3 ones, or the fused ones."""
@@ -46,16 +46,17 @@ def grader_data(release: ReleaseData = KIT_DATA) -> GraderData:
         FileNotFoundError: if the release's data or the hidden data are missing (run `make fixtures`, or build
             the course's data again with `geoai-grade release --week3 FOLDER`).
     """
-    fused = fused_reference(release)
     paths = {"x_hidden": HIDDEN_DATA / layout.X_HIDDEN_FUSED, "y_hidden": HIDDEN_DATA / layout.Y_HIDDEN,
-             "x_val_s2": release.week3 / layout.X_VAL, "y_val_s2": release.week3 / layout.Y_VAL,
-             "x_train_fused": fused / layout.X_TRAIN_FUSED, "x_val_fused": fused / layout.X_VAL_FUSED,
-             "y_val": release.sensors / layout.Y_VAL}
+             # what the release ships: 4A's Week 3 validation split, 4C's fused patches and their labels
+             "x_val_s2": release.shipped(Phase.A, layout.X_VAL), "y_val_s2": release.shipped(Phase.A, layout.Y_VAL),
+             "x_train_fused": release.shipped(Phase.C, layout.X_TRAIN_FUSED),
+             "x_val_fused": release.shipped(Phase.C, layout.X_VAL_FUSED),
+             "y_val": release.shipped(Phase.C, layout.Y_VAL)}
     missing = [str(p) for p in paths.values() if not p.is_file()]
     if missing:
         raise MissingInput(f"the grader's data is incomplete ({missing}); regenerate it with `make fixtures` (or "
                            "`geoai-grade release --week3 FOLDER` for a course's own data)")
-    return GraderData(**{name: np.load(path, allow_pickle=False) for name, path in paths.items()}, release=release)
+    return GraderData(**{name: np.load(path, allow_pickle=False) for name, path in paths.items()})
 
 
 def inside_snapshot(snapshot: Path, rel: Path) -> Path | None:
