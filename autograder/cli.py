@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import json
 import os
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -24,6 +26,7 @@ from autograder.paths import HIDDEN_DATA, REPO, SOLUTIONS
 from autograder.publish.lms import GRADE_FORMATS
 from autograder.review.server import FORMGRADER_PORT, FORMGRADER_URL
 from autograder.rubric.store import RubricStore
+from geoai_ref.course import COURSE, COURSE_ENV, REAL_COURSE, CourseConfig, load_course_config
 from geoai_ref.errors import EXIT_INTERRUPTED, EXIT_OK, ProblemsFound, ToolFailed, UsageError, run_command
 from geoai_ref.phase import PHASE_HELP, phase_argument
 
@@ -41,7 +44,16 @@ models/week3/best_model.h5), the release is built on that course:
   - Phases 4B and 4C ship synthetic sensors rendered under the folder's polygons (real patches
     cannot be cut from synthetic rasters).
 That data is kept in COURSE/course_data: later releases and `geoai-grade grade` of the course use
-it (delete that folder to go back to the fixtures). The hidden evaluation data stays the kit's.
+it (delete that folder to go back to the fixtures). The hidden evaluation data stays the kit's
+for the real course.
+
+With --config course.json (with --week3), the course has another class scheme, AOI, bands or
+scale than the real course (the fields of geoai_ref.course.CourseConfig; write one to start from
+with `geoai-ref course-config --out course.json`). It is kept as COURSE/course_data/course.json and
+every geoai-grade command on that course folder follows it: the notebooks' setup cell states its
+classes, the synthetic sensors and a hidden evaluation region are generated for them, and every
+check grades against them. Give the release its own course folder (--course DIR); run the worked
+solutions on it with `geoai-grade solutions --course DIR`.
 """
 
 
@@ -77,16 +89,23 @@ def _notebooks(args: argparse.Namespace) -> int:
 
 
 def _release(args: argparse.Namespace) -> int:
-    from autograder.authoring.course import Course
+    from autograder.authoring.course import Course, make_course
     from autograder.authoring.release import build_release
     from autograder.authoring.release_data import build_release_data
 
     course = Course(_course(args))
     if args.week3:
+        if COURSE != REAL_COURSE and course.root == REPO:
+            raise UsageError(f"the course {COURSE.name!r} is not the kit's: give its release its own course folder "
+                             "(--course DIR)")
         build_release_data(course.root, Path(args.week3), seed=args.seed, cloud_hole=not args.no_cloud,
                            progress=_say)
-    elif args.seed is not None or args.no_cloud:
-        raise UsageError("--seed and --no-cloud shape the synthetic sensors of --week3: give them with --week3 FOLDER")
+    elif args.seed is not None or args.no_cloud or args.config:
+        raise UsageError("--seed, --no-cloud and --config shape the data built from --week3: give them with "
+                         "--week3 FOLDER")
+    if course.root != REPO and (args.config or not (course.root / "assignments").is_dir()):
+        _say(f"building the course's source notebooks in {course.root / 'assignments'}")
+        make_course(course.root)
     release = build_release(course, list(args.phase), progress=_say)
     for folder in sorted(p for p in release.iterdir() if p.is_dir()):
         print(folder)
@@ -94,9 +113,11 @@ def _release(args: argparse.Namespace) -> int:
 
 
 def _solutions(args: argparse.Namespace) -> int:
+    from autograder.authoring.release_data import release_data
     from autograder.authoring.solutions import build_solutions
 
-    seconds = build_solutions(Path(args.out), epochs=args.epochs, phases=list(args.phase), progress=_say)
+    seconds = build_solutions(Path(args.out), epochs=args.epochs, phases=list(args.phase),
+                              data=release_data(_course(args)), progress=_say)
     for phase, s in seconds.items():
         print(f"{phase}\t{s:.0f} s\t{Path(args.out) / phase}")
     return 0
@@ -281,6 +302,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, help="seed of the synthetic sensors of --week3 (default: the fixtures')")
     p.add_argument("--no-cloud", action="store_true", help="render the sensors of --week3 without the persistent "
                    "cloud that Phase 4B's quality control finds (needed when the cloud would cover a patch)")
+    p.add_argument("--config", metavar="COURSE_JSON", help="with --week3: the course configuration of that folder "
+                   "(its classes in label order, AOI, bands, scale; default: the real course)")
     p.add_argument("--course", default=str(REPO), help="nbgrader course folder (default: %(default)s; the "
                    "release goes to COURSE/release and the gradebook to COURSE/gradebook)")
     p.set_defaults(func=_release)
@@ -291,6 +314,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "Exit 1 if a cell fails or writes to stderr.")
     p.add_argument("--out", default=str(SOLUTIONS), help="folder to write (default: %(default)s)")
     p.add_argument("--phase", type=phase_argument, default="all", help=PHASE_HELP)
+    p.add_argument("--course", default=str(REPO), help="run them on this course folder's release data and for its "
+                   "course (default: %(default)s, the kit's fixtures; a course released with --week3 has its own)")
     p.add_argument("--epochs", type=int, default=None,
                    help="epoch budget (default: the notebooks' own, 50 with early stopping)")
     p.set_defaults(func=_solutions)
@@ -418,8 +443,51 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def _course_wanted(args: argparse.Namespace) -> CourseConfig:
+    """The course the command works for: ``--config`` (release), else the one its course folder's data was built
+    for (``COURSE/course_data/course.json``), else the one this process follows.
+
+    Raises:
+        geoai_ref.course.CourseConfigError: if that configuration is malformed.
+        geoai_ref.errors.MissingInput: if ``--config`` names no file.
+    """
+    from autograder.authoring.release_data import COURSE_CONFIG
+
+    if getattr(args, "config", None):
+        return load_course_config(Path(args.config))
+    recorded = Path(getattr(args, "course", REPO)) / COURSE_CONFIG
+    return load_course_config(recorded) if recorded.is_file() else COURSE
+
+
+def _follow(course: CourseConfig, argv: list[str] | None) -> int:
+    """Run this command again in a process that follows ``course`` (module constants are read at import)."""
+    if os.environ.get(_FOLLOWING):
+        raise RuntimeError(f"${COURSE_ENV} was set to {course.name!r} and the command still follows {COURSE.name!r}")
+    env = {**os.environ, COURSE_ENV: json.dumps(course.to_dict()), _FOLLOWING: "1"}
+    cmd = [sys.executable, "-m", "autograder.cli", *(sys.argv[1:] if argv is None else argv)]
+    if argv is None:  # the command line itself: become that process (signals and exit status stay the user's)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.execve(sys.executable, cmd, env)
+    return subprocess.run(cmd, env=env).returncode
+
+
+_FOLLOWING = "GEOAI_COURSE_FOLLOWED"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    wanted: list[CourseConfig] = []
+
+    def read_course() -> int:
+        wanted.append(_course_wanted(args))
+        return EXIT_OK
+
+    code = run_command("geoai-grade", read_course)
+    if code != EXIT_OK:
+        return code
+    if wanted[0] != COURSE:
+        return _follow(wanted[0], [str(a) for a in argv] if argv is not None else None)
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         return run_command("geoai-grade", lambda: args.func(args))

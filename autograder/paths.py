@@ -8,14 +8,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from geoai_ref.course import COURSE, REAL_COURSE, course_key
+
 #: The repository root: nbgrader runs from here (``nbgrader_config.py``).
 REPO = Path(__file__).resolve().parents[1]
 #: nbgrader source notebooks, one folder per phase, and their jupytext sources.
 ASSIGNMENTS = REPO / "assignments"
 #: The offline data set the notebooks use (released to students, phase by phase).
 FIXTURES = REPO / "fixtures"
-#: The hidden evaluation scene: another seed and AOI, seen only by the grader. Never released.
-HIDDEN_DATA = REPO / "autograder" / "hidden_data"
+#: The kit's hidden evaluation scene (the real course's classes): another seed and AOI, seen only by the grader.
+#: Never released.
+KIT_HIDDEN_DATA = REPO / "autograder" / "hidden_data"
+#: The hidden evaluation scene of the course this process follows (:data:`geoai_ref.course.COURSE`): the kit's, or
+#: for another course one generated for its classes on first use (``autograder.authoring.release_data.hidden_data``,
+#: git-ignored).
+HIDDEN_DATA = KIT_HIDDEN_DATA if COURSE == REAL_COURSE else REPO / "runs" / "hidden_data" / course_key(COURSE)
 #: The reference fused patches (the 4B data pipeline run on the fixtures), shipped with 4C and used as the
 #: band-order reference of the fused-array checks. Generated, git-ignored.
 RELEASE_DATA = REPO / "runs" / "release_data"

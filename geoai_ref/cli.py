@@ -57,6 +57,13 @@ def _fixtures(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _course_config(args: argparse.Namespace) -> int:
+    from geoai_ref.course import REAL_COURSE
+
+    print(REAL_COURSE.to_json(Path(args.out)))
+    return EXIT_OK
+
+
 def _course_data(args: argparse.Namespace) -> int:
     from geoai_ref.course import COURSE, load_course_config
     from geoai_ref.synth.course_build import build_course_data
@@ -347,6 +354,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--course", default=None, help="a course configuration JSON (default: the built-in course, "
                    "'GeoAI and Earth Vision', Los Lagos)")
     p.set_defaults(func=_check_week3)
+
+    p = sub.add_parser("course-config", help="write the real course's configuration as JSON, to start another from",
+                       description="Write the real course's configuration (class names in label order, colours, AOI, "
+                       "CRS, Sentinel-2 bands and scale, patch size, patches per polygon, validation share, "
+                       "attribution, what each class is on the ground) as JSON. Edit it for another course and give it "
+                       "to `geoai-ref check-week3 --course` and `geoai-grade release --week3 FOLDER --config`.")
+    p.add_argument("--out", required=True, help="the JSON file to write")
+    p.set_defaults(func=_course_config)
 
     p = sub.add_parser("lessons", help="reproduce the exercise's lessons (collapse, one-class validation)",
                        description="Measure the exercise's documented failures on the kit's data: the Phase 4A "

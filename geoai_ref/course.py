@@ -3,16 +3,24 @@
 A :class:`CourseConfig` says what a course's Week 3 folder holds: the class names in label order (the
 integers in ``y_train.npy`` index this list), the area of interest, the Sentinel-2 bands and the scale of
 their stored values, the patch size and how many patches were cut per polygon, and the validation share of
-the Week 3 split. :data:`COURSE` is the real course this kit serves ("GeoAI and Earth Vision",
+the Week 3 split. :data:`REAL_COURSE` is the real course this kit serves ("GeoAI and Earth Vision",
 ``markcstone/earth-vision-portfolio``, Apache-2.0; its Week 3 files are under ``fixtures/course/``).
 
 Another course (another class scheme, another AOI) is a JSON file of the same fields, read with
 :func:`load_course_config`; :meth:`CourseConfig.to_json` writes one to start from.
+
+:data:`COURSE` is the course every part of the kit follows in this process: :data:`REAL_COURSE` unless the
+environment variable ``GEOAI_COURSE`` holds another configuration (its JSON), read once, when this module is
+first imported. ``geoai-grade`` sets it from the course folder it is given (``COURSE/course_data/course.json``,
+written by ``geoai-grade release --week3 FOLDER --config course.json``), so that the reference, the release's
+notebooks, the hidden data and every check of that course use its classes; its subprocesses inherit it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 from dataclasses import MISSING, asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -138,7 +146,7 @@ def _validate(c: CourseConfig) -> None:
 
 
 #: The real course: "GeoAI and Earth Vision" Week 3 (facts read from its files, fixtures/course/README.md).
-COURSE = CourseConfig(
+REAL_COURSE = CourseConfig(
     name="GeoAI and Earth Vision: Los Lagos (Frutillar, Lake Llanquihue)",
     class_names=("Agriculture", "Forest", "Parcels", "Urban", "Water"),
     class_colors=("#d69e2e", "#276749", "#805ad5", "#c53030", "#2b6cb0"),
@@ -154,6 +162,30 @@ COURSE = CourseConfig(
 )
 
 
+def course_from_json(text: str, where: str) -> CourseConfig:
+    """A course configuration from its JSON text; ``where`` names its origin in error messages.
+
+    Raises:
+        CourseConfigError: if it is not JSON, misses or misnames a field, or a value is invalid.
+    """
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CourseConfigError(f"{where} is not valid JSON ({exc})") from None
+    if not isinstance(raw, dict):
+        raise CourseConfigError(f"{where} must hold a JSON object of course fields")
+    known = {f.name: f for f in fields(CourseConfig)}
+    unknown = sorted(set(raw) - set(known))
+    missing = sorted(n for n, f in known.items() if n not in raw and f.default is MISSING)
+    if unknown or missing:
+        raise CourseConfigError(f"{where}: unknown fields {unknown or 'none'}, missing fields {missing or 'none'}; "
+                                f"the fields are {', '.join(known)}")
+    try:
+        return CourseConfig(**raw)
+    except (TypeError, ValueError) as exc:  # CourseConfigError is a ValueError too: every case names the origin
+        raise CourseConfigError(f"{where}: {exc}") from None
+
+
 def load_course_config(path: Path) -> CourseConfig:
     """Read a course configuration written as JSON (the fields of :class:`CourseConfig`).
 
@@ -164,23 +196,35 @@ def load_course_config(path: Path) -> CourseConfig:
     path = Path(path)
     if not path.is_file():
         raise MissingInput(f"no course configuration at {path}; write one to start from with "
-                           "geoai_ref.course.COURSE.to_json(path)")
+                           "geoai_ref.course.REAL_COURSE.to_json(path)")
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
         raise CourseConfigError(f"{path} is not valid JSON ({exc})") from None
-    if not isinstance(raw, dict):
-        raise CourseConfigError(f"{path} must hold a JSON object of course fields")
-    known = {f.name: f for f in fields(CourseConfig)}
-    unknown = sorted(set(raw) - set(known))
-    missing = sorted(n for n, f in known.items() if n not in raw and f.default is MISSING)
-    if unknown or missing:
-        raise CourseConfigError(f"{path}: unknown fields {unknown or 'none'}, missing fields {missing or 'none'}; "
-                                f"the fields are {', '.join(known)}")
-    try:
-        return CourseConfig(**raw)
-    except (TypeError, ValueError) as exc:  # CourseConfigError is a ValueError too: every case names the file
-        raise CourseConfigError(f"{path}: {exc}") from None
+    return course_from_json(text, str(path))
+
+
+#: The environment variable that holds the JSON of the course this process follows (see the module docstring).
+COURSE_ENV = "GEOAI_COURSE"
+
+
+def active_course() -> CourseConfig:
+    """The course named by ``$GEOAI_COURSE`` (its JSON), or :data:`REAL_COURSE` when it is unset.
+
+    Raises:
+        CourseConfigError: if the variable holds a malformed configuration.
+    """
+    text = os.environ.get(COURSE_ENV)
+    return course_from_json(text, f"${COURSE_ENV}") if text else REAL_COURSE
+
+
+def course_key(course: CourseConfig) -> str:
+    """A short fingerprint of a configuration (what caches of data generated for a course are named by)."""
+    return hashlib.sha256(json.dumps(course.to_dict(), sort_keys=True).encode()).hexdigest()[:12]
+
+
+#: The course this process follows: :data:`REAL_COURSE` unless ``$GEOAI_COURSE`` names another.
+COURSE: CourseConfig = active_course()
 
 
 def to_reflectance(stored: np.ndarray, course: CourseConfig = COURSE) -> np.ndarray:

@@ -51,7 +51,8 @@ from geoai_ref.bands import FUSED_BANDS
 from geoai_ref.qc import check_bands
 
 PATCH_SIZE = 8
-#: The fused arrays and their sample counts (the Week 3 split: 300 training and 75 validation patches).
+#: The fused arrays and their sample counts in the real course (its Week 3 split: 300 training and 75 validation
+#: patches); the grader counts a release's from its reference arrays.
 FUSED_SAMPLES: dict[Path, int] = {layout.X_TRAIN_FUSED: 300, layout.X_VAL_FUSED: 75}
 #: Correlation with a reference band at or above which a channel counts as that band.
 MIN_BAND_CORRELATION = 0.9

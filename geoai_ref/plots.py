@@ -153,7 +153,7 @@ def accuracy_bars(values: dict[str, float], title: str, path: Path, baseline: tu
         ax.axhline(100 * baseline[1], color="black", ls="--", lw=1)
         ax.text(len(names) - 0.5, 100 * baseline[1] + 1, f"{baseline[0]}: {100 * baseline[1]:.1f} %", ha="right")
     ax.axhline(100 / len(CLASS_NAMES), color="grey", ls=":", lw=1)
-    ax.text(-0.45, 100 / len(CLASS_NAMES) + 1, "chance (20 %)", color="grey", fontsize=8)
+    ax.text(-0.45, 100 / len(CLASS_NAMES) + 1, f"chance ({100 / len(CLASS_NAMES):.0f} %)", color="grey", fontsize=8)
     ax.set_xticks(x, names)
     ax.set_ylim(0, 105)
     ax.set_ylabel("validation score (%)")

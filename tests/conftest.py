@@ -21,6 +21,8 @@ from pathlib import Path
 import psutil
 import pytest
 
+os.environ.pop("GEOAI_COURSE", None)  # the suite is about the real course; another course runs in subprocesses
+
 from autograder.jail import jail_available
 from autograder.paths import FIXTURES, HIDDEN_DATA, REPO
 

@@ -27,8 +27,9 @@
 # ## 1. Setup and configuration
 #
 # Load the Week 3 dataset and check it before anything else. The patches are stored as Week 3 stored
-# them: float32 Sentinel-2 **digital numbers** (surface reflectance × `S2_SCALE` = 10000). Classes are
-# `0 Agriculture, 1 Forest, 2 Parcels, 3 Urban, 4 Water` (`CLASS_NAMES`).
+# them: float32 Sentinel-2 **digital numbers** (surface reflectance × `S2_SCALE`, which the setup cell states:
+# 10000 in the course). Label `i` is the class `CLASS_NAMES[i]` (the setup cell lists them; the course's are
+# `0 Agriculture, 1 Forest, 2 Parcels, 3 Urban, 4 Water`).
 
 # %% nbgrader={"grade_id": "4a_load_data"}
 X_train = np.load("data/processed/X_train.npy")
@@ -54,7 +55,8 @@ def log_experiment(decision, hypothesis, result="", next_step=""):
                            "next_step": next_step})
 
 
-log_experiment("Use the Week 3 split (300 train / 75 val, stratified by class at the patch level)",
+log_experiment(f"Use the Week 3 split ({len(y_train)} train / {len(y_val)} val, stratified by class at the patch "
+               "level)",
                "the same split makes the comparison with the SimpleCNN apples-to-apples")
 
 # %% [markdown]
@@ -352,10 +354,10 @@ with warnings.catch_warnings():
 # ### Task 6 · Metrics
 #
 # Write `evaluate_predictions(y_true, y_pred)` with scikit-learn, returning a dict with
-# `accuracy`, `macro_precision`, `macro_recall`, `macro_f1` (macro averages over the 5 classes,
-# 0 for a class never predicted: `zero_division=0`), `per_class` (class name →
-# `{"precision", "recall", "f1", "support"}`) and `confusion_matrix` (5×5 list of lists, rows =
-# true class, columns = predicted class, over labels 0..4 even when a class is absent).
+# `accuracy`, `macro_precision`, `macro_recall`, `macro_f1` (macro averages over the `NUM_CLASSES`
+# classes, 0 for a class never predicted: `zero_division=0`), `per_class` (class name →
+# `{"precision", "recall", "f1", "support"}`) and `confusion_matrix` (`NUM_CLASSES`×`NUM_CLASSES` list of
+# lists, rows = true class, columns = predicted class, over every label even when a class is absent).
 
 # %% nbgrader={"grade_id": "4a_metrics_code", "solution": true}
 from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
@@ -380,12 +382,15 @@ def evaluate_predictions(y_true, y_pred):
 
 
 # %% nbgrader={"grade_id": "4a_metrics", "grade": true, "points": 2}
-_m = evaluate_predictions(np.array([0, 1, 2, 3, 4, 4]), np.array([0, 1, 2, 3, 4, 0]))
+_last = NUM_CLASSES - 1  # every class once, right, and the last class once more, predicted as class 0
+_m = evaluate_predictions(np.array([*range(NUM_CLASSES), _last]), np.array([*range(NUM_CLASSES), 0]))
 for key in ("accuracy", "macro_precision", "macro_recall", "macro_f1", "per_class", "confusion_matrix"):
     assert key in _m, f"evaluate_predictions must return the key {key!r}"
-assert abs(_m["accuracy"] - 5 / 6) < 1e-9, f"accuracy should be 5/6, got {_m['accuracy']}"
-assert np.shape(_m["confusion_matrix"]) == (5, 5), "the confusion matrix must be 5x5 (labels 0..4)"
-assert _m["confusion_matrix"][4][0] == 1, "rows are the true class, columns the predicted class"
+assert abs(_m["accuracy"] - NUM_CLASSES / (NUM_CLASSES + 1)) < 1e-9, \
+    f"accuracy should be {NUM_CLASSES}/{NUM_CLASSES + 1}, got {_m['accuracy']}"
+assert np.shape(_m["confusion_matrix"]) == (NUM_CLASSES, NUM_CLASSES), \
+    f"the confusion matrix must be {NUM_CLASSES}x{NUM_CLASSES} (labels 0..{_last})"
+assert _m["confusion_matrix"][_last][0] == 1, "rows are the true class, columns the predicted class"
 
 # %% [markdown]
 # ### Task 7 · Detect model collapse
@@ -411,10 +416,10 @@ def detect_collapse(y_pred, threshold=0.9):
 
 
 # %% nbgrader={"grade_id": "4a_collapse", "grade": true, "points": 4}
-_c = detect_collapse(np.full(75, 2))
+_c = detect_collapse(np.full(75, 1))
 assert _c["collapsed"] is True or _c["collapsed"] == True, "75 x the same class is a collapse"  # noqa: E712
-assert _c["majority_class"] == 2 and abs(_c["majority_share"] - 1.0) < 1e-9, "majority class 2, share 1.0"
-assert not detect_collapse(np.arange(75) % 5)["collapsed"], "all five classes equally often is not a collapse"
+assert _c["majority_class"] == 1 and abs(_c["majority_share"] - 1.0) < 1e-9, "majority class 1, share 1.0"
+assert not detect_collapse(np.arange(75) % NUM_CLASSES)["collapsed"], "every class equally often is not a collapse"
 
 # %% [markdown]
 # Now evaluate the trained model on the validation set, draw its confusion matrix and look at a
@@ -514,8 +519,8 @@ difference = evaluation["accuracy"] - week3_accuracy
 comparison = f"""# Phase 4A: ResNet-50 transfer learning vs the Week 3 SimpleCNN
 
 ## Setup
-Same data and split for both models: 300 training and 75 validation patches (8x8, 6 Sentinel-2 bands),
-split stratified by class at the patch level (as Week 3 made it).
+Same data and split for both models: {len(y_train)} training and {len(y_val)} validation patches
+(8x8, 6 Sentinel-2 bands), split stratified by class at the patch level (as Week 3 made it).
 ResNet-50 {'with ImageNet weights' if WEIGHTS else
 'from random initialisation (ImageNet weights unavailable offline)'}, conv1 inflated to 6 bands, patches
 upsampled to {INPUT_SIZE}x{INPUT_SIZE}, per-band normalisation, {FREEZE_RATIO:.0%} of the layers frozen,

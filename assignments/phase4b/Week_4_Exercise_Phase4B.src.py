@@ -284,7 +284,8 @@ np.save(output_path("data/processed/X_val_fused.npy"), X_val_fused)
 
 # %% nbgrader={"grade_id": "4b_fused_arrays", "grade": true, "points": 2}
 # Checks the files you SUBMITTED (written by the cell above when you ran it yourself).
-for _rel, _n in (("data/processed/X_train_fused.npy", 300), ("data/processed/X_val_fused.npy", 75)):
+for _rel, _n in (("data/processed/X_train_fused.npy", len(np.load("data/processed/y_train.npy"))),
+                 ("data/processed/X_val_fused.npy", len(np.load("data/processed/y_val.npy")))):
     assert Path(_rel).exists(), f"{_rel} is missing: run the cell above (it saves with np.save(output_path(...)))"
     assert np.load(_rel).shape == (_n, 8, 8, 8), f"{_rel} must be ({_n}, 8, 8, 8), channels last"
 print("fused arrays present")
@@ -382,7 +383,7 @@ print("Week 3 split              -> validation classes:",
 # and metres have very different scales; ImageNet's `preprocess_input` is for RGB photos, not for these) ->
 # `Resizing(32, 32, "bilinear")` (ResNet-50 needs at least 32x32) -> `Conv2D(3, 1)` -> `keras.applications.ResNet50
 # (include_top=False, weights=weights, input_shape=(32, 32, 3))` called as a nested model -> `GlobalAveragePooling2D`
-# -> `Dropout` -> `Dense(5, softmax)`.
+# -> `Dropout` -> `Dense(NUM_CLASSES, softmax)`.
 #
 # `weights="imagenet"` would load pretrained weights, but they cannot be downloaded on the grading machines, so the
 # default here is `weights=None` (random initialisation; record `pretrained: false`). Keep the parameter.
@@ -419,7 +420,8 @@ def build_fusion_resnet(n_bands, x_train, weights=None, freeze_ratio=0.6):
 # %% nbgrader={"grade_id": "4b_band_reduction", "grade": true, "points": 4}
 _m = run_task(build_fusion_resnet, 8, np.random.default_rng(0).random((16, 8, 8, 8)).astype(np.float32))
 assert tuple(_m.input_shape) == (None, 8, 8, 8), f"input shape {_m.input_shape}: use keras.Input((8, 8, n_bands))"
-assert tuple(_m.output_shape) == (None, 5), f"output shape {_m.output_shape}: end with Dense(5, activation='softmax')"
+assert tuple(_m.output_shape) == (None, NUM_CLASSES), \
+    f"output shape {_m.output_shape}: end with Dense(NUM_CLASSES, activation='softmax')"
 assert any(isinstance(_l, keras.layers.Conv2D) and tuple(_l.kernel_size) == (1, 1) and _l.filters == 3
            for _l in _m.layers), "add the band-reduction adapter keras.layers.Conv2D(3, 1) before the ResNet-50"
 assert any(isinstance(_l, keras.Model) for _l in _m.layers), "call keras.applications.ResNet50(...) as a nested model"

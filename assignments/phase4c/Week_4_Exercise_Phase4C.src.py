@@ -280,7 +280,7 @@ study = {
     "best_configuration": best["name"],
     "split": {"method": "Phase 4B stratified split (shipped fused arrays)", "train": int(len(y_train)),
               "validation": int(len(y_val)),
-              "validation_class_counts": {c: int(n) for c, n in zip(CLASS_NAMES, np.bincount(y_val, minlength=5))}},
+              "validation_class_counts": {c: int(n) for c, n in zip(CLASS_NAMES, np.bincount(y_val, minlength=NUM_CLASSES))}},
     "notes": [f"Week 3 hyperparameters: Adam lr {LEARNING_RATE}, batch {BATCH_SIZE}, up to {MAX_EPOCHS} epochs, "
               f"early stopping on val_loss (patience {PATIENCE}), seed {SEED}"],
 }

@@ -132,6 +132,10 @@ class Course:
             raise NbgraderError(f"nbgrader {' '.join(args)} failed (exit {done.returncode}):\n{log[-3000:]}")
         return log
 
+    def source_notebook(self, phase: Phase) -> Path:
+        """The phase's source notebook in this course folder (what ``generate`` releases)."""
+        return self.root / "assignments" / phase / PHASES[phase].ipynb.name
+
     def generate(self, phase: Phase) -> Path:
         """``nbgrader generate_assignment``: the student notebook of ``phase`` under ``release/``."""
         self.nbgrader("generate_assignment", phase, "--force")
@@ -160,7 +164,9 @@ class Course:
 
 
 def make_course(root: Path) -> Course:
-    """A fresh course folder at ``root`` whose source notebooks are built from ``assignments/``'s sources."""
+    """A course folder at ``root`` whose source notebooks are built from ``assignments/``'s sources for the course
+    this process follows (:data:`geoai_ref.course.COURSE`); an existing folder keeps its gradebook, its notebooks
+    are rebuilt."""
     root.mkdir(parents=True, exist_ok=True)
     shutil.copytree(ASSIGNMENTS, root / "assignments", dirs_exist_ok=True,
                     ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints", "_autograder_outputs"))

@@ -12,11 +12,17 @@ Defaults: ``grade`` and ``solution`` False, ``locked`` = not a solution cell,
 ``schema_version`` 3; ``points`` only on grade cells (required there). ``include`` replaces
 the cell's source with a shared file under ``assignments/`` and locks it.
 See ``assignments/AUTHORING.md``.
+
+The setup cell states the course's conventions (``CLASS_NAMES``, ``S2_BANDS``, ``S2_SCALE``); a notebook is built
+for a course (:data:`geoai_ref.course.COURSE` by default), whose values replace the ones ``setup_cell.py`` holds
+(the real course's, so the committed notebooks are the real course's).
 """
 
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +30,7 @@ import jupytext
 import nbformat
 
 from autograder.paths import ASSIGNMENTS
+from geoai_ref.course import COURSE, REAL_COURSE, CourseConfig
 from geoai_ref.errors import UsageError
 from geoai_ref.phase import Phase
 
@@ -31,6 +38,9 @@ SOLUTION_BEGIN = "### BEGIN SOLUTION"
 SOLUTION_END = "### END SOLUTION"
 HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"
 HIDDEN_END = "### END HIDDEN TESTS"
+#: The shared file of the locked setup cell, and the cell's grade_id.
+SETUP_INCLUDE = "setup_cell.py"
+SETUP_GRADE_ID = "setup_cell"
 
 
 @dataclass(frozen=True)
@@ -74,8 +84,34 @@ def _nbgrader_metadata(short: dict, where: str) -> dict:
     return dict(sorted(meta.items()))
 
 
-def build_notebook(source: Path) -> nbformat.NotebookNode:
-    """The instructor notebook described by a ``.src.py`` file.
+#: The setup cell's statements of the course's conventions, and the value each takes from a course.
+COURSE_STATEMENTS: dict[str, Callable[[CourseConfig], object]] = {
+    "CLASS_NAMES": lambda course: list(course.class_names),
+    "S2_BANDS": lambda course: list(course.s2_bands),
+    "S2_SCALE": lambda course: float(course.s2_scale),
+}
+
+
+def for_course(setup_source: str, course: CourseConfig) -> str:
+    """The setup cell's text with ``course``'s conventions stated (each ``NAME = value`` line of
+    :data:`COURSE_STATEMENTS` gets the course's value; a comment after it stays).
+
+    Raises:
+        NotebookSourceError: if the text lacks one of those statements.
+    """
+    for name, value in COURSE_STATEMENTS.items():
+        pattern = re.compile(rf"^{name} = [^#\n]*?(\s*#.*)?$", re.MULTILINE)
+        if not pattern.search(setup_source):
+            raise NotebookSourceError(f"the setup cell must state `{name} = ...` on one line (the course's value "
+                                      "is written there when a notebook is built)")
+        statement = f"{name} = {json.dumps(value(course))}"
+        setup_source = pattern.sub(lambda m, text=statement: text + (m.group(1) or ""), setup_source, count=1)
+    return setup_source
+
+
+def build_notebook(source: Path, course: CourseConfig = COURSE) -> nbformat.NotebookNode:
+    """The instructor notebook described by a ``.src.py`` file, for ``course`` (its setup cell states the course's
+    classes, bands and scale).
 
     Raises:
         NotebookSourceError: on a duplicate grade_id, a missing include file, a solution cell
@@ -91,6 +127,8 @@ def build_notebook(source: Path) -> nbformat.NotebookNode:
             if not path.is_file():
                 raise NotebookSourceError(f"{where}: include file {path} not found")
             cell.source = path.read_text().rstrip("\n")
+            if include == SETUP_INCLUDE:
+                cell.source = for_course(cell.source, course)
             cell.metadata.setdefault("nbgrader", {"grade_id": Path(include).stem, "locked": True})
         if "nbgrader" in cell.metadata:
             meta = _nbgrader_metadata(dict(cell.metadata["nbgrader"]), where)
@@ -125,13 +163,14 @@ def serialise(nb: nbformat.NotebookNode) -> str:
 
 
 def build_all(check: bool = False) -> list[str]:
-    """Write every phase's ``.ipynb`` from its source; with ``check``, only report which differ.
+    """Write every phase's ``.ipynb`` from its source, for the real course (the committed notebooks); with
+    ``check``, only report which differ.
 
     Returns the phases whose notebook was (or, with ``check``, would be) rewritten.
     """
     changed = []
     for phase in PHASES.values():
-        text = serialise(build_notebook(phase.source))
+        text = serialise(build_notebook(phase.source, REAL_COURSE))
         if not phase.ipynb.exists() or phase.ipynb.read_text() != text:
             changed.append(phase.id)
             if not check:

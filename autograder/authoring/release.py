@@ -18,9 +18,19 @@ from pathlib import Path
 import nbformat
 
 from autograder.authoring.course import PHASE_DATA, REQUIREMENTS, Course, stage_data
-from autograder.authoring.notebooks import HIDDEN_BEGIN, HIDDEN_END, PHASES, SOLUTION_BEGIN, SOLUTION_END, build_all
-from autograder.authoring.release_data import release_data
+from autograder.authoring.notebooks import (
+    HIDDEN_BEGIN,
+    HIDDEN_END,
+    PHASES,
+    SETUP_GRADE_ID,
+    SOLUTION_BEGIN,
+    SOLUTION_END,
+    build_all,
+    build_notebook,
+)
+from autograder.authoring.release_data import hidden_data, release_data
 from autograder.paths import HIDDEN_DATA, REPO
+from geoai_ref.course import COURSE
 from geoai_ref.errors import ProblemsFound
 from geoai_ref.phase import Phase
 
@@ -89,6 +99,15 @@ def audit_notebook(nb: nbformat.NotebookNode) -> list[str]:
     return problems
 
 
+def _setup_source(nb: nbformat.NotebookNode | Path) -> str | None:
+    """The locked setup cell's text of a notebook (or of the notebook file), None if it has none."""
+    if isinstance(nb, Path):
+        if not nb.is_file():
+            return None
+        nb = nbformat.read(nb, as_version=4)
+    return next((c.source for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == SETUP_GRADE_ID), None)
+
+
 def build_release(course: Course, phases: list[Phase] | None = None,
                   progress: Callable[[str], None] | None = None) -> Path:
     """Generate, stage and audit the release of ``phases`` (default: all) under ``course.release``.
@@ -96,8 +115,10 @@ def build_release(course: Course, phases: list[Phase] | None = None,
     The data come from :func:`~autograder.authoring.release_data.release_data` of the course.
 
     Raises:
-        ReleaseError: if the sources and notebooks differ, or the audit finds a problem.
-        geoai_ref.errors.MissingInput: if the course's own data is recorded but unreadable.
+        ReleaseError: if the sources and notebooks differ, the course folder's notebooks state another course's
+            classes, or the audit finds a problem.
+        geoai_ref.errors.MissingInput: if the course's own data is recorded but unreadable, or was built for another
+            course than the one this process follows.
         autograder.authoring.course.NbgraderError: if nbgrader fails.
     """
     phases = phases or list(PHASES)
@@ -109,6 +130,14 @@ def build_release(course: Course, phases: list[Phase] | None = None,
         if stale:
             raise ReleaseError(f"the notebooks of {stale} differ from their .src.py sources: run `geoai-grade "
                                "notebooks` and review the change before releasing")
+    expected = {p: _setup_source(build_notebook(PHASES[p].source)) for p in phases}
+    other = [p for p in phases if _setup_source(course.source_notebook(p)) != expected[p]]
+    if other:
+        raise ReleaseError(f"the source notebooks of {other} in {course.root / 'assignments'} do not state the "
+                           f"classes, bands and scale of the course {COURSE.name!r} in their setup cell: build the "
+                           "course folder's notebooks for it (`geoai-grade release --week3 FOLDER --config "
+                           "course.json` does)")
+    hidden_data(progress or (lambda _: None))  # audited against below; another course's is made once
     for phase in phases:
         if progress:
             progress(f"{phase}: nbgrader generate_assignment")

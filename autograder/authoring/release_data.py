@@ -13,8 +13,12 @@ By default all three are the kit's: :data:`KIT_DATA` (the fixtures, the course's
 sensors). ``geoai-grade release --week3 FOLDER`` builds a course's own instead (:func:`build_release_data`): 4A
 on the folder's real arrays and model, 4B and 4C on synthetic sensors rendered under the folder's polygons (real
 patches cannot match synthetic rasters). It lives in ``COURSE/course_data`` and :func:`release_data` finds it, so
-the release and every later grading run of that course read the same files. The hidden evaluation data never
-changes: the autograder always judges models on it.
+the release and every later grading run of that course read the same files.
+
+A course is released for one course configuration (:mod:`geoai_ref.course`): the real course's by default, or, with
+``--config course.json``, another class scheme or AOI, kept as ``COURSE/course_data/course.json``; ``geoai-grade``
+follows it for every command on that course folder. The hidden evaluation data (:func:`hidden_data`) is the kit's
+for the real course, and for another course a hidden region generated for its classes (once, deterministically).
 """
 
 from __future__ import annotations
@@ -27,9 +31,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from autograder.paths import FIXTURES, RELEASE_DATA
+from autograder.paths import FIXTURES, HIDDEN_DATA, RELEASE_DATA
 from geoai_ref import layout
-from geoai_ref.course import COURSE
+from geoai_ref.course import COURSE, COURSE_ENV, REAL_COURSE, CourseConfig, load_course_config
 from geoai_ref.errors import MissingInput
 from geoai_ref.phase import Phase
 
@@ -37,6 +41,8 @@ from geoai_ref.phase import Phase
 COURSE_DATA = Path("course_data")
 #: What :func:`build_release_data` built, and from what (JSON).
 SOURCES = COURSE_DATA / "sources.json"
+#: The course configuration a course's own release data was built for (JSON, :mod:`geoai_ref.course`).
+COURSE_CONFIG = COURSE_DATA / "course.json"
 
 Progress = Callable[[str], None]
 
@@ -85,7 +91,16 @@ def release_data(course_root: Path) -> ReleaseData:
     """
     record = Path(course_root) / SOURCES
     if not record.is_file():
+        if COURSE != REAL_COURSE:
+            raise MissingInput(f"the course {COURSE.name!r} has no release data in {Path(course_root) / COURSE_DATA} "
+                               "(the kit's fixtures are the real course's): build it with `geoai-grade release --week3 "
+                               "FOLDER --config course.json`")
         return KIT_DATA
+    built_for = course_of(course_root)
+    if built_for != COURSE:
+        raise MissingInput(f"{record.parent} was built for the course {built_for.name!r}, but this process follows "
+                           f"{COURSE.name!r}: run it through `geoai-grade ... --course {course_root}` (which follows "
+                           f"the course folder's {COURSE_CONFIG.name}), or set ${COURSE_ENV} to that file's JSON")
     try:
         built = json.loads(record.read_text())
         data = ReleaseData(*(record.parent / built[key] for key in ("week3", "sensors", "fused")),
@@ -98,6 +113,40 @@ def release_data(course_root: Path) -> ReleaseData:
         raise MissingInput(f"{record} names {', '.join(gone)}, which are gone: build the course's data again with "
                            "`geoai-grade release --week3 FOLDER`")
     return data
+
+
+def course_of(course_root: Path) -> CourseConfig:
+    """The course configuration the course folder's release data was built for (the real course when it has none,
+    or was built before configurations were recorded).
+
+    Raises:
+        geoai_ref.course.CourseConfigError: if its ``course.json`` is malformed.
+    """
+    path = Path(course_root) / COURSE_CONFIG
+    return load_course_config(path) if path.is_file() else REAL_COURSE
+
+
+def hidden_data(progress: Progress = _quiet) -> Path:
+    """The hidden evaluation data of the course this process follows (:data:`autograder.paths.HIDDEN_DATA`): the
+    kit's, committed, for the real course; for another course, a hidden region generated for its classes on first
+    use (deterministic; kept under ``runs/``, out of every release).
+
+    Raises:
+        ValueError: if the hidden region's polygons cannot be placed for the course's classes.
+    """
+    from geoai_ref.synth.course_build import build_course_hidden
+
+    if (HIDDEN_DATA / layout.MANIFEST).is_file():
+        return HIDDEN_DATA
+    progress(f"generating the hidden evaluation region for the course {COURSE.name!r} (once)")
+    HIDDEN_DATA.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=HIDDEN_DATA.parent, prefix=".hidden-") as tmp:
+        build_course_hidden(Path(tmp), COURSE, progress=progress)
+        if not (HIDDEN_DATA / layout.MANIFEST).is_file():  # another process may have finished first
+            shutil.rmtree(HIDDEN_DATA, ignore_errors=True)
+            Path(tmp).rename(HIDDEN_DATA)
+            Path(tmp).mkdir()  # the temporary directory's clean-up expects it
+    return HIDDEN_DATA
 
 
 def fused_reference(data: ReleaseData = KIT_DATA) -> Path:
@@ -166,7 +215,8 @@ def build_release_data(course_root: Path, week3_folder: Path, seed: int | None =
                        progress: Progress = _quiet) -> ReleaseData:
     """Build the course's own release data from its Week 3 folder into ``course_root/course_data`` (replacing what
     was there only once the new one is complete) and return it. The folder follows :data:`~geoai_ref.course.COURSE`
-    (its classes and scale), as the notebooks and the grader do.
+    (its classes and scale), as the notebooks and the grader do; the configuration is recorded with the data
+    (``course.json``), and for a course other than the real one its hidden region is generated (:func:`hidden_data`).
 
     Raises:
         geoai_ref.week3_folder.Week3FolderError: listing every problem of the folder (nothing is written).
@@ -202,6 +252,9 @@ def build_release_data(course_root: Path, week3_folder: Path, seed: int | None =
                           cloud_hole=cloud_hole, notes=SENSOR_NOTES, progress=progress)
         progress("running the reference data pipeline on the sensors (the fused patches of Phase 4C)")
         fused_reference(ReleaseData(week3, sensors, staging / "fused", ""))
+        COURSE.to_json(staging / COURSE_CONFIG.name)
+        if COURSE != REAL_COURSE:
+            hidden_data(progress)
         built = datetime.now(UTC).isoformat(timespec="seconds")
         (staging / SOURCES.name).write_text(json.dumps({
             "week3_folder": str(week3_folder), "built": built, "seed": seed,

@@ -18,7 +18,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError
 
 from autograder.authoring.course import stage_data
-from autograder.authoring.notebooks import PHASES, build_notebook
+from autograder.authoring.notebooks import PHASES, SETUP_GRADE_ID, build_notebook
 from autograder.authoring.release_data import KIT_DATA, ReleaseData
 from autograder.paths import SOLUTIONS
 from geoai_ref.errors import ProblemsFound
@@ -99,13 +99,17 @@ def run_solution(phase: Phase, folder: Path, epochs: int | None = None,
 
 
 def build_solutions(out: Path = SOLUTIONS, epochs: int | None = None, phases: list[Phase] | None = None,
-                    progress: Callable[[str], None] | None = None) -> dict[str, float]:
-    """Execute every phase's worked solution under ``out/<phase>``; returns seconds per phase."""
+                    data: ReleaseData = KIT_DATA, progress: Callable[[str], None] | None = None) -> dict[str, float]:
+    """Execute every phase's worked solution on ``data`` under ``out/<phase>``; returns seconds per phase.
+
+    Raises:
+        SolutionRunError: if a solution fails or writes to stderr.
+    """
     seconds = {}
     for phase in phases or list(PHASES):
         if progress:
             progress(f"executing the {phase} solution ...")
-        seconds[phase] = run_solution(phase, out / phase, epochs=epochs).seconds
+        seconds[phase] = run_solution(phase, out / phase, epochs=epochs, data=data).seconds
         if progress:
             progress(f"{phase}: {seconds[phase]:.0f} s")
     return seconds
@@ -119,7 +123,7 @@ def solution_namespace(phase: Phase) -> dict:
     namespace: dict = {"__name__": f"solution_{phase}"}
     for cell in build_notebook(PHASES[phase].source).cells:
         meta = cell.metadata.get("nbgrader", {})
-        if cell.cell_type == "code" and (meta.get("grade_id") == "setup_cell" or
+        if cell.cell_type == "code" and (meta.get("grade_id") == SETUP_GRADE_ID or
                                          (meta.get("solution") and meta.get("grade_id", "").endswith("_code"))):
             exec(compile(cell.source, f"<{phase}:{meta['grade_id']}>", "exec"), namespace)  # noqa: S102
     return namespace

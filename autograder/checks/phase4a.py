@@ -275,11 +275,11 @@ def check_callbacks(make_callbacks: Callable) -> None:
 
 def metrics_inputs() -> list[tuple[np.ndarray, np.ndarray]]:
     """The (y_true, y_pred) calls of :func:`check_metrics`."""
-    rng = _rng(6)
-    return [(rng.integers(0, 5, 60), rng.integers(0, 5, 60)),
-            (rng.integers(0, 3, 40), rng.integers(0, 5, 40)),  # classes 3, 4 absent from the truth
-            (rng.integers(0, 4, 40), rng.integers(0, 4, 40)),  # class 4 neither true nor predicted
-            (rng.integers(0, 5, 30), np.full(30, 2))]  # a collapsed prediction
+    rng, k = _rng(6), NUM_CLASSES
+    return [(rng.integers(0, k, 60), rng.integers(0, k, 60)),
+            (rng.integers(0, max(k - 2, 1), 40), rng.integers(0, k, 40)),  # the last classes absent from the truth
+            (rng.integers(0, k - 1, 40), rng.integers(0, k - 1, 40)),  # the last class neither true nor predicted
+            (rng.integers(0, k, 30), np.full(30, min(2, k - 1)))]  # a collapsed prediction
 
 
 def check_metrics(evaluate_predictions: Callable) -> None:
@@ -289,19 +289,21 @@ def check_metrics(evaluate_predictions: Callable) -> None:
     for y_true, y_pred in metrics_inputs():
         got = call(evaluate_predictions, y_true, y_pred, what="evaluate_predictions")
         expect(isinstance(got, dict), "evaluate_predictions must return a dict")
-        precision, recall, f1, support = precision_recall_fscore_support(y_true, y_pred, labels=range(5),
+        labels = range(NUM_CLASSES)
+        precision, recall, f1, support = precision_recall_fscore_support(y_true, y_pred, labels=labels,
                                                                          zero_division=0)
         expected = {"accuracy": accuracy_score(y_true, y_pred), "macro_precision": precision.mean(),
                     "macro_recall": recall.mean(), "macro_f1": f1.mean()}
         for key, value in expected.items():
             expect(key in got, f"evaluate_predictions lacks the key {key!r}")
             expect(abs(float(got[key]) - value) < 1e-6,
-                   f"{key} is {float(got[key]):.4f}, scikit-learn gives {value:.4f} (macro average over the 5 "
-                   "classes, labels=range(5), zero_division=0)")
+                   f"{key} is {float(got[key]):.4f}, scikit-learn gives {value:.4f} (macro average over the "
+                   f"{NUM_CLASSES} classes, labels=range(NUM_CLASSES), zero_division=0)")
         matrix = np.asarray(got.get("confusion_matrix"))
-        expect(matrix.shape == (5, 5) and np.array_equal(matrix, confusion_matrix(y_true, y_pred, labels=range(5))),
-               "the confusion matrix differs from sklearn.metrics.confusion_matrix(y_true, y_pred, labels=range(5)) "
-               "(rows: true class, columns: predicted class, all 5 labels)")
+        expect(matrix.shape == (NUM_CLASSES, NUM_CLASSES) and
+               np.array_equal(matrix, confusion_matrix(y_true, y_pred, labels=labels)),
+               "the confusion matrix differs from sklearn.metrics.confusion_matrix(y_true, y_pred, "
+               f"labels=range(NUM_CLASSES)) (rows: true class, columns: predicted class, all {NUM_CLASSES} labels)")
         per_class = got.get("per_class")
         expect(isinstance(per_class, dict) and set(per_class) == set(CLASS_NAMES),
                f"per_class must map each class name {CLASS_NAMES} to its scores")
@@ -324,10 +326,10 @@ def _vector(rng: np.random.Generator, majority: int, share: float, n: int) -> np
 def collapse_inputs() -> list[tuple[np.ndarray]]:
     """The (y_pred,) calls of :func:`check_collapse`: known majority shares, none near the threshold."""
     rng = _rng(7)
-    cases = [np.full(75, 2), np.full(40, 0), np.arange(75) % 5]
+    cases = [np.full(75, min(2, NUM_CLASSES - 1)), np.full(40, 0), np.arange(75) % NUM_CLASSES]
     for share in (1.0, 0.97, 0.93, 0.85, 0.6, 0.4):
         for n in (50, 120):
-            cases.append(_vector(rng, int(rng.integers(0, 5)), share, n))
+            cases.append(_vector(rng, int(rng.integers(0, NUM_CLASSES)), share, n))
     kept = []
     for y_pred in cases:
         counts = np.bincount(y_pred, minlength=NUM_CLASSES)

@@ -382,7 +382,7 @@ def band_reduction_calls() -> list[tuple]:
 
 
 def check_band_reduction(build: Callable) -> None:
-    """Build for other band counts: input (None, 8, 8, N), output (None, 5), a 1x1 Conv2D N->3 ahead of a
+    """Build for other band counts: input (None, 8, 8, N), output (None, NUM_CLASSES), a 1x1 Conv2D N->3 ahead of a
     nested ResNet-50, softmax rows summing to 1, no Lambda layer (judged from the probe's description of the
     model, :class:`~autograder.probes.facts.ModelFacts`)."""
     for x in _band_reduction_inputs():

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder.authoring.course import use_venv_tools
-from autograder.authoring.release_data import fused_reference, release_data
+from autograder.authoring.release_data import fused_reference, hidden_data, release_data
 from autograder.grading import engine
 from autograder.grading.config import GradingConfig
 from autograder.grading.intake import check_phase, discover, fingerprint, snapshot, unpack
@@ -207,6 +207,7 @@ def grade_class(config: GradingConfig, submissions: Path, progress: Callable[[st
         raise UsageError(f"grading needs the jail and {missing}. Install it (`make jail`), or pass "
                          "--allow-unjailed to grade without it: every report then says which protections were missing")
     release = release_data(config.course)  # an unreadable record of the course's own data stops the run here
+    hidden_data(progress)  # another course's hidden region is generated before any job needs it
     use_venv_tools()  # nbgrader's Gradebook runs `alembic` from PATH; set before the worker processes start
     root = unpack(Path(submissions).resolve(), config.gradebook / "intake")  # unreadable: nothing is written
     store = RubricStore(config.store_path)

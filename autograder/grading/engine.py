@@ -51,12 +51,19 @@ def grade_job(job: Job, config: GradingConfig, template_db: Path) -> PhaseResult
             the coordinator's paths (workers on other machines need the course folder on a shared filesystem).
     """
     from autograder.authoring.course import use_venv_tools
+    from autograder.authoring.release_data import COURSE_CONFIG, course_of
     from autograder.grading.coordinator import grade_phase
+    from geoai_ref.course import COURSE, COURSE_ENV
 
     for needed in (config.course, job.snapshot, template_db):
         if not needed.exists():
             raise MissingInput(f"Dask worker on {socket.gethostname()} cannot see {needed}: every worker must see "
                                "the course folder at the same path as the coordinator (a shared filesystem)")
+    followed = course_of(config.course)
+    if followed != COURSE:  # a worker started outside geoai-grade, on another machine, follows its own environment
+        raise MissingInput(f"Dask worker on {socket.gethostname()} follows the course {COURSE.name!r}, but the course "
+                           f"folder is {followed.name!r}'s: start the workers with ${COURSE_ENV} set to the JSON of "
+                           f"{config.course / COURSE_CONFIG}")
     use_venv_tools()  # nbgrader's Gradebook runs `alembic` from PATH
     accept_new()  # an interrupted earlier run on this worker stopped its commands (stop_commands)
     return grade_phase(job, config, template_db)

@@ -33,7 +33,7 @@ from typing import Any
 import nbformat
 import numpy as np
 
-from autograder.authoring.notebooks import PHASES, build_notebook
+from autograder.authoring.notebooks import PHASES, SETUP_GRADE_ID, build_notebook
 from autograder.checks.common import CheckFailed
 from autograder.grading.limits import Limits, run_limited
 from autograder.jail import jail_available, jail_command
@@ -44,7 +44,7 @@ from autograder.trusted.result import TrustedResult
 from geoai_ref.phase import Phase
 
 RUNNER = Path(__file__).resolve().parent / "runner.py"
-SETUP_CELL = "setup_cell"
+SETUP_CELL = SETUP_GRADE_ID
 DEFINITION_SUFFIX = "_code"
 LOG_TAIL_CHARS = 1200
 #: The largest array a probe's answer may hold; a bigger file is judged as a wrong answer, never loaded.

@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from geoai_ref.course import COURSE, CourseConfig, CourseConfigError, load_course_config, to_reflectance, to_stored
+from geoai_ref.course import (
+    COURSE,
+    COURSE_ENV,
+    REAL_COURSE,
+    CourseConfig,
+    CourseConfigError,
+    active_course,
+    course_key,
+    load_course_config,
+    to_reflectance,
+    to_stored,
+)
 from geoai_ref.errors import MissingInput
 
 COURSE_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "course"
@@ -104,3 +118,28 @@ def test_stored_values_and_reflectance_convert_both_ways_in_the_courses_units() 
     assert reflectance.dtype == to_stored(reflectance).dtype == np.float32
     as_reflectance = replace(COURSE, s2_scale=1.0)  # a course that stores reflectance: nothing to convert
     np.testing.assert_array_equal(to_stored(reflectance, as_reflectance), reflectance)
+
+
+def test_the_process_follows_the_course_in_its_environment(tmp_path: Path) -> None:
+    other = replace(COURSE, name="env course", class_names=("Land", "Water"), class_colors=("#aa7744", "#2255cc"),
+                    class_kinds=("Agriculture", "Water"))
+    code = "from geoai_ref.classes import CLASS_NAMES, NUM_CLASSES; print(list(CLASS_NAMES), NUM_CLASSES)"
+    env = {k: v for k, v in os.environ.items() if k != COURSE_ENV}
+    followed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                              env={**env, COURSE_ENV: json.dumps(other.to_dict())})
+    assert followed.stdout.split("\n")[0] == "['Land', 'Water'] 2"
+    default = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert default.stdout.startswith("['Agriculture', 'Forest', 'Parcels', 'Urban', 'Water'] 5")
+    broken = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env={**env, COURSE_ENV: '{"name": "x"}'})
+    assert broken.returncode != 0 and f"${COURSE_ENV}: unknown fields none, missing fields" in broken.stderr
+
+
+def test_active_course_and_course_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    other = replace(COURSE, name="key course")
+    monkeypatch.delenv(COURSE_ENV, raising=False)
+    assert active_course() == REAL_COURSE == COURSE
+    monkeypatch.setenv(COURSE_ENV, json.dumps(other.to_dict()))
+    assert active_course() == other
+    assert course_key(other) == course_key(replace(other)) != course_key(REAL_COURSE)
+    assert len(course_key(other)) == 12

@@ -7,8 +7,18 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.authoring.notebooks import PHASES, NotebookSourceError, build_all, build_notebook, grade_cells
+from autograder.authoring.notebooks import (
+    PHASES,
+    SETUP_INCLUDE,
+    NotebookSourceError,
+    build_all,
+    build_notebook,
+    for_course,
+    grade_cells,
+)
 from autograder.authoring.solutions import SOLUTIONS, solution_notebook
+from autograder.paths import ASSIGNMENTS
+from geoai_ref.course import REAL_COURSE
 
 
 def test_committed_notebooks_match_their_sources() -> None:
@@ -78,6 +88,22 @@ def test_short_metadata_is_completed_and_includes_are_inlined(tmp_path: Path) ->
 def test_authoring_mistakes_are_rejected_with_the_cell_named(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(NotebookSourceError, match=message):
         build_notebook(_write(tmp_path, text))
+
+
+def test_the_setup_cell_states_the_course_it_is_built_for() -> None:
+    from dataclasses import replace
+
+    setup = (ASSIGNMENTS / SETUP_INCLUDE).read_text()
+    assert for_course(setup, REAL_COURSE) == setup  # the shared file states the real course: the committed notebooks
+    other = replace(REAL_COURSE, name="other", class_names=("Land", "Lake"), class_colors=("#aa7744", "#2255cc"),
+                    class_kinds=("Agriculture", "Water"), s2_bands=("B4", "B8"), s2_scale=1.0)
+    built = build_notebook(PHASES["phase4a"].source, other).cells
+    changed = {line for line in built[[c.metadata.get("nbgrader", {}).get("grade_id") for c in built]
+                                      .index("setup_cell")].source.splitlines()} - set(setup.splitlines())
+    assert changed == {'CLASS_NAMES = ["Land", "Lake"]  # label i is CLASS_NAMES[i]', 'S2_BANDS = ["B4", "B8"]',
+                       "S2_SCALE = 1.0  # the Week 3 patches store Sentinel-2 digital numbers: reflectance x S2_SCALE"}
+    with pytest.raises(NotebookSourceError, match="S2_SCALE = ..."):
+        for_course(setup.replace("S2_SCALE = ", "S2_SCALE: float = "), other)
 
 
 def test_phase4c_given_simple_cnn_is_the_week3_architecture() -> None:

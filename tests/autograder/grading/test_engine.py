@@ -212,6 +212,17 @@ def test_what_a_failed_task_becomes(tmp_path):
         grade_job(job, config, tmp_path / "template.db")  # a worker that does not share the course folder
     with pytest.raises(MissingInput):  # stops the whole run: every job would fail the same way
         task_result(_Done("error", info.value), job, config)
+    from dataclasses import replace
+
+    from autograder.authoring.release_data import COURSE_CONFIG
+    from geoai_ref.course import REAL_COURSE
+
+    shared = tmp_path / "shared" / "kim" / "phase4c"
+    shared.mkdir(parents=True)
+    (tmp_path / "template.db").touch()
+    replace(REAL_COURSE, name="another course").to_json(tmp_path / COURSE_CONFIG)
+    with pytest.raises(MissingInput, match="follows the course 'GeoAI and Earth Vision.*'another course'"):
+        grade_job(replace(job, snapshot=shared), config, tmp_path / "template.db")  # a worker set up by hand
     with pytest.raises(Unavailable, match="dropped"):
         task_result(_Done("cancelled"), job, config)
     error = task_result(_Done("error", ValueError("unpicklable")), job, config)
