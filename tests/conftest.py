@@ -15,7 +15,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import psutil
@@ -112,6 +112,22 @@ def probed(tmp_path: Path, calls: list[tuple], **functions) -> list:
 
     found = local_stand_ins(functions, calls, Path(tempfile.mkdtemp(dir=tmp_path)))
     return [found[name] for name in functions]
+
+
+def assert_every_automatic_point(rubric_json: Path, phases: Iterable[str]) -> dict:
+    """A student's rubric (``rubric.json`` of the reports) with every phase graded, every automatic check at full
+    points, every trusted check passed and no flag; the written answers wait for a TA. Returns the rubric."""
+    import json
+
+    rubric = json.loads(Path(rubric_json).read_text())
+    assert {p: r["outcome"] for p, r in rubric["phases"].items()} == {str(p): "graded" for p in phases}
+    auto = [c for crit in rubric["criteria"] for c in crit["checks"] if c["status"] == "auto"]
+    assert auto and [c["id"] for c in auto if c["points"] < c["max"]] == [], \
+        {c["id"]: c["message"] for c in auto if c["points"] < c["max"]}
+    assert rubric["flags"] == [] and all(t["passed"] for t in rubric["trusted"]), \
+        [(t["id"], t["message"]) for t in rubric["trusted"] if not t["passed"]]
+    assert rubric["status"] == "manual-pending"
+    return rubric
 
 
 @contextlib.contextmanager

@@ -16,7 +16,7 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
-from conftest import UNJAILED_ARGS, cli, course_shaped_folder, removed_when_passed
+from conftest import UNJAILED_ARGS, assert_every_automatic_point, cli, course_shaped_folder, removed_when_passed
 
 from autograder.authoring.notebooks import PHASES, SETUP_GRADE_ID
 from autograder.authoring.release_data import COURSE_CONFIG
@@ -101,13 +101,7 @@ def test_the_release_follows_the_small_course(small) -> None:
 def test_its_worked_solutions_earn_every_automatic_point(small) -> None:
     root, _, steps = small
     _ran(steps, "grade")
-    rubric = json.loads((root / "reports" / STUDENT / "rubric.json").read_text())
-    assert {p: r["outcome"] for p, r in rubric["phases"].items()} == {str(p): "graded" for p in PHASES}
-    auto = [c for crit in rubric["criteria"] for c in crit["checks"] if c["status"] == "auto"]
-    assert auto and [c["id"] for c in auto if c["points"] < c["max"]] == [], \
-        {c["id"]: c["message"] for c in auto if c["points"] < c["max"]}
-    assert rubric["flags"] == [] and all(t["passed"] for t in rubric["trusted"]), \
-        [(t["id"], t["message"]) for t in rubric["trusted"] if not t["passed"]]
+    assert_every_automatic_point(root / "reports" / STUDENT / "rubric.json", PHASES)
     metrics = json.loads((root / "submissions" / STUDENT / Phase.A / layout.PHASE4A_METRICS).read_text())
     assert set(metrics["result"]["evaluation"]["per_class"]) == set(SMALL_COURSE.class_names)
 

@@ -15,7 +15,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import FIXTURES, REPO, UNJAILED_ARGS, cli, course_shaped_folder, removed_when_passed
+from conftest import (
+    FIXTURES,
+    REPO,
+    UNJAILED_ARGS,
+    assert_every_automatic_point,
+    cli,
+    course_shaped_folder,
+    removed_when_passed,
+)
 
 from autograder.authoring.course import PHASE_DATA, make_course
 from autograder.authoring.notebooks import PHASES
@@ -136,11 +144,4 @@ def test_the_grader_judges_on_the_release_data(byo) -> None:
 def test_the_worked_solutions_earn_every_automatic_point_on_it(byo) -> None:
     root, _, _, graded = byo
     assert graded.returncode == 0, graded.stdout[-3000:] + graded.stderr[-3000:]
-    rubric = json.loads((root / "reports" / STUDENT / "rubric.json").read_text())
-    assert {p: r["outcome"] for p, r in rubric["phases"].items()} == {str(p): "graded" for p in PHASES}
-    auto = [c for crit in rubric["criteria"] for c in crit["checks"] if c["status"] == "auto"]
-    assert auto and [c["id"] for c in auto if c["points"] < c["max"]] == [], \
-        {c["id"]: c["message"] for c in auto if c["points"] < c["max"]}
-    assert rubric["flags"] == [] and all(t["passed"] for t in rubric["trusted"]), \
-        [(t["id"], t["message"]) for t in rubric["trusted"] if not t["passed"]]
-    assert rubric["status"] == "manual-pending"  # the written answers wait for a TA
+    assert_every_automatic_point(root / "reports" / STUDENT / "rubric.json", PHASES)
