@@ -2,7 +2,8 @@
 own Week 3 folder, its worked solutions executed on that release, and graded with every automatic point.
 
 The course differs from the real one where a part that restated the real course would show it: two classes instead
-of five, named differently ("Bosque", "Agua": labels 0 and 1, where the real course's Forest and Water are 1 and 4).
+of five, named differently ("Bosque", "Agua": labels 0 and 1, where the real course's Forest and Water are 1 and 4),
+over a smaller AOI.
 Every step runs through ``geoai-grade`` in its own process, as an instructor runs it: the command reads the course
 folder's ``course_data/course.json`` and follows that course.
 """
@@ -16,7 +17,9 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
+import rasterio
 from conftest import UNJAILED_ARGS, assert_every_automatic_point, cli, course_shaped_folder, removed_when_passed
+from rasterio.warp import transform_bounds
 
 from autograder.authoring.notebooks import PHASES, SETUP_GRADE_ID
 from autograder.authoring.release_data import COURSE_CONFIG
@@ -28,9 +31,10 @@ from geoai_ref.phase import Phase
 STUDENT = "solution"
 #: The real course's classes the small course keeps, and their names there.
 RENAMED = {"Forest": "Bosque", "Water": "Agua"}
+#: Two classes, and a smaller AOI: the box around those classes' polygons (the real course's is about 14 x 12 km).
 SMALL_COURSE = dataclasses.replace(
     REAL_COURSE, name="Bosque y agua (a second, small course for the tests)", class_names=tuple(RENAMED.values()),
-    class_colors=("#276749", "#2b6cb0"), class_kinds=tuple(RENAMED))
+    class_colors=("#276749", "#2b6cb0"), class_kinds=tuple(RENAMED), aoi_lonlat=(-73.10, -41.155, -73.00, -41.09))
 
 
 def small_course_folder(root: Path) -> Path:
@@ -93,6 +97,9 @@ def test_the_release_follows_the_small_course(small) -> None:
         setup = _setup_cell(course / "release" / phase / f"{PHASES[phase].notebook}.ipynb")
         assert 'CLASS_NAMES = ["Bosque", "Agua"]' in setup and "Parcels" not in setup, setup
     assert set(np.unique(np.load(course / "release" / Phase.B / layout.Y_VAL))) == {0, 1}
+    with rasterio.open(course / "release" / Phase.B / layout.S2_COMPOSITE) as s2:  # rendered over its own AOI
+        west, south, east, north = transform_bounds(s2.crs, "OGC:CRS84", *s2.bounds)
+    assert (west, south, east, north) == pytest.approx(SMALL_COURSE.aoi_lonlat, abs=0.005)  # a UTM grid around it
     hidden = REPO / "runs" / "hidden_data" / course_key(SMALL_COURSE)  # generated for the course, never released
     assert set(np.unique(np.load(hidden / layout.Y_HIDDEN))) == {0, 1}
 
