@@ -38,9 +38,9 @@ SOLUTION_BEGIN = "### BEGIN SOLUTION"
 SOLUTION_END = "### END SOLUTION"
 HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"
 HIDDEN_END = "### END HIDDEN TESTS"
-#: The shared file of the locked setup cell, and the cell's grade_id.
+#: The shared file of the locked setup cell, and the cell's grade_id (an include's cell is named by its file).
 SETUP_INCLUDE = "setup_cell.py"
-SETUP_GRADE_ID = "setup_cell"
+SETUP_GRADE_ID = Path(SETUP_INCLUDE).stem
 
 
 @dataclass(frozen=True)
@@ -160,6 +160,12 @@ def build_notebook(source: Path, course: CourseConfig = COURSE) -> nbformat.Note
 def serialise(nb: nbformat.NotebookNode) -> str:
     """Canonical notebook JSON (sorted keys, one-space indent), so a rebuild is byte-stable."""
     return json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def setup_source(nb: nbformat.NotebookNode) -> str | None:
+    """The text of a notebook's locked setup cell (None if it has none)."""
+    return next((c.source for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == SETUP_GRADE_ID),
+                None)
 
 
 def build_all(check: bool = False) -> list[str]:

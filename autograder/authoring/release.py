@@ -22,11 +22,11 @@ from autograder.authoring.notebooks import (
     HIDDEN_BEGIN,
     HIDDEN_END,
     PHASES,
-    SETUP_GRADE_ID,
     SOLUTION_BEGIN,
     SOLUTION_END,
     build_all,
     build_notebook,
+    setup_source,
 )
 from autograder.authoring.release_data import hidden_data, release_data
 from autograder.paths import HIDDEN_DATA, REPO
@@ -99,13 +99,10 @@ def audit_notebook(nb: nbformat.NotebookNode) -> list[str]:
     return problems
 
 
-def _setup_source(nb: nbformat.NotebookNode | Path) -> str | None:
-    """The locked setup cell's text of a notebook (or of the notebook file), None if it has none."""
-    if isinstance(nb, Path):
-        if not nb.is_file():
-            return None
-        nb = nbformat.read(nb, as_version=4)
-    return next((c.source for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == SETUP_GRADE_ID), None)
+def _released_setup(course: Course, phase: Phase) -> str | None:
+    """The setup cell of the course folder's source notebook of ``phase`` (None if it has none)."""
+    path = course.source_notebook(phase)
+    return setup_source(nbformat.read(path, as_version=4)) if path.is_file() else None
 
 
 def build_release(course: Course, phases: list[Phase] | None = None,
@@ -130,8 +127,7 @@ def build_release(course: Course, phases: list[Phase] | None = None,
         if stale:
             raise ReleaseError(f"the notebooks of {stale} differ from their .src.py sources: run `geoai-grade "
                                "notebooks` and review the change before releasing")
-    expected = {p: _setup_source(build_notebook(PHASES[p].source)) for p in phases}
-    other = [p for p in phases if _setup_source(course.source_notebook(p)) != expected[p]]
+    other = [p for p in phases if _released_setup(course, p) != setup_source(build_notebook(PHASES[p].source))]
     if other:
         raise ReleaseError(f"the source notebooks of {other} in {course.root / 'assignments'} do not state the "
                            f"classes, bands and scale of the course {COURSE.name!r} in their setup cell: build the "

@@ -33,7 +33,7 @@ from typing import Any
 import nbformat
 import numpy as np
 
-from autograder.authoring.notebooks import PHASES, SETUP_GRADE_ID, build_notebook
+from autograder.authoring.notebooks import PHASES, SETUP_GRADE_ID, build_notebook, setup_source
 from autograder.checks.common import CheckFailed
 from autograder.grading.limits import Limits, run_limited
 from autograder.jail import jail_available, jail_command
@@ -120,7 +120,7 @@ def digest(args: Sequence[Any], kwargs: dict[str, Any] | None = None) -> str:
 def _setup_cell(phase: Phase) -> str:
     """The assignment's locked setup cell (built from the notebook's source once per process)."""
     given = build_notebook(PHASES[phase].source)
-    return next(c.source for c in given.cells if c.metadata.get("nbgrader", {}).get("grade_id") == SETUP_CELL)
+    return setup_source(given)
 
 
 def definition_cells(notebook: Path, phase: Phase) -> list[dict]:

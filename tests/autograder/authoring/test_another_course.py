@@ -21,7 +21,7 @@ import rasterio
 from conftest import UNJAILED_ARGS, assert_every_automatic_point, cli, course_shaped_folder, removed_when_passed
 from rasterio.warp import transform_bounds
 
-from autograder.authoring.notebooks import PHASES, SETUP_GRADE_ID
+from autograder.authoring.notebooks import PHASES, setup_source
 from autograder.authoring.release_data import COURSE_CONFIG
 from autograder.paths import REPO
 from geoai_ref import layout
@@ -58,11 +58,6 @@ def small_course_folder(root: Path) -> Path:
     return root
 
 
-def _setup_cell(notebook: Path) -> str:
-    nb = nbformat.read(notebook, as_version=4)
-    return next(c.source for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == SETUP_GRADE_ID)
-
-
 @pytest.fixture(scope="module")
 def small(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
     """The small course released, its worked solutions run on the release and graded. Returns (root, the course
@@ -94,7 +89,7 @@ def test_the_release_follows_the_small_course(small) -> None:
     _ran(steps, "release")
     assert load_course_config(course / COURSE_CONFIG) == SMALL_COURSE
     for phase in PHASES:
-        setup = _setup_cell(course / "release" / phase / f"{PHASES[phase].notebook}.ipynb")
+        setup = setup_source(nbformat.read(course / "release" / phase / f"{PHASES[phase].notebook}.ipynb", 4))
         assert 'CLASS_NAMES = ["Bosque", "Agua"]' in setup and "Parcels" not in setup, setup
     assert set(np.unique(np.load(course / "release" / Phase.B / layout.Y_VAL))) == {0, 1}
     with rasterio.open(course / "release" / Phase.B / layout.S2_COMPOSITE) as s2:  # rendered over its own AOI
