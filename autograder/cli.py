@@ -352,8 +352,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="epoch budget of the notebooks under grading "
                    "(default: %(default)s)")
     p.add_argument("--train-batches", type=int, default=GradingConfig.train_batches,
-                   help="batches per epoch of every model.fit in the grading run (default: %(default)s; 0 trains "
-                   "on every batch). The run proves the training code runs; the model graded is the one submitted")
+                   help="batches per epoch of every model.fit in the grading run, run eagerly (default: %(default)s; 0 "
+                   "trains on every batch, compiled). The run proves the training code runs; the model graded is the "
+                   "one submitted")
     p.add_argument("--cell-timeout", type=int, default=GradingConfig.cell_timeout,
                    help="seconds before nbgrader stops a cell "
                    "(default: %(default)s)")

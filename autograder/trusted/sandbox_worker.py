@@ -63,6 +63,7 @@ def _error(exc: BaseException) -> str:
 def _predict(model, x):  # noqa: ANN001, ANN202 - Keras objects, no type stubs worth importing
     import numpy as np
 
+    model.run_eagerly = True  # one pass over a few patches: tracing a predict step would cost more than it saves
     out = model.predict(x, batch_size=PREDICT_BATCH, verbose=0)
     if isinstance(out, list | tuple | dict):
         raise ValueError(f"the model has {len(out)} outputs; it must have one (n, classes) output")

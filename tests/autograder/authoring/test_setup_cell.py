@@ -1,5 +1,6 @@
 """The locked setup cell's grading budget: under autograding with GEOAI_TRAIN_BATCHES, every ``model.fit`` trains
-and validates on that many batches per epoch; a student's own run trains on everything."""
+and validates on that many batches per epoch, and fit, evaluate and predict run eagerly (no traced step); a student's
+own run trains on everything, traced as Keras does by default."""
 
 from __future__ import annotations
 
@@ -34,7 +35,25 @@ _m = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="soft
 _m.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
 _c = _Count()
 _m.fit(_x, _y, validation_data=(_x[:16], _y[:16]), epochs=2, batch_size=4, callbacks=[_c], verbose=0)
-print("COUNTS " + json.dumps({"train": _c.train, "val": _c.val, "grading": GRADING}))
+
+
+class _SeesExecution(keras.layers.Layer):  # records whether each call runs eagerly (False while traced)
+    seen = []
+    def call(self, x):
+        _SeesExecution.seen.append(tf.executing_eagerly())
+        return x
+
+
+def _eager_in(method):
+    model = keras.Sequential([keras.Input((4,)), _SeesExecution(), keras.layers.Dense(2, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    _SeesExecution.seen = []  # building the model called the layer on symbolic inputs
+    getattr(model, method)(_x, *([_y] if method != "predict" else []), batch_size=4, verbose=0)
+    return sorted(set(_SeesExecution.seen))
+
+
+print("COUNTS " + json.dumps({"train": _c.train, "val": _c.val, "grading": GRADING,
+                              "eager": {m: _eager_in(m) for m in ("fit", "evaluate", "predict")}}))
 """
 
 
@@ -59,4 +78,7 @@ def test_fit_trains_on_the_grading_budget_only_when_autograding(grading, train_b
     counts, stderr = _run(grading, train_batches, tmp_path)
     assert counts["grading"] is (grading == "1")
     assert {"train": counts["train"], "val": counts["val"]} == expected
+    budget = grading == "1" and train_batches != "0"
+    # within the budget every step runs eagerly; otherwise Keras traces each step once (the layer sees False)
+    assert counts["eager"] == {m: [True] if budget else [False] for m in ("fit", "evaluate", "predict")}
     assert stderr == "", f"the setup cell wrote to stderr (nbgrader scores such a grade cell 0): {stderr[-500:]}"
