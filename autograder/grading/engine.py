@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from autograder.grading.limits import accept_new, kill_stale, stop_all
 from autograder.grading.results import Outcome, PhaseResult
 from geoai_ref.errors import KitError, MissingInput, Unavailable
+from geoai_ref.phase import Phase
 
 if TYPE_CHECKING:
     from distributed import Client, Future
@@ -36,6 +37,9 @@ if TYPE_CHECKING:
 #: Times a job is run again after its worker process died while running it (Dask's
 #: ``distributed.scheduler.allowed-failures``, set for the local cluster; a running cluster keeps its own).
 ALLOWED_FAILURES = 2
+#: The phases in the order of their usual grading cost, longest first (BENCHMARKS.md, the sample class on 2 cores:
+#: 4B's four ResNet-50s about 50 s a submission, 4A's one about 42 s, 4C's SimpleCNNs about 24 s).
+PHASES_LONGEST_FIRST = (Phase.B, Phase.A, Phase.C)
 #: Seconds to wait for a running cluster's scheduler, and for the workers to stop their commands on interrupt.
 CONNECT_TIMEOUT_S = 30
 STOP_TIMEOUT_S = 20
@@ -139,9 +143,20 @@ def job_key(job: Job) -> str:
     return f"grade-{job.student}-{job.phase}-{uuid.uuid4().hex}"
 
 
+def longest_first(jobs: Iterable[Job]) -> list[Job]:
+    """The jobs in the order they should start: the phases that usually take longest first
+    (:data:`PHASES_LONGEST_FIRST`), students in their order within a phase, so that the end of a run holds short
+    jobs and the workers finish together instead of one worker grading a long job alone."""
+    return sorted(jobs, key=lambda job: PHASES_LONGEST_FIRST.index(job.phase))
+
+
 def submit_jobs(client: Client, jobs: Iterable[Job], config: GradingConfig, template_db: Path) -> dict[Future, Job]:
-    """One task per job, running :func:`grade_job`; returns the futures with their jobs."""
-    return {client.submit(grade_job, job, config, template_db, key=job_key(job), pure=False): job for job in jobs}
+    """One task per job, running :func:`grade_job`, started longest first (:func:`longest_first`); returns the
+    futures with their jobs."""
+    ordered = longest_first(jobs)
+    return {client.submit(grade_job, job, config, template_db, key=job_key(job), pure=False,
+                          priority=len(ordered) - i): job  # Dask starts the highest priority first
+            for i, job in enumerate(ordered)}
 
 
 # --- results ----------------------------------------------------------------------------------------------

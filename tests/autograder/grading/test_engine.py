@@ -229,3 +229,30 @@ def test_what_a_failed_task_becomes(tmp_path):
     assert error.outcome is Outcome.ERROR and "ValueError: unpicklable" in error.message
     killed = task_result(_Done("error", KilledWorker("key", None, 5)), job, config)
     assert killed.outcome is Outcome.KILLED and "killed 6 times" in killed.message
+
+
+class _RecordingClient:
+    """Stands in for a Dask client: records what each submit asked for."""
+
+    def __init__(self) -> None:
+        self.submitted: list[tuple[str, str, int]] = []
+
+    def submit(self, fn, job, *args, key: str, pure: bool, priority: int):  # noqa: ANN001, ANN202
+        self.submitted.append((job.student, str(job.phase), priority))
+        return object()
+
+
+def test_jobs_start_longest_phase_first_and_students_keep_their_order(tmp_path):
+    from autograder.grading.coordinator import Job
+    from autograder.grading.engine import PHASES_LONGEST_FIRST, longest_first, submit_jobs
+
+    jobs = [Job(student, phase, tmp_path, {}, "fp") for student in ("ada", "ben") for phase in Phase]
+    assert [(j.student, j.phase) for j in longest_first(jobs)] == [
+        (s, p) for p in PHASES_LONGEST_FIRST for s in ("ada", "ben")]
+    assert set(PHASES_LONGEST_FIRST) == set(Phase)
+
+    client = _RecordingClient()
+    submit_jobs(client, jobs, GradingConfig(course=tmp_path), tmp_path / "template.db")
+    priorities = [priority for _, _, priority in client.submitted]
+    assert [(s, p) for s, p, _ in client.submitted] == [(j.student, str(j.phase)) for j in longest_first(jobs)]
+    assert priorities == sorted(priorities, reverse=True) and len(set(priorities)) == len(jobs)  # Dask: highest first
