@@ -44,7 +44,6 @@ from autograder.trusted.result import TrustedResult
 from geoai_ref.phase import Phase
 
 RUNNER = Path(__file__).resolve().parent / "runner.py"
-SETUP_CELL = SETUP_GRADE_ID
 DEFINITION_SUFFIX = "_code"
 LOG_TAIL_CHARS = 1200
 #: The largest array a probe's answer may hold; a bigger file is judged as a wrong answer, never loaded.
@@ -118,9 +117,15 @@ def digest(args: Sequence[Any], kwargs: dict[str, Any] | None = None) -> str:
 
 @functools.cache
 def _setup_cell(phase: Phase) -> str:
-    """The assignment's locked setup cell (built from the notebook's source once per process)."""
-    given = build_notebook(PHASES[phase].source)
-    return setup_source(given)
+    """The assignment's locked setup cell (built from the notebook's source once per process).
+
+    Raises:
+        ValueError: if the phase's source has no setup cell (its ``# %% include="setup_cell.py"`` line was removed).
+    """
+    source = setup_source(build_notebook(PHASES[phase].source))
+    if source is None:
+        raise ValueError(f"{PHASES[phase].source} has no locked setup cell: restore its include of the setup cell")
+    return source
 
 
 def definition_cells(notebook: Path, phase: Phase) -> list[dict]:
@@ -130,7 +135,7 @@ def definition_cells(notebook: Path, phase: Phase) -> list[dict]:
         ValueError: if the notebook cannot be read (the intake already reported it).
     """
     nb = nbformat.read(notebook, as_version=4)
-    cells = [{"id": SETUP_CELL, "source": _setup_cell(phase)}]
+    cells = [{"id": SETUP_GRADE_ID, "source": _setup_cell(phase)}]
     for cell in nb.cells:
         meta = cell.metadata.get("nbgrader", {})
         gid = meta.get("grade_id")
