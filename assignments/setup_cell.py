@@ -1,7 +1,9 @@
 # Setup: run this cell first. It is locked: the autograder replaces it with this exact text.
 # It imports the libraries, keeps TensorFlow's start-up chatter off stderr (the autograder scores a
-# cell that writes to stderr as 0), prints warnings on stdout instead, and sets the epoch budget.
+# cell that writes to stderr as 0), prints warnings on stdout instead, sets the epoch budget and has
+# model.fit trace its training step once instead of twice.
 import contextlib
+import functools
 import json
 import os
 import sys
@@ -63,25 +65,42 @@ OUTPUT_ROOT = Path("_autograder_outputs") if GRADING else Path(".")
 # (compiling a training step takes longer than those batches): its run proves that your training code runs; the
 # model it grades is the one you trained and submitted.
 TRAIN_BATCHES = int(os.environ.get("GEOAI_TRAIN_BATCHES", "0")) if GRADING else 0
-if TRAIN_BATCHES > 0:
-    _keras_fit, _keras_evaluate, _keras_predict = keras.Model.fit, keras.Model.evaluate, keras.Model.predict
+_keras_fit, _keras_evaluate, _keras_predict = keras.Model.fit, keras.Model.evaluate, keras.Model.predict
 
-    def _fit_within_grading_budget(self, *args, **kwargs):
+
+def _build_step_state(model, args, kwargs):
+    """Create the optimizer's and metrics' variables from the data's shapes before the first fit: created while
+    TensorFlow traces the training step, they make it trace the step twice (about 12 s more per ResNet-50 on a
+    laptop CPU). Nothing trains. With other data than arrays, or data that does not fit, fit runs as usual."""
+    x = args[0] if args else kwargs.get("x")
+    y = args[1] if len(args) > 1 else kwargs.get("y")
+    if getattr(model, "compiled", False) and isinstance(x, np.ndarray) and isinstance(y, np.ndarray) and len(x):
+        with contextlib.suppress(Exception):  # fit itself then says what is wrong with the data
+            model._symbolic_build(data_batch=(x[:1], y[:1]))
+
+
+def _fit(self, *args, **kwargs):
+    if TRAIN_BATCHES > 0:
         kwargs.setdefault("steps_per_epoch", TRAIN_BATCHES)
         kwargs.setdefault("validation_steps", TRAIN_BATCHES)
         self.run_eagerly = True
-        return _keras_fit(self, *args, **kwargs)
+    else:
+        _build_step_state(self, args, kwargs)
+    return _keras_fit(self, *args, **kwargs)
 
-    def _evaluate_eagerly(self, *args, **kwargs):
-        self.run_eagerly = True
-        return _keras_evaluate(self, *args, **kwargs)
 
-    def _predict_eagerly(self, *args, **kwargs):
-        self.run_eagerly = True
-        return _keras_predict(self, *args, **kwargs)
+def _eager_within_budget(method):
+    @functools.wraps(method)
+    def run(self, *args, **kwargs):
+        if TRAIN_BATCHES > 0:
+            self.run_eagerly = True
+        return method(self, *args, **kwargs)
+    return run
 
-    keras.Model.fit, keras.Model.evaluate, keras.Model.predict = (
-        _fit_within_grading_budget, _evaluate_eagerly, _predict_eagerly)
+
+keras.Model.fit = functools.wraps(_keras_fit)(_fit)
+keras.Model.evaluate = _eager_within_budget(_keras_evaluate)
+keras.Model.predict = _eager_within_budget(_keras_predict)
 
 
 def output_path(relative: str) -> Path:

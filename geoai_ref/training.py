@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from geoai_ref.models import keras
+from geoai_ref.models import build_step_state, keras
 from geoai_ref.models.simple_cnn import set_deterministic
 from geoai_ref.recipes import BATCH_SIZE, Profile
 
@@ -107,6 +107,7 @@ def train(model: keras.Model, x_train: np.ndarray, y_train: np.ndarray, x_val: n
     set_deterministic(config.seed)
     model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
+    build_step_state(model, x_train, y_train)
     timer = _EpochTimer(config.max_epochs, f"training {model.name}")
     callbacks: list[keras.callbacks.Callback] = [
         keras.callbacks.EarlyStopping(monitor=config.monitor, patience=config.patience, restore_best_weights=True),

@@ -14,6 +14,8 @@ import os
 import sys
 from collections.abc import Iterator
 
+import numpy as np
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
@@ -46,3 +48,18 @@ with native_stderr_silenced():
 
     _absl_logging.set_verbosity(_absl_logging.ERROR)
     tf.get_logger().setLevel("ERROR")  # e.g. tf.function retracing notices when several models predict in turn
+
+
+def build_step_state(model: keras.Model, x: np.ndarray, y: np.ndarray) -> None:
+    """Create, from the shapes of ``x`` and ``y``, the variables a compiled model's first ``fit`` or ``evaluate``
+    would otherwise create while TensorFlow traces its step: the optimizer's slots, the metrics' and the loss's state.
+
+    ``tf.function`` traces a function a second time when its first call created variables, so without this Keras
+    traces the training step twice: about 12 s more per ResNet-50 fit on 2 cores (BENCHMARKS.md). Nothing trains
+    and no weight changes. It is what Keras itself does first under a distribution strategy
+    (``Trainer._symbolic_build``).
+
+    Raises:
+        ValueError: if ``x`` or ``y`` does not fit the model (the fit would raise the same).
+    """
+    model._symbolic_build(data_batch=(x[:1], y[:1]))

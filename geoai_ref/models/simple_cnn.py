@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from geoai_ref.classes import NUM_CLASSES
-from geoai_ref.models import keras, tf
+from geoai_ref.models import build_step_state, keras, tf
 
 LEARNING_RATE = 1e-3
 BATCH_SIZE = 32
@@ -71,6 +71,7 @@ def train_simple_cnn(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray
     model = build_simple_cnn(x_train.shape[-1], x_train)
     model.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
+    build_step_state(model, x_train, y_train)
     stop = keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=patience, restore_best_weights=True)
     fit = model.fit(x_train, y_train, validation_data=(x_val, y_val), epochs=max_epochs,
                     batch_size=BATCH_SIZE, shuffle=True, callbacks=[stop], verbose=0)

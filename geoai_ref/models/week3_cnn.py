@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from geoai_ref.course import COURSE, CourseConfig, to_reflectance
-from geoai_ref.models import keras
+from geoai_ref.models import build_step_state, keras
 from geoai_ref.models.simple_cnn import TrainingResult, set_deterministic
 
 LEARNING_RATE = 1e-3
@@ -69,6 +69,7 @@ def train_week3_cnn(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray,
     model = build_week3_cnn(course)
     model.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
+    build_step_state(model, x_train, y_train)
     best = _KeepBestValAccuracy()
     callbacks = [best,
                  keras.callbacks.EarlyStopping(monitor="val_loss", patience=EARLY_STOPPING_PATIENCE,
