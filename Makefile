@@ -51,10 +51,14 @@ GRADER ?= $(USER)
 grade-ui: $(STAMP)
 	$(BIN)/geoai-grade grade-ui --course $(GRADING_OUT)/course $(if $(GRADER),--grader $(GRADER))
 
-# pytest exits 5 when it collects no tests: a broken suite, reported as a failure.
+# pytest exits 5 when it collects no tests: a broken suite, reported as a failure. The tests run in
+# TEST_PROCESSES processes (pytest-xdist; most of the suite's time is single-threaded TensorFlow tracing), a module's
+# tests in one process (tests/conftest.py); TEST_PROCESSES=0 runs them in this one.
+TEST_PROCESSES ?= 2
+PYTEST_PROCESSES = $(if $(filter 0,$(TEST_PROCESSES)),,-n $(TEST_PROCESSES) --dist loadgroup)
 test: $(STAMP)
 	@$(JAIL_TRY)
-	$(BIN)/python -m pytest --durations=25; status=$$?; \
+	$(BIN)/python -m pytest $(PYTEST_PROCESSES) --durations=25; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$status
 
 # Everything in `make test`, plus the slow end-to-end tests (about 40 more minutes on 2 cores): wrong-answer
@@ -62,7 +66,7 @@ test: $(STAMP)
 # without extras into a fresh virtual environment grading the 4B solution with full points.
 test-all: $(STAMP)
 	@$(JAIL_TRY)
-	$(BIN)/python -m pytest --full-e2e; status=$$?; \
+	$(BIN)/python -m pytest $(PYTEST_PROCESSES) --full-e2e; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test-all: pytest collected no tests" >&2; exit 1; fi; exit $$status
 
 lint: $(STAMP)

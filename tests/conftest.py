@@ -66,6 +66,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                      help="also autograde the wrong-answer submissions of every phase (make test-all)")
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With pytest-xdist's ``--dist loadgroup`` (make test: two processes), one process runs all the tests of a
+    module, which share its module fixtures (a course released, solved and graded), and one runs every module that
+    uses the session's ``graded_class``: each is built once."""
+    if getattr(config.option, "dist", "no") != "loadgroup":
+        return
+    shared = {item.module.__name__ for item in items if "graded_class" in item.fixturenames}
+    for item in items:
+        module = item.module.__name__
+        item.add_marker(pytest.mark.xdist_group("graded_class" if module in shared else module))
+
+
 @pytest.fixture(scope="session")
 def fixtures_root() -> Path:
     """The committed fixtures, with the Sentinel-2 composite generated on first use (checked against the manifest)."""

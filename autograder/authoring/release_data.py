@@ -150,16 +150,26 @@ def hidden_data(progress: Progress = _quiet) -> Path:
 
 
 def fused_reference(data: ReleaseData = KIT_DATA) -> Path:
-    """The folder holding ``data``'s reference fused patches, made by the geoai_ref pipeline on first use.
+    """The folder holding ``data``'s reference fused patches, made by the geoai_ref pipeline on first use (in a
+    folder of its own, moved into place whole: processes that need it at once never read a half-written one).
 
     Raises:
         FileNotFoundError: if the sensors data set is missing a source.
     """
     from geoai_ref.pipeline import run_data_pipeline
 
-    if not all((data.fused / p).exists() for p in (layout.X_TRAIN_FUSED, layout.X_VAL_FUSED)):
-        # quietly: the grader's checks call this while grading, whose output is a log, not a progress display
-        run_data_pipeline(data.sensors, data.fused, show_progress=False)
+    def complete() -> bool:
+        return all((data.fused / p).exists() for p in (layout.X_TRAIN_FUSED, layout.X_VAL_FUSED))
+
+    if not complete():
+        data.fused.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=data.fused.parent, prefix=".fused-") as tmp:
+            # quietly: the grader's checks call this while grading, whose output is a log, not a progress display
+            run_data_pipeline(data.sensors, Path(tmp), show_progress=False)
+            if not complete():  # another process may have finished first
+                shutil.rmtree(data.fused, ignore_errors=True)
+                Path(tmp).rename(data.fused)
+                Path(tmp).mkdir()  # the temporary directory's clean-up expects it
     return data.fused
 
 

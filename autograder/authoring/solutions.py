@@ -20,6 +20,7 @@ from nbclient.exceptions import CellExecutionError, CellTimeoutError
 from autograder.authoring.course import stage_data
 from autograder.authoring.notebooks import PHASES, SETUP_GRADE_ID, build_notebook
 from autograder.authoring.release_data import KIT_DATA, ReleaseData
+from autograder.ipc_kernel import IpcKernelManager
 from autograder.paths import SOLUTIONS
 from geoai_ref.errors import ProblemsFound
 from geoai_ref.phase import Phase
@@ -68,7 +69,7 @@ def execute(nb: nbformat.NotebookNode, folder: Path, epochs: int | None = None, 
         env["GEOAI_EPOCHS"] = str(epochs)
     start = time.perf_counter()
     try:
-        client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+        client = NotebookClient(nb, timeout=timeout, kernel_name="python3", kernel_manager_class=IpcKernelManager,
                                 resources={"metadata": {"path": str(folder)}})
         client.execute(env=env)  # passed on to the kernel's start: this process's environment is left alone
     except CellExecutionError as exc:

@@ -26,6 +26,7 @@ from autograder.authoring.notebooks import PHASES, serialise
 from autograder.authoring.solutions import run_solution, solution_notebook
 from autograder.demo.defaults import SAMPLE_EPOCHS
 from autograder.grading.results import Outcome
+from autograder.ipc_kernel import IpcKernelManager
 from autograder.paths import SAMPLE_CLASS_CACHE
 from geoai_ref.phase import Phase
 
@@ -127,7 +128,7 @@ def _rerun(folder: Path, phase: Phase, epochs: int, until: str | None = None) ->
         nb.cells = nb.cells[: ids.index(until) + 1]
     env = {**os.environ, "GEOAI_GRADING": "0", "GEOAI_EPOCHS": str(epochs)}
     client = NotebookClient(nb, timeout=900, kernel_name="python3", allow_errors=True,
-                            resources={"metadata": {"path": str(folder)}})
+                            kernel_manager_class=IpcKernelManager, resources={"metadata": {"path": str(folder)}})
     client.execute(env=env)
     if until is None:
         nbformat.write(nb, path)

@@ -16,14 +16,12 @@ counts) and a private ``HOME`` and ``TMPDIR`` on the jail's own ``/tmp``.
 from __future__ import annotations
 
 import copy
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
-from jupyter_client import AsyncKernelManager
 from jupyter_client.kernelspec import KernelSpec
 
+from autograder.ipc_kernel import IpcKernelManager
 from autograder.jail import jail_command
 
 #: Variables of the launch environment the kernel keeps (exact names, or prefixes ending in ``_``): the epoch
@@ -44,16 +42,9 @@ def kernel_environment(launch_env: dict[str, str]) -> dict[str, str]:
             "IPYTHONDIR": f"{KERNEL_HOME}/.ipython", "JUPYTER_RUNTIME_DIR": f"{KERNEL_HOME}/.runtime"}
 
 
-class JailedKernelManager(AsyncKernelManager):
+class JailedKernelManager(IpcKernelManager):
     """A kernel manager whose kernel runs in the jail (see the module docs); its sockets and connection file live
-    in a private folder that is removed with the kernel's resources."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._ipc_folder = Path(tempfile.mkdtemp(prefix="geoai_kernel_"))
-        self.transport = "ipc"
-        self.ip = str(self._ipc_folder / "kernel")
-        self.connection_file = str(self._ipc_folder / "connection.json")
+    in a private folder (bound into the jail) that is removed with the kernel's resources."""
 
     @property
     def kernel_spec(self) -> KernelSpec | None:
@@ -70,8 +61,3 @@ class JailedKernelManager(AsyncKernelManager):
         env = kernel_environment(dict(kw.get("env") or {}))
         jailed = jail_command(kernel_cmd, workdir=workdir, writable=[self._ipc_folder], env=env)
         await super()._async_launch_kernel(jailed, **kw)
-
-    async def _async_cleanup_resources(self, restart: bool = False) -> None:
-        await super()._async_cleanup_resources(restart=restart)
-        if not restart:
-            shutil.rmtree(self._ipc_folder, ignore_errors=True)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +35,9 @@ from autograder.authoring.release_data import (
     KIT_DATA,
     SENSOR_NOTES,
     SOURCES,
+    ReleaseData,
     build_release_data,
+    fused_reference,
     release_data,
 )
 from autograder.authoring.solutions import run_solution
@@ -58,6 +62,18 @@ def test_a_course_without_its_own_data_is_released_on_the_kit_data(tmp_path: Pat
     graded = cli("grade", "--submissions", tmp_path, "--out", tmp_path / "reports", "--course", tmp_path,
                  *UNJAILED_ARGS)  # stops before grading anything against data it cannot read
     assert graded.returncode == 2 and "is unreadable" in graded.stderr, graded.stderr
+
+
+def test_the_fused_reference_is_made_once_whole_when_two_ask_at_once(tmp_path: Path) -> None:
+    """Two graders (or two test processes) needing the reference fused patches first at the same time: each gets
+    the complete folder, and no staging folder is left behind."""
+    data = ReleaseData(FIXTURES, FIXTURES, tmp_path / "fused", "the kit's fixtures")
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        made = list(pool.map(fused_reference, [data, data]))
+    assert made == [data.fused, data.fused]
+    for rel in (layout.X_TRAIN_FUSED, layout.X_VAL_FUSED):
+        np.testing.assert_array_equal(np.load(data.fused / rel), np.load(fused_reference() / rel))
+    assert [p.name for p in tmp_path.iterdir()] == ["fused"]
 
 
 def test_a_malformed_folder_is_refused_with_every_problem_and_nothing_is_written(tmp_path: Path) -> None:
