@@ -55,7 +55,7 @@ grade-ui: $(STAMP)
 # TEST_PROCESSES processes (pytest-xdist; most of the suite's time is single-threaded TensorFlow tracing), a module's
 # tests in one process (tests/conftest.py); TEST_PROCESSES=0 runs them in this one.
 TEST_PROCESSES ?= 2
-PYTEST_PROCESSES = $(if $(filter 0,$(TEST_PROCESSES)),,-n $(TEST_PROCESSES) --dist loadgroup)
+PYTEST_PROCESSES = $(if $(filter 0,$(TEST_PROCESSES)),,-n $(TEST_PROCESSES) --dist loadfile)
 test: $(STAMP)
 	@$(JAIL_TRY)
 	$(BIN)/python -m pytest $(PYTEST_PROCESSES) --durations=25; status=$$?; \

@@ -32,6 +32,9 @@ HIDDEN = HIDDEN_DATA
 #: whose notebook file is truncated.
 STUDENTS = ("ada_correct", "gus_inflated_metrics", "ivy_invalid_json")
 BUILD_EPOCHS = 3
+#: The test modules that use ``graded_class``: ``make test`` runs them in one process (pytest_xdist_make_scheduler).
+GRADED_CLASS_MODULES = ("tests/autograder/grading/test_grading.py", "tests/autograder/grading/test_hostile_bank.py",
+                        "tests/autograder/review/test_formgrader_browser.py")
 KILLED_RUN_PROCESSES = "killed_run_processes.txt"
 #: Grade without the jail only where this machine cannot run it and the run does not require it (CI sets
 #: GEOAI_REQUIRE_JAIL=1 and installs bubblewrap, so there the grading tests run jailed or fail).
@@ -66,17 +69,31 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                      help="also autograde the wrong-answer submissions of every phase (make test-all)")
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """With pytest-xdist's ``--dist loadgroup`` (make test: two processes), one process runs all the tests of a
-    module, which share its module fixtures (a course released, solved and graded), and one runs every module that
-    uses the session's ``graded_class``: each is built once."""
-    if getattr(config.option, "dist", "no") != "loadgroup":
-        return
-    shared = {item.module.__name__ for item in items if "graded_class" in item.fixturenames}
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist's
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
+    """``make test``'s scheduling (pytest-xdist, ``--dist loadfile``): one process runs all the tests of a module,
+    which share its module fixtures (a course released, solved and graded), and one process runs all the modules of
+    :data:`GRADED_CLASS_MODULES`, so that the session's ``graded_class`` is built once."""
+    if config.getoption("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class ModulesAndTheGradedClass(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = super()._split_scope(nodeid)
+            return "graded_class" if module in GRADED_CLASS_MODULES else module
+
+    return ModulesAndTheGradedClass(config, log)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Refuses a module that uses ``graded_class`` but is not in :data:`GRADED_CLASS_MODULES` (``make test`` would
+    build the class again in another process)."""
     for item in items:
-        module = item.module.__name__
-        item.add_marker(pytest.mark.xdist_group("graded_class" if module in shared else module))
+        module = item.nodeid.split("::", 1)[0]
+        if "graded_class" in item.fixturenames and module not in GRADED_CLASS_MODULES:
+            raise pytest.UsageError(f"{module} uses the graded_class fixture: add it to GRADED_CLASS_MODULES in "
+                                    "tests/conftest.py")
 
 
 @pytest.fixture(scope="session")
