@@ -119,12 +119,21 @@ def build_solutions(out: Path = SOLUTIONS, epochs: int | None = None, phases: li
 def solution_namespace(phase: Phase) -> dict:
     """The setup cell and every ``*_code`` solution cell of ``phase`` executed in one namespace.
 
-    Those cells only define functions, so this is quick; tests call the solution functions from it.
+    Those cells only define functions, so this is quick; tests call the solution functions from it. The setup cell
+    wraps ``keras.Model``'s fit, evaluate and predict for the notebook's kernel; here Keras's own are put back after
+    it, so that the other models of this process are left alone.
     """
+    import keras  # here: importing TensorFlow takes seconds
+
     namespace: dict = {"__name__": f"solution_{phase}"}
-    for cell in build_notebook(PHASES[phase].source).cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if cell.cell_type == "code" and (meta.get("grade_id") == SETUP_GRADE_ID or
-                                         (meta.get("solution") and meta.get("grade_id", "").endswith("_code"))):
-            exec(compile(cell.source, f"<{phase}:{meta['grade_id']}>", "exec"), namespace)  # noqa: S102
+    kept = {name: getattr(keras.Model, name) for name in ("fit", "evaluate", "predict")}
+    try:
+        for cell in build_notebook(PHASES[phase].source).cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if cell.cell_type == "code" and (meta.get("grade_id") == SETUP_GRADE_ID or
+                                             (meta.get("solution") and meta.get("grade_id", "").endswith("_code"))):
+                exec(compile(cell.source, f"<{phase}:{meta['grade_id']}>", "exec"), namespace)  # noqa: S102
+    finally:
+        for name, method in kept.items():
+            setattr(keras.Model, name, method)
     return namespace

@@ -10,6 +10,7 @@ show it; the tests assert exactly that.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -95,16 +96,19 @@ def solution_stamp(phase: Phase) -> str:
 
 def correct_submission(phase: Phase, epochs: int, progress: Callable[[str], None]) -> Path:
     """The executed worked solution of ``phase`` with its deliverables (cached per epoch budget, and run again
-    when the solution changed since)."""
+    when the solution changed since; a process that needs it while another makes it waits for that one)."""
     folder = SAMPLE_CLASS_CACHE / f"epochs{epochs}" / phase
     done = folder / ".complete"
     stamp = solution_stamp(phase)
-    if not done.exists() or done.read_text().strip() != stamp:
-        if folder.exists():
-            shutil.rmtree(folder)
-        progress(f"executing the {phase} solution ({epochs} epochs) for the sample class ...")
-        run_solution(phase, folder, epochs=epochs)
-        done.write_text(f"{stamp}\n")
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with open(folder.parent / f".{phase}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not done.exists() or done.read_text().strip() != stamp:
+            if folder.exists():
+                shutil.rmtree(folder)
+            progress(f"executing the {phase} solution ({epochs} epochs) for the sample class ...")
+            run_solution(phase, folder, epochs=epochs)
+            done.write_text(f"{stamp}\n")
     return folder
 
 

@@ -9,9 +9,9 @@ another seed than the fixtures', so that a grader reading the fixtures instead o
 from __future__ import annotations
 
 import json
+import multiprocessing
 import subprocess
 import sys
-import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 

@@ -26,3 +26,14 @@ def test_a_bad_cell_is_a_solution_run_error(tmp_path, source, words):
 def test_a_clean_notebook_runs_in_its_folder(tmp_path):
     done = execute(_notebook("open('here.txt', 'w').write('ok')"), tmp_path, timeout=60)
     assert (tmp_path / "here.txt").read_text() == "ok" and done.seconds > 0
+
+
+def test_the_solution_namespace_leaves_keras_models_of_this_process_alone():
+    import keras
+
+    from autograder.authoring.solutions import solution_namespace
+
+    before = {name: getattr(keras.Model, name) for name in ("fit", "evaluate", "predict")}
+    namespace = solution_namespace("phase4c")
+    assert "SEED" in namespace and callable(namespace["output_path"])  # the setup cell ran
+    assert {name: getattr(keras.Model, name) for name in before} == before

@@ -1,6 +1,8 @@
 """The sample class: every fault still applies to the current notebooks, and the expectations can fail."""
 
 import json
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import nbformat
 import pytest
@@ -12,6 +14,7 @@ from autograder.demo.run import expectation_problems
 from autograder.demo.sample_class import FAULTS, STUDENTS, SampleClassError, edit_cell
 from autograder.rubric.definition import load_rubric
 from autograder.trusted.result import FLAGS
+from geoai_ref.phase import Phase
 
 OUTCOMES = {"invalid-notebook", "missing-notebook", "timeout", "memory", "error"}
 
@@ -87,3 +90,21 @@ def test_expectations_catch_a_fault_that_costs_nothing():
     flagged_correct = [_rubric("ada_correct", flags=("collapse",)), good[1]]
     assert expectation_problems(flagged_correct, students, ("phase4a",)) == [
         "ada_correct: unexpected flags ['collapse']"]
+
+
+def test_two_processes_needing_the_same_correct_submission_run_the_solution_once(tmp_path, monkeypatch):
+    """The second waits on the cache's lock and then takes what the first made (threads here: flock locks an open
+    file, so two opens conflict within one process as between two)."""
+    runs = []
+
+    def run_solution(phase, folder, epochs):
+        runs.append(phase)
+        time.sleep(0.5)
+        folder.mkdir(parents=True)
+
+    monkeypatch.setattr(sample_class, "SAMPLE_CLASS_CACHE", tmp_path)
+    monkeypatch.setattr(sample_class, "run_solution", run_solution)
+    with ThreadPoolExecutor(2) as pool:
+        made = list(pool.map(lambda _: sample_class.correct_submission(Phase.C, 3, lambda _: None), range(2)))
+    assert runs == [Phase.C]
+    assert made == [tmp_path / "epochs3" / Phase.C] * 2 and (made[0] / ".complete").is_file()
