@@ -70,8 +70,9 @@ _keras_fit, _keras_evaluate, _keras_predict = keras.Model.fit, keras.Model.evalu
 
 def _build_step_state(model, args, kwargs):
     """Create the optimizer's and metrics' variables from the data's shapes before the first fit: created while
-    TensorFlow traces the training step, they make it trace the step twice (about 12 s more per ResNet-50 on a
-    laptop CPU). Nothing trains. With other data than arrays, or data that does not fit, fit runs as usual."""
+    TensorFlow traces the training step, they make it trace the step twice (3-25 s more per ResNet-50 fit on 2
+    cores, the more layers train the more). Nothing trains. With other data than arrays, or data that does not
+    fit, fit runs as usual."""
     x = args[0] if args else kwargs.get("x")
     y = args[1] if len(args) > 1 else kwargs.get("y")
     if getattr(model, "compiled", False) and isinstance(x, np.ndarray) and isinstance(y, np.ndarray) and len(x):

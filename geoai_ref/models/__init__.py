@@ -55,9 +55,9 @@ def build_step_state(model: keras.Model, x: np.ndarray, y: np.ndarray) -> None:
     would otherwise create while TensorFlow traces its step: the optimizer's slots, the metrics' and the loss's state.
 
     ``tf.function`` traces a function a second time when its first call created variables, so without this Keras
-    traces the training step twice: about 12 s more per ResNet-50 fit on 2 cores (BENCHMARKS.md). Nothing trains
-    and no weight changes. It is what Keras itself does first under a distribution strategy
-    (``Trainer._symbolic_build``).
+    traces the training step twice: 3-25 s more per ResNet-50 fit on 2 cores, the more layers train the more
+    (BENCHMARKS.md). Nothing trains and no weight changes. It is what Keras itself does first under a
+    distribution strategy (``Trainer._symbolic_build``).
 
     Raises:
         ValueError: if ``x`` or ``y`` does not fit the model (the fit would raise the same).
