@@ -126,6 +126,14 @@ def course_of(course_root: Path) -> CourseConfig:
     return load_course_config(path) if path.is_file() else REAL_COURSE
 
 
+def _move_into_place(staging: Path, target: Path) -> None:
+    """Replace ``target`` (if any) by the folder ``staging`` of a ``TemporaryDirectory``, whole, and leave an empty
+    ``staging`` for the temporary directory's clean-up."""
+    shutil.rmtree(target, ignore_errors=True)
+    staging.rename(target)
+    staging.mkdir()
+
+
 def hidden_data(progress: Progress = _quiet) -> Path:
     """The hidden evaluation data of the course this process follows (:data:`autograder.paths.HIDDEN_DATA`): the
     kit's, committed, for the real course; for another course, a hidden region generated for its classes on first
@@ -143,9 +151,7 @@ def hidden_data(progress: Progress = _quiet) -> Path:
     with tempfile.TemporaryDirectory(dir=HIDDEN_DATA.parent, prefix=".hidden-") as tmp:
         build_course_hidden(Path(tmp), COURSE, progress=progress)
         if not (HIDDEN_DATA / layout.MANIFEST).is_file():  # another process may have finished first
-            shutil.rmtree(HIDDEN_DATA, ignore_errors=True)
-            Path(tmp).rename(HIDDEN_DATA)
-            Path(tmp).mkdir()  # the temporary directory's clean-up expects it
+            _move_into_place(Path(tmp), HIDDEN_DATA)
     return HIDDEN_DATA
 
 
@@ -167,9 +173,7 @@ def fused_reference(data: ReleaseData = KIT_DATA) -> Path:
             # quietly: the grader's checks call this while grading, whose output is a log, not a progress display
             run_data_pipeline(data.sensors, Path(tmp), show_progress=False)
             if not complete():  # another process may have finished first
-                shutil.rmtree(data.fused, ignore_errors=True)
-                Path(tmp).rename(data.fused)
-                Path(tmp).mkdir()  # the temporary directory's clean-up expects it
+                _move_into_place(Path(tmp), data.fused)
     return data.fused
 
 
@@ -270,8 +274,5 @@ def build_release_data(course_root: Path, week3_folder: Path, seed: int | None =
             "week3_folder": str(week3_folder), "built": built, "seed": seed,
             "cloud_hole": cloud_hole, "course": COURSE.name,
             "week3": "week3", "sensors": "sensors", "fused": "fused"}, indent=1) + "\n")
-        if target.exists():
-            shutil.rmtree(target)
-        staging.rename(target)
-        staging.mkdir()  # the temporary directory's clean-up expects it
+        _move_into_place(staging, target)
     return release_data(course_root)
