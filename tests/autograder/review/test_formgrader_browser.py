@@ -29,6 +29,12 @@ ANSWER = "4a_analysis"
 COMMENT = "Names the collapse signals, but quotes no number from the curves."
 
 
+# true once formgrade.js (nbgrader) has fetched the submission's grades and comments and bound a view to each box,
+# which saves it on change. (Its `formgrader.loaded` stays false offline: init stops where MathJax is missing.)
+FORMGRADER_READY = ("() => typeof formgrader !== 'undefined' && formgrader.grades !== undefined"
+                    " && formgrader.grades.loaded && formgrader.comments.loaded")
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -90,6 +96,9 @@ def test_a_score_entered_in_formgrader_reaches_the_rubric(course, tmp_path):
         page.get_by_role("button", name="Show All Names").click()
         page.get_by_role("link", name=STUDENT, exact=True).click()
         page.wait_for_url("**/formgrader/submissions/*/")
+        # formgrader binds its save handlers after the window's load event (which waits for MathJax from a CDN) and
+        # two API calls; a box filled before then saves nothing (CI: 0 saves). A TA cannot type that fast; a test can.
+        page.wait_for_function(FORMGRADER_READY, timeout=120_000)
         score = page.locator(f'[id="{ANSWER}"]')  # ids start with a digit: no #id selector
         score.fill("2")
         score.press("Tab")
