@@ -202,7 +202,7 @@ def _check_freeze_result(backbone: ModelFacts, ratio: float, label: str) -> None
 
 def _measured(frozen_fraction: Callable, model: ModelArg, label: str) -> tuple[object, float]:
     """``frozen_fraction(model)`` and the fraction geoai_ref measures; the call must leave the model unchanged."""
-    from geoai_ref.models.resnet import measure_frozen
+    from geoai_ref.freezing import measure_frozen
 
     before = model.facts
     fraction = call(frozen_fraction, model, what=f"frozen_fraction({label})")

@@ -68,7 +68,7 @@ class LayerFacts:
         return kind in self.kinds
 
     def count_params(self) -> int:
-        """As Keras's ``layer.count_params()`` (so :func:`geoai_ref.models.resnet.measure_frozen` reads facts)."""
+        """As Keras's ``layer.count_params()`` (so :func:`geoai_ref.freezing.measure_frozen` reads facts)."""
         return self.params
 
     @classmethod

@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 import os
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -38,6 +38,7 @@ import numpy as np
 
 from geoai_ref.classes import NUM_CLASSES
 from geoai_ref.errors import MissingInput, Unavailable
+from geoai_ref.freezing import FreezeReport, measure_frozen
 from geoai_ref.models import keras
 
 WEIGHTS_ENV = "GEOAI_RESNET50_WEIGHTS"
@@ -330,60 +331,6 @@ def build_resnet50(
         weights_source=str(path) if path is not None else None,
         normalization="per_band" if normalize else "imagenet_preprocess" if imagenet_preprocess else "none",
         bn_inference=bn_inference,
-    )
-
-
-def _millions(n: int) -> str:
-    return f"{n / 1e6:.1f}M" if n >= 100_000 else f"{n:,}"
-
-
-@dataclass
-class FreezeReport:
-    """How much of a backbone is frozen, by layers and by parameters."""
-
-    frozen_layers: int
-    total_layers: int
-    layer_fraction: float
-    frozen_params: int
-    total_params: int
-    param_fraction: float
-
-    def to_dict(self) -> dict[str, int | float]:
-        return asdict(self)
-
-    @property
-    def summary(self) -> str:
-        """One line, e.g. '150/175 layers (85.7 %), 13.6M/23.6M parameters (57.6 %) frozen'."""
-        return (
-            f"{self.frozen_layers}/{self.total_layers} layers ({100 * self.layer_fraction:.1f} %), "
-            f"{_millions(self.frozen_params)}/{_millions(self.total_params)} parameters "
-            f"({100 * self.param_fraction:.1f} %) frozen"
-        )
-
-
-def measure_frozen(base: keras.Model) -> FreezeReport:
-    """The frozen share of a backbone's layers and parameters.
-
-    A layer counts as frozen when its ``trainable`` is False (or the backbone's own is: Keras
-    then trains none of its weights); parameters are the frozen layers' ``count_params`` over
-    all layers'.
-
-    Raises:
-        ValueError: if ``base`` has no layers.
-    """
-    layers = list(base.layers)
-    if not layers:
-        raise ValueError("the backbone has no layers: pass the ResNet-50 sub-model (see find_backbone)")
-    frozen = [layer for layer in layers if not (layer.trainable and base.trainable)]
-    total_params = sum(layer.count_params() for layer in layers)
-    frozen_params = sum(layer.count_params() for layer in frozen)
-    return FreezeReport(
-        frozen_layers=len(frozen),
-        total_layers=len(layers),
-        layer_fraction=len(frozen) / len(layers),
-        frozen_params=int(frozen_params),
-        total_params=int(total_params),
-        param_fraction=frozen_params / total_params if total_params else 0.0,
     )
 
 

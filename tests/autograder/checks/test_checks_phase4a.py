@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import probed
+from conftest import REPO, probed
 
 from autograder.authoring.solutions import solution_namespace
 from autograder.checks import phase4a as checks
@@ -233,3 +235,37 @@ def test_artifact_check_names_the_missing_deliverable(tmp_path: Path) -> None:
     shutil.rmtree(root / "reports")
     result = files_check("4a_files", Phase.A, root, layout.DELIVERABLES[Phase.A])
     assert not result.passed and "phase4a_metrics.json: missing" in result.message
+
+
+#: The freeze check judged on facts alone, in a fresh process: what a grading worker does with a probe's answers.
+#: The stand-ins set each model's facts as the probe's replay does (its state after the call).
+_JUDGE_FREEZING = """
+import sys
+from autograder.checks import phase4a as checks
+from autograder.probes.facts import LayerFacts, ModelFacts
+
+def facts(flags):
+    layers = tuple(LayerFacts(f"conv{i}", None, frozenset({"Conv2D"}), bool(t), True, 10) for i, t in enumerate(flags))
+    return ModelFacts((None, 32, 32, 3), None, True, layers)
+
+def freeze_by_ratio(model, ratio):
+    n = model.n_layers or 175
+    model.facts = facts([i >= int(ratio * n) for i in range(n)])
+
+def frozen_fraction(model):
+    if model.facts is None:  # the scattered pattern: built with its flags, never frozen by ratio
+        model.facts = facts(model.trainable)
+    return sum(not layer.trainable for layer in model.facts.layers) / len(model.facts.layers)
+
+checks.check_freeze(freeze_by_ratio, frozen_fraction)
+print(sorted(m for m in ("tensorflow", "keras") if m in sys.modules))
+"""
+
+
+def test_the_freeze_check_judges_a_probes_facts_without_importing_tensorflow() -> None:
+    """A grading worker judges probes from plain data: importing TensorFlow there costs each worker seconds of CPU
+    and hundreds of MB (the check once took geoai_ref's measure from the Keras module)."""
+    judged = subprocess.run([sys.executable, "-c", _JUDGE_FREEZING], capture_output=True, text=True, cwd=REPO,
+                            timeout=300)
+    assert judged.returncode == 0, judged.stderr[-3000:]
+    assert judged.stdout.strip() == "[]", judged.stdout
