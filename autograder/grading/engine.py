@@ -102,7 +102,8 @@ def start_local_cluster(workers: int, **extra: Any) -> Any:
 @contextlib.contextmanager
 def grading_client(config: GradingConfig, progress: Callable[[str], None]) -> Iterator[Client]:
     """A Dask client for a grading run: on a local cluster started here (closed on exit, its worker processes
-    with it), or on the running cluster at ``config.scheduler`` (left running).
+    with it, whose end-of-run heartbeat error is silenced: :mod:`~autograder.grading.worker_logging`), or on the
+    running cluster at ``config.scheduler`` (left running, its logging as its owner set it).
 
     Raises:
         geoai_ref.errors.Unavailable: if the scheduler at ``config.scheduler`` cannot be reached.
@@ -110,9 +111,12 @@ def grading_client(config: GradingConfig, progress: Callable[[str], None]) -> It
     from distributed import Client
 
     if config.scheduler is None:
+        from autograder.grading.worker_logging import QuietHeartbeatAtClose
+
         cluster = start_local_cluster(config.workers)
         try:
             client = Client(cluster)
+            client.register_plugin(QuietHeartbeatAtClose())
         except BaseException:
             cluster.close()
             raise
