@@ -1,6 +1,7 @@
 """The sample class: every fault still applies to the current notebooks, and the expectations can fail."""
 
 import json
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -8,10 +9,10 @@ import nbformat
 import pytest
 
 from autograder.authoring.notebooks import PHASES
-from autograder.authoring.solutions import solution_notebook
+from autograder.authoring.solutions import SolutionRunError, solution_notebook
 from autograder.demo import sample_class
 from autograder.demo.run import expectation_problems
-from autograder.demo.sample_class import FAULTS, STUDENTS, SampleClassError, edit_cell
+from autograder.demo.sample_class import FAULTS, STUDENTS, SampleClassError, build_sample_class, edit_cell
 from autograder.rubric.definition import load_rubric
 from autograder.trusted.result import FLAGS
 from geoai_ref.phase import Phase
@@ -108,3 +109,50 @@ def test_two_processes_needing_the_same_correct_submission_run_the_solution_once
         made = list(pool.map(lambda _: sample_class.correct_submission(Phase.C, 3, lambda _: None), range(2)))
     assert runs == [Phase.C]
     assert made == [tmp_path / "epochs3" / Phase.C] * 2 and (made[0] / ".complete").is_file()
+
+
+def _fake_solutions(tmp_path, monkeypatch, run):
+    """``correct_submission`` replaced by ``run(phase)`` and a folder of one file; the faults only recorded."""
+    def correct_submission(phase, epochs, progress):
+        run(phase)
+        folder = tmp_path / "cache" / phase
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "made_by.txt").write_text(phase)
+        return folder
+
+    faults = []
+    monkeypatch.setattr(sample_class, "correct_submission", correct_submission)
+    monkeypatch.setattr(sample_class, "FAULTS", {k: lambda folder, epochs, k=k: faults.append(k) for k in FAULTS})
+    return faults
+
+
+def test_the_two_longest_solutions_run_at_once_and_every_student_phase_is_built(tmp_path, monkeypatch):
+    started, both_running = [], threading.Barrier(2, timeout=30)
+
+    def run(phase):
+        started.append(phase)
+        if phase in (Phase.A, Phase.B):
+            both_running.wait()  # broken (an error) if 4B and 4A did not run side by side
+
+    faults = _fake_solutions(tmp_path, monkeypatch, run)
+    built = build_sample_class(tmp_path / "out", marker_dir=tmp_path / "markers")
+    assert set(started[:2]) == {Phase.A, Phase.B} and started[2:] == [Phase.C]
+    assert sorted(faults) == sorted(FAULTS) and built == list(STUDENTS)
+    for student in STUDENTS:
+        for phase in Phase:
+            assert (tmp_path / "out" / student.id / phase / "made_by.txt").read_text() == phase
+    faults.clear()
+    build_sample_class(tmp_path / "out", marker_dir=tmp_path / "markers")
+    assert faults == []  # built before from the same solutions: kept
+
+
+def test_a_failing_solution_stops_the_build_with_its_error(tmp_path, monkeypatch):
+    def run(phase):
+        if phase == Phase.A:
+            raise SolutionRunError("4a_train_run: a cell failed")
+
+    faults = _fake_solutions(tmp_path, monkeypatch, run)
+    with pytest.raises(SolutionRunError, match="4a_train_run"):
+        build_sample_class(tmp_path / "out", parallel=1)
+    assert not any(f for f in faults if next(s.phase for s in STUDENTS if s.id == f) == Phase.A)
+    assert not (tmp_path / "out" / "ada_correct" / Phase.A).exists()
