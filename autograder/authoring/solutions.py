@@ -18,12 +18,20 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError
 
 from autograder.authoring.course import stage_data
+from autograder.authoring.notebook_pool import NotebookPool
 from autograder.authoring.notebooks import PHASES, SETUP_GRADE_ID, build_notebook
 from autograder.authoring.release_data import KIT_DATA, ReleaseData
 from autograder.ipc_kernel import IpcKernelManager
 from autograder.paths import SOLUTIONS
 from geoai_ref.errors import ProblemsFound
 from geoai_ref.phase import Phase
+
+#: The order the solutions start in when several run at once: the longest first (4B's ablation trains four models;
+#: at 5 epochs about 90 s, 4A 35 s and 4C 10 s, measured 2026-12-01).
+LONGEST_FIRST = (Phase.B, Phase.A, Phase.C)
+#: Solutions executed at once, each in a kernel of its own: one at a time left a third of 2 cores idle (busy 63 %;
+#: two at once 89 %, building the sample class, measured 2026-12-01).
+AT_ONCE = 2
 
 
 class SolutionRunError(ProblemsFound):
@@ -100,20 +108,28 @@ def run_solution(phase: Phase, folder: Path, epochs: int | None = None,
 
 
 def build_solutions(out: Path = SOLUTIONS, epochs: int | None = None, phases: list[Phase] | None = None,
-                    data: ReleaseData = KIT_DATA, progress: Callable[[str], None] | None = None) -> dict[str, float]:
-    """Execute every phase's worked solution on ``data`` under ``out/<phase>``; returns seconds per phase.
+                    data: ReleaseData = KIT_DATA, progress: Callable[[str], None] | None = None,
+                    at_once: int = AT_ONCE) -> dict[Phase, float]:
+    """Execute every phase's worked solution on ``data`` under ``out/<phase>``, ``at_once`` at a time (the
+    longest first); returns seconds per phase, in ``phases`` order.
 
     Raises:
-        SolutionRunError: if a solution fails or writes to stderr.
+        SolutionRunError: if a solution fails or writes to stderr (those already running finish first, the others
+            do not start).
     """
-    seconds = {}
-    for phase in phases or list(PHASES):
+    phases = list(phases or PHASES)
+
+    def run(phase: Phase) -> float:
         if progress:
             progress(f"executing the {phase} solution ...")
-        seconds[phase] = run_solution(phase, out / phase, epochs=epochs, data=data).seconds
+        seconds = run_solution(phase, out / phase, epochs=epochs, data=data).seconds
         if progress:
-            progress(f"{phase}: {seconds[phase]:.0f} s")
-    return seconds
+            progress(f"{phase}: {seconds:.0f} s")
+        return seconds
+
+    with NotebookPool(at_once) as pool:
+        running = {phase: pool.submit(run, phase) for phase in sorted(phases, key=LONGEST_FIRST.index)}
+    return {phase: running[phase].result() for phase in phases}
 
 
 def solution_namespace(phase: Phase) -> dict:

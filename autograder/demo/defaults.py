@@ -2,9 +2,6 @@
 
 #: Epochs of the worked solutions the sample class is built from.
 SAMPLE_EPOCHS = 5
-#: Notebooks executed at once while the sample class is built, each in a kernel of its own: one at a time left a
-#: third of 2 cores idle (busy 63 %, measured 2026-12-01).
-BUILD_PARALLEL = 2
 #: Two workers, and a cell timeout that a slow machine's 4B ablation cell fits in with room to spare (the
 #: never-ending cell of the sample class costs this much, once). Within the grading budget (one batch per
 #: epoch, run eagerly) each of the ablation's four ResNet-50s builds, trains and predicts in about 5 s on 2 cores

@@ -16,7 +16,7 @@ import json
 import os
 import shutil
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,17 +24,15 @@ import nbformat
 import numpy as np
 from nbclient import NotebookClient
 
+from autograder.authoring.notebook_pool import NotebookPool
 from autograder.authoring.notebooks import PHASES, serialise
-from autograder.authoring.solutions import run_solution, solution_notebook
-from autograder.demo.defaults import BUILD_PARALLEL, SAMPLE_EPOCHS
+from autograder.authoring.solutions import AT_ONCE, LONGEST_FIRST, run_solution, solution_notebook
+from autograder.demo.defaults import SAMPLE_EPOCHS
 from autograder.grading.results import Outcome
 from autograder.ipc_kernel import IpcKernelManager
 from autograder.paths import SAMPLE_CLASS_CACHE
 from geoai_ref.phase import Phase
 
-#: The order the solutions start in when the class is built: the longest first (4B's ablation trains four
-#: models; about 90 s, 4A 35 s and 4C 10 s at the sample class's epochs, measured 2026-12-01).
-BUILD_ORDER = (Phase.B, Phase.A, Phase.C)
 
 @dataclass(frozen=True)
 class SampleStudent:
@@ -250,17 +248,17 @@ def _kept(marker: Path | None, folder: Path, stamp: str) -> bool:
 
 def build_sample_class(out: Path, phases: tuple[Phase, ...] = tuple(Phase), epochs: int = SAMPLE_EPOCHS,
                        students: tuple[str, ...] | None = None, progress: Callable[[str], None] = lambda m: None,
-                       marker_dir: Path | None = None, parallel: int = BUILD_PARALLEL) -> list[SampleStudent]:
+                       marker_dir: Path | None = None, at_once: int = AT_ONCE) -> list[SampleStudent]:
     """Write the sample class's submissions under ``out/<student>/<phase>``; returns the students built.
 
     Students whose fault lies in a phase outside ``phases`` are left out (``students`` picks by id). With
     ``marker_dir``, a student phase built before with the same epoch budget from the same solution is kept as it
-    is (so a second run grades nothing again). ``parallel`` notebooks run at once (each in a kernel of its own):
+    is (so a second run grades nothing again). ``at_once`` notebooks run at a time (each in a kernel of its own):
     the solutions, longest first, then each phase's students as soon as its solution is ready.
 
     Raises:
         autograder.authoring.solutions.SolutionRunError: if a solution (or a faulty student's re-run) fails; the
-            notebooks already running finish first, nothing more starts.
+            notebooks already running finish first, nothing more starts (the first failure is raised).
         SampleClassError: if an edit no longer matches the notebooks.
     """
     chosen = [s for s in STUDENTS if (s.phase is None or s.phase in phases)
@@ -279,19 +277,12 @@ def build_sample_class(out: Path, phases: tuple[Phase, ...] = tuple(Phase), epoc
             marker.parent.mkdir(parents=True, exist_ok=True)
             marker.write_text(f"{stamp}\n")
 
-    with ThreadPoolExecutor(max(1, parallel)) as pool:
+    with NotebookPool(at_once) as pool:
         solutions = {pool.submit(correct_submission, phase, epochs, progress): phase
-                     for phase in sorted(phases, key=BUILD_ORDER.index)}
-        try:
-            builds = []
-            for solution in as_completed(solutions):
-                phase, correct = solutions[solution], solution.result()
-                stamp = solution_stamp(phase)
-                faulty_first = sorted(chosen, key=lambda s: s.phase != phase)  # the re-runs are the long builds
-                builds += [pool.submit(build, student, phase, correct, stamp) for student in faulty_first]
-            for done in as_completed(builds):
-                done.result()
-        except BaseException:
-            pool.shutdown(cancel_futures=True)
-            raise
+                     for phase in sorted(phases, key=LONGEST_FIRST.index)}
+        for solution in as_completed(solutions):
+            phase, correct = solutions[solution], solution.result()
+            stamp = solution_stamp(phase)
+            for student in sorted(chosen, key=lambda s: s.phase != phase):  # faulty first: their re-runs are long
+                pool.submit(build, student, phase, correct, stamp)
     return chosen

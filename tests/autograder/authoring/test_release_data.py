@@ -40,7 +40,7 @@ from autograder.authoring.release_data import (
     fused_reference,
     release_data,
 )
-from autograder.authoring.solutions import run_solution
+from autograder.authoring.solutions import build_solutions
 from autograder.checks.common import CheckFailed
 from autograder.checks.phase4a import check_week3_baseline
 from autograder.trusted.reference import grader_data
@@ -106,8 +106,7 @@ def byo(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
         build_release_data(course.root, folder, seed=DEFAULT_SEED + 1)
         build_release(course)
         data = release_data(course.root)
-        for phase in PHASES:
-            run_solution(phase, root / "submissions" / STUDENT / phase, epochs=1, data=data)
+        build_solutions(root / "submissions" / STUDENT, epochs=1, data=data)
         graded = subprocess.run([sys.executable, "-m", "autograder.cli", "grade", "--submissions",
                                  str(root / "submissions"), "--out", str(root / "reports"), "--course",
                                  str(course.root), "--workers", "2", "--cell-timeout", "300", *UNJAILED_ARGS],

@@ -3,10 +3,15 @@ SolutionRunError that says what happened (never a raw nbclient exception)."""
 
 from __future__ import annotations
 
+import threading
+from types import SimpleNamespace
+
 import nbformat
 import pytest
 
-from autograder.authoring.solutions import SolutionRunError, execute
+from autograder.authoring import solutions
+from autograder.authoring.solutions import SolutionRunError, build_solutions, execute
+from geoai_ref.phase import Phase
 
 
 def _notebook(*sources: str) -> nbformat.NotebookNode:
@@ -37,3 +42,31 @@ def test_the_solution_namespace_leaves_keras_models_of_this_process_alone():
     namespace = solution_namespace("phase4c")
     assert "SEED" in namespace and callable(namespace["output_path"])  # the setup cell ran
     assert {name: getattr(keras.Model, name) for name in before} == before
+
+
+def test_the_two_longest_solutions_run_at_once_and_the_seconds_come_back_per_phase(tmp_path, monkeypatch):
+    started, both_running = [], threading.Barrier(2, timeout=30)
+
+    def run_solution(phase, folder, epochs, data):
+        started.append(phase)
+        if phase in (Phase.A, Phase.B):
+            both_running.wait()  # broken (an error) if 4B and 4A did not run side by side
+        return SimpleNamespace(seconds={Phase.A: 1.0, Phase.B: 2.0, Phase.C: 3.0}[phase])
+
+    monkeypatch.setattr(solutions, "run_solution", run_solution)
+    seconds = build_solutions(tmp_path, epochs=1)
+    assert set(started[:2]) == {Phase.A, Phase.B} and started[2:] == [Phase.C]
+    assert list(seconds.items()) == [(Phase.A, 1.0), (Phase.B, 2.0), (Phase.C, 3.0)]
+
+
+def test_a_failing_solution_is_raised_and_the_waiting_ones_never_start(tmp_path, monkeypatch):
+    started = []
+
+    def run_solution(phase, folder, epochs, data):
+        started.append(phase)
+        raise SolutionRunError(f"{phase}: a cell failed")
+
+    monkeypatch.setattr(solutions, "run_solution", run_solution)
+    with pytest.raises(SolutionRunError, match="phase4b: a cell failed"):
+        build_solutions(tmp_path, at_once=1)
+    assert started == [Phase.B]

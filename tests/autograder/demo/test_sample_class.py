@@ -153,6 +153,6 @@ def test_a_failing_solution_stops_the_build_with_its_error(tmp_path, monkeypatch
 
     faults = _fake_solutions(tmp_path, monkeypatch, run)
     with pytest.raises(SolutionRunError, match="4a_train_run"):
-        build_sample_class(tmp_path / "out", parallel=1)
+        build_sample_class(tmp_path / "out", at_once=1)
     assert not any(f for f in faults if next(s.phase for s in STUDENTS if s.id == f) == Phase.A)
     assert not (tmp_path / "out" / "ada_correct" / Phase.A).exists()
