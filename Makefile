@@ -80,6 +80,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/align.py
 	$(BIN)/python bench/reference.py
 	$(BIN)/python bench/grading.py --phase 4a
+	$(BIN)/python bench/solutions.py
 
 # The student release (nbgrader), the worked solutions (executed, full budget) and the notebooks from their sources.
 release: $(STAMP)
