@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 
+import nbformat
 import pytest
 
 from autograder.authoring.notebook_pool import NotebookPool, NotStarted
@@ -48,3 +50,26 @@ def test_a_block_stopped_by_a_task_that_never_started_raises_the_real_failure():
         pool.submit(fail)
         skipped = pool.submit(int, "1")
         skipped.result()  # raises NotStarted in the block
+
+
+def test_an_interrupted_block_stops_the_running_notebook_and_its_kernel(tmp_path):
+    """Ctrl-C while a notebook runs: the pool cancels its execution (nbclient shuts the kernel down) instead of
+    waiting the ten minutes its cell would take."""
+    import time
+
+    import psutil
+
+    from autograder.authoring.solutions import execute
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "import os, time\nopen('kernel.pid', 'w').write(str(os.getpid()))\ntime.sleep(600)")])
+    with pytest.raises(KeyboardInterrupt), NotebookPool(1) as pool:
+        running = pool.submit(execute, nb, tmp_path)
+        while not (tmp_path / "kernel.pid").exists() and not running.done():
+            time.sleep(0.2)
+        raise KeyboardInterrupt
+    assert running.exception() is not None  # cancelled: nbclient reports it as cancelled or as a dead kernel
+    kernel = int((tmp_path / "kernel.pid").read_text())
+    with contextlib.suppress(psutil.NoSuchProcess):
+        psutil.Process(kernel).wait(timeout=30)
+    assert not psutil.pid_exists(kernel) or psutil.Process(kernel).status() == psutil.STATUS_ZOMBIE
