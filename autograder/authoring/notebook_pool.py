@@ -38,8 +38,8 @@ class NotebookPool:
     """A thread pool that stops at the first failure; use it as a context manager.
 
     Once a task raised, or the block raised (Ctrl-C included), no task starts any more and the notebooks running are
-    stopped (their kernels shut down). Leaving the block waits for the threads, then raises the first failure of a
-    task (in the order they were submitted) unless the block raised something else than :class:`NotStarted`.
+    stopped (their kernels shut down). Leaving the block waits for the threads, then raises the task failure that
+    happened first (the cause), unless the block raised something of its own (Ctrl-C, an error of the caller).
     """
 
     def __init__(self, workers: int) -> None:
@@ -48,6 +48,7 @@ class NotebookPool:
         self._futures: list[Future] = []
         self._lock = threading.Lock()
         self._loops: set[asyncio.AbstractEventLoop] = set()
+        self._failures: list[BaseException] = []  # as they happened: the first is the cause, later ones were stopped
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Future:
         """Run ``fn(*args)`` on the pool, unless a task has failed before it starts (then: :class:`NotStarted`)."""
@@ -63,9 +64,10 @@ class NotebookPool:
             self._loops.add(loop)
         try:
             return fn(*args)
-        except BaseException:
+        except BaseException as failure:
             with self._lock:
                 self._loops.discard(loop)
+                self._failures.append(failure)
             self.stop()
             raise
         finally:
@@ -96,11 +98,8 @@ class NotebookPool:
             self.stop()
             self._pool.shutdown(wait=True, cancel_futures=True)
             raise
-        if exc is not None and not isinstance(exc, NotStarted):
-            return False
-        for future in self._futures:
-            if not future.cancelled():
-                failure = future.exception()
-                if failure is not None and not isinstance(failure, NotStarted):
-                    raise failure
+        with self._lock:
+            failures = list(self._failures)
+        if failures and (exc is None or isinstance(exc, NotStarted) or any(exc is f for f in failures)):
+            raise failures[0]  # the cause: the tasks stopped after it failed with errors of their own
         return False

@@ -114,8 +114,8 @@ def build_solutions(out: Path = SOLUTIONS, epochs: int | None = None, phases: li
     longest first); returns seconds per phase, in ``phases`` order.
 
     Raises:
-        SolutionRunError: if a solution fails or writes to stderr (those already running finish first, the others
-            do not start).
+        SolutionRunError: if a solution fails or writes to stderr (the others running are stopped, the rest never
+            start).
     """
     phases = list(phases or PHASES)
 

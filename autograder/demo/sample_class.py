@@ -257,8 +257,8 @@ def build_sample_class(out: Path, phases: tuple[Phase, ...] = tuple(Phase), epoc
     the solutions, longest first, then each phase's students as soon as its solution is ready.
 
     Raises:
-        autograder.authoring.solutions.SolutionRunError: if a solution (or a faulty student's re-run) fails; the
-            notebooks already running finish first, nothing more starts (the first failure is raised).
+        autograder.authoring.solutions.SolutionRunError: if a solution (or a faulty student's re-run) fails (the
+            first failure; the notebooks running are stopped, the rest never start).
         SampleClassError: if an edit no longer matches the notebooks.
     """
     chosen = [s for s in STUDENTS if (s.phase is None or s.phase in phases)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 
 import nbformat
+import psutil
 import pytest
 
 from autograder.authoring.notebook_pool import NotebookPool, NotStarted
+from autograder.authoring.solutions import execute
 
 
 def test_two_tasks_run_side_by_side_and_return_their_results():
@@ -52,24 +55,45 @@ def test_a_block_stopped_by_a_task_that_never_started_raises_the_real_failure():
         skipped.result()  # raises NotStarted in the block
 
 
-def test_an_interrupted_block_stops_the_running_notebook_and_its_kernel(tmp_path):
-    """Ctrl-C while a notebook runs: the pool cancels its execution (nbclient shuts the kernel down) instead of
-    waiting the ten minutes its cell would take."""
-    import time
-
-    import psutil
-
-    from autograder.authoring.solutions import execute
-
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+def _sleeping_notebook() -> nbformat.NotebookNode:
+    """A notebook whose kernel writes its pid to kernel.pid, then sleeps ten minutes."""
+    return nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
         "import os, time\nopen('kernel.pid', 'w').write(str(os.getpid()))\ntime.sleep(600)")])
-    with pytest.raises(KeyboardInterrupt), NotebookPool(1) as pool:
-        running = pool.submit(execute, nb, tmp_path)
-        while not (tmp_path / "kernel.pid").exists() and not running.done():
-            time.sleep(0.2)
-        raise KeyboardInterrupt
-    assert running.exception() is not None  # cancelled: nbclient reports it as cancelled or as a dead kernel
-    kernel = int((tmp_path / "kernel.pid").read_text())
+
+
+def _wait_for(path, seconds=120):
+    for _ in range(seconds * 5):
+        if path.exists():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"{path} never appeared: the kernel did not start")
+
+
+def _assert_gone(pid_file):
+    kernel = int(pid_file.read_text())
     with contextlib.suppress(psutil.NoSuchProcess):
         psutil.Process(kernel).wait(timeout=30)
     assert not psutil.pid_exists(kernel) or psutil.Process(kernel).status() == psutil.STATUS_ZOMBIE
+
+
+def test_an_interrupted_block_stops_the_running_notebook_and_its_kernel(tmp_path):
+    """Ctrl-C while a notebook runs: the pool cancels its execution (nbclient shuts the kernel down) instead of
+    waiting the ten minutes its cell would take."""
+    with pytest.raises(KeyboardInterrupt), NotebookPool(1) as pool:
+        running = pool.submit(execute, _sleeping_notebook(), tmp_path)
+        _wait_for(tmp_path / "kernel.pid")
+        raise KeyboardInterrupt
+    assert running.exception() is not None  # cancelled: nbclient reports it as cancelled or as a dead kernel
+    _assert_gone(tmp_path / "kernel.pid")
+
+
+def test_a_failure_stops_the_notebook_beside_it_and_is_the_error_raised(tmp_path):
+    def fail_once_the_kernel_runs():
+        _wait_for(tmp_path / "kernel.pid")
+        raise ValueError("the cause")
+
+    with pytest.raises(ValueError, match="the cause"), NotebookPool(2) as pool:
+        stopped = pool.submit(execute, _sleeping_notebook(), tmp_path)  # submitted first, fails second
+        pool.submit(fail_once_the_kernel_runs)
+    assert stopped.exception() is not None
+    _assert_gone(tmp_path / "kernel.pid")
