@@ -45,16 +45,13 @@ class NotebookPool:
     def __init__(self, workers: int) -> None:
         self._pool = ThreadPoolExecutor(max(1, workers))
         self._failed = threading.Event()
-        self._futures: list[Future] = []
         self._lock = threading.Lock()
         self._loops: set[asyncio.AbstractEventLoop] = set()
         self._failures: list[BaseException] = []  # as they happened: the first is the cause, later ones were stopped
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Future:
         """Run ``fn(*args)`` on the pool, unless a task has failed before it starts (then: :class:`NotStarted`)."""
-        future = self._pool.submit(self._run, fn, *args)
-        self._futures.append(future)
-        return future
+        return self._pool.submit(self._run, fn, *args)
 
     def _run(self, fn: Callable[..., Any], *args: Any) -> Any:
         if self._failed.is_set():
