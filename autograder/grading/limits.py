@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import resource
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -86,6 +87,17 @@ class TaskCap:
             return True
         except OSError:
             return False
+
+    def joining(self, cmd: Sequence[str]) -> list[str]:
+        """``cmd`` started through ``/bin/sh``, which puts itself into the cgroup and then becomes ``cmd`` (exec, same
+        pid): the command is under the cap before its first instruction, so no child it forks escapes it (adding
+        its pid from outside after the start let a busy machine's fork bomb fork 14 children first)."""
+        if self.path is None:
+            return list(cmd)
+        if shutil.which(cmd[0]) is None:  # as Popen would say, not the shell
+            raise FileNotFoundError(f"no such program: {cmd[0]}")
+        return ["/bin/sh", "-c", 'echo $$ > "$1" 2>/dev/null; shift; exec "$@"', "geoai-task-cap",
+                str(self.path / "cgroup.procs"), *cmd]
 
     def close(self) -> None:
         """Kill whatever is left in the cgroup (a fork bomb's orphans), then remove it."""
@@ -239,9 +251,10 @@ def run_limited(cmd: Sequence[str], limits: Limits, cwd: Path | None = None,
         log_path = Path(log) if log is not None else Path(tmp) / "output.log"
         cap = TaskCap()
         with open(log_path, "wb") as sink:
-            proc = subprocess.Popen(list(cmd), cwd=cwd, env=dict(env) if env is not None else None, stdout=sink,
-                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
-            capped = cap.add(proc.pid)  # at once: the command starts no child in its first milliseconds
+            proc = subprocess.Popen(cap.joining(cmd), cwd=cwd, env=dict(env) if env is not None else None,
+                                    stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                    start_new_session=True)
+            capped = cap.add(proc.pid)  # already in (joining): True if it is under the cap
             _no_core_dumps(proc.pid)
             watched = psutil.Process(proc.pid)
             meter = TreeMeter(watched)

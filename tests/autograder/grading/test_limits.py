@@ -105,3 +105,26 @@ def test_a_fork_bomb_stops_at_the_task_cap_and_leaves_nothing(monkeypatch):
     assert run.tasks_capped and run.returncode == 0 and "stopped after 39 BlockingIOError" in run.output
     assert not list(probe.path.parent.glob(f"geoai-{os.getpid()}-*"))  # its cgroup is gone
     assert not [p for p in psutil.process_iter(["cmdline"]) if "os.fork()" in " ".join(p.info["cmdline"] or [])]
+
+
+def test_a_missing_program_is_a_file_not_found_error_under_the_task_cap_too():
+    import pytest
+
+    with pytest.raises(FileNotFoundError, match="no-such-program-here"):
+        run_limited(["no-such-program-here", "--version"], Limits(seconds=10, memory_mb=100))
+
+
+def test_the_command_runs_in_the_task_caps_cgroup():
+    """The command reads its own cgroup: the cap's (the shell joined it before exec), not its parent's."""
+    from autograder.grading import limits
+
+    probe = limits.TaskCap()
+    probe.close()
+    if probe.path is None:
+        import pytest
+
+        pytest.skip("no writable cgroup pids controller on this machine: commands run without the task cap")
+    run = run_limited([sys.executable, "-c", "print(open('/proc/self/cgroup').read())"],
+                      Limits(seconds=60, memory_mb=2000))
+    assert run.tasks_capped and run.returncode == 0
+    assert any(line.split(":")[1] == "pids" and "/geoai-" in line for line in run.output.splitlines()), run.output
