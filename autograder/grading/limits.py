@@ -88,13 +88,17 @@ class TaskCap:
         except OSError:
             return False
 
-    def joining(self, cmd: Sequence[str]) -> list[str]:
+    def joining(self, cmd: Sequence[str], env: Mapping[str, str] | None = None) -> list[str]:
         """``cmd`` started through ``/bin/sh``, which puts itself into the cgroup and then becomes ``cmd`` (exec, same
         pid): the command is under the cap before its first instruction, so no child it forks escapes it (adding
-        its pid from outside after the start let a busy machine's fork bomb fork 14 children first)."""
+        its pid from outside after the start let a busy machine's fork bomb fork 14 children first).
+
+        Raises:
+            FileNotFoundError: if ``cmd[0]`` is not a program on ``env``'s PATH (as Popen would say, not the shell).
+        """
         if self.path is None:
             return list(cmd)
-        if shutil.which(cmd[0]) is None:  # as Popen would say, not the shell
+        if shutil.which(cmd[0], path=(os.environ if env is None else env).get("PATH")) is None:
             raise FileNotFoundError(f"no such program: {cmd[0]}")
         return ["/bin/sh", "-c", 'echo $$ > "$1" 2>/dev/null; shift; exec "$@"', "geoai-task-cap",
                 str(self.path / "cgroup.procs"), *cmd]
@@ -251,7 +255,7 @@ def run_limited(cmd: Sequence[str], limits: Limits, cwd: Path | None = None,
         log_path = Path(log) if log is not None else Path(tmp) / "output.log"
         cap = TaskCap()
         with open(log_path, "wb") as sink:
-            proc = subprocess.Popen(cap.joining(cmd), cwd=cwd, env=dict(env) if env is not None else None,
+            proc = subprocess.Popen(cap.joining(cmd, env), cwd=cwd, env=dict(env) if env is not None else None,
                                     stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                     start_new_session=True)
             capped = cap.add(proc.pid)  # already in (joining): True if it is under the cap
