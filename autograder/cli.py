@@ -144,7 +144,7 @@ def _grading_config(args: argparse.Namespace, course: Path) -> GradingConfig:
     return GradingConfig(course=course, phases=args.phase, workers=args.workers,
                          limits=Limits(seconds=args.timeout, memory_mb=args.memory_mb),
                          cell_timeout=args.cell_timeout, epochs=args.epochs, train_batches=args.train_batches,
-                         regrade=args.regrade,
+                         regrade=args.regrade, share_identical=args.share_identical,
                          scheduler=args.scheduler, threads=args.threads, allow_unjailed=args.allow_unjailed)
 
 
@@ -365,6 +365,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="resident memory one phase submission may use, "
                    "kernel included (default: %(default)s)")
     p.add_argument("--regrade", action="store_true", help="grade again even when the files did not change")
+    p.add_argument("--grade-identical-separately", dest="share_identical", action="store_false",
+                   help="grade each student's submission on its own even when its files are byte-identical to "
+                   "another student's (default: such submissions, e.g. an untouched release notebook or a copy, are "
+                   "graded once and the result is recorded for each of them)")
     p.add_argument("--allow-unjailed", action="store_true", help=UNJAILED_HELP)
     p.set_defaults(func=_grade)
 

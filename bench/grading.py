@@ -6,7 +6,8 @@ folders, in one run:
 - baseline: `nbgrader autograde PHASE --student S`, one student after another, as an instructor would
   without the kit (the notebooks' visible tests only: no snapshot, no probes, no trusted checks, no rubric);
 - kit: `geoai-grade grade --workers N` (snapshot, nbgrader in limited subprocesses, trusted checks with
-  sandboxed model re-evaluation, rubric store, reports).
+  sandboxed model re-evaluation, rubric store, reports), each submission graded on its own as nbgrader does
+  (`--grade-identical-separately`: the sample class's copies of the worked solution are not graded once).
 
 Prints seconds per student, total wall time, the ratio, the CPU seconds of each arm (user + system time of
 every process of its commands) and the peak resident memory of each process tree, both sampled every 0.1 s
@@ -94,7 +95,9 @@ def kit(root: Path, submissions: Path, phases: tuple[Phase, ...], workers: int, 
     cmd = [sys.executable, "-m", "autograder.cli", "grade", "--submissions", str(submissions),
            "--out", str(root / "reports"), "--course", str(course.root), "--workers", str(workers),
            "--phase", phase_arg, "--cell-timeout", str(cell_timeout),
-           "--train-batches", str(train_batches), *(["--allow-unjailed"] if allow_unjailed else [])]
+           "--train-batches", str(train_batches), *(["--allow-unjailed"] if allow_unjailed else []),
+           # like for like: plain nbgrader grades each copy of the worked solution in the sample class, so does the kit
+           "--grade-identical-separately"]
     run = run_limited(cmd, LIMITS, cwd=REPO)
     if run.returncode not in (0, 1):
         raise SystemExit(f"geoai-grade grade failed (exit {run.returncode}):\n{run.output[-3000:]}")

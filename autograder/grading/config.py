@@ -28,6 +28,8 @@ class GradingConfig:
     use; None shares this machine's cores among the ``workers`` (give it when the cluster's workers are other
     machines). ``allow_unjailed``: grade on a machine that cannot run the jail (probes and the model sandbox then
     run unjailed, and every phase carries the ``unjailed`` flag); without it such a machine refuses to grade.
+    ``share_identical``: phases of different students with the same files (and so the same fingerprint: an
+    untouched release notebook, a copy) are graded once and the result is recorded for each; False grades each.
     """
 
     course: Path
@@ -42,6 +44,8 @@ class GradingConfig:
     scheduler: str | None = None
     threads: int | None = None
     allow_unjailed: bool = False  # grade even where the jail cannot run (autograder/jail.py); reports say so
+    # byte-identical phase submissions of different students are graded once, the result recorded for each
+    share_identical: bool = True
 
     def __post_init__(self) -> None:
         # nbgrader runs with the repository as working folder: a relative course path would point elsewhere

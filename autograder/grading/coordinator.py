@@ -13,7 +13,9 @@ Per submitted phase, in order:
 Each job is one task on a Dask cluster (:mod:`autograder.grading.engine`): its worker process waits on the
 nbgrader and sandbox subprocesses; the coordinator alone writes the rubric store and nbgrader's gradebook, one
 whole phase result per transaction, as each result arrives. A phase whose fingerprint (files + grading
-configuration) is already in the store is not graded again, so a killed batch resumes where it stopped.
+configuration) is already in the store is not graded again, so a killed batch resumes where it stopped; phases
+of different students with the same fingerprint (byte-identical files: an untouched release notebook, a copy) are
+graded once and the result is recorded for each of them (``GradingConfig.share_identical``).
 """
 
 from __future__ import annotations
@@ -22,8 +24,8 @@ import shutil
 import sys
 import time
 import traceback
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from autograder.authoring.course import use_venv_tools
@@ -60,6 +62,8 @@ class GradeRun:
 
     graded: list[tuple[str, Phase, str]] = field(default_factory=list)  # (student, phase, outcome as recorded)
     skipped: list[tuple[str, Phase]] = field(default_factory=list)  # already graded with the same fingerprint
+    # (student, phase, the student whose identical files were graded for it): recorded without a grading of its own
+    shared: list[tuple[str, Phase, str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
 
@@ -107,13 +111,15 @@ def grade_phase(job: Job, config: GradingConfig, template_db: Path) -> PhaseResu
 
 # --- the coordinator (the only writer) -----------------------------------------------------------------
 
-def _retire_worker(config: GradingConfig, job: Job, worker_root: Path) -> None:
-    """Keep the worker's nbgrader log under ``gradebook/logs`` and delete its private course folder."""
-    logs = config.gradebook / "logs" / job.student
-    logs.mkdir(parents=True, exist_ok=True)
+def _retire_worker(config: GradingConfig, jobs: Iterable[Job], worker_root: Path) -> None:
+    """Keep the worker's nbgrader log under ``gradebook/logs`` for each of ``jobs`` (the one graded there and those
+    that shared its result) and delete its private course folder."""
     log = worker_root / "autograde.log"
-    if log.exists():
-        shutil.copyfile(log, logs / f"{job.phase}.log")
+    for job in jobs:
+        logs = config.gradebook / "logs" / job.student
+        logs.mkdir(parents=True, exist_ok=True)
+        if log.exists():
+            shutil.copyfile(log, logs / f"{job.phase}.log")
     shutil.rmtree(worker_root, ignore_errors=True)
 
 
@@ -129,31 +135,47 @@ def _clear_stale_workers(config: GradingConfig) -> list[str]:
     return cleared
 
 
-def _record(config: GradingConfig, store: RubricStore, rubric: Rubric, job: Job, result: PhaseResult) -> str:
+def _record(config: GradingConfig, store: RubricStore, rubric: Rubric, job: Job, result: PhaseResult,
+            graded_as: str | None = None) -> str:
     """Write one finished phase: nbgrader's gradebook first, then the rubric store (idempotent if killed between).
 
     A grader-side failure (outcome ``error``) never replaces a stored grade: the old result stays and the
     attempt goes to the history. TA saves made in formgrader are copied first, against the answers they were
-    given to. Returns the outcome as recorded.
+    given to. ``graded_as``: the student under whose name the worker graded these files (another student's
+    identical submission); None: ``job``'s own. The worker folder is left for the caller to retire. Returns the
+    outcome as recorded.
     """
     previous = store.result(job.student, job.phase)
     worker = Path(result.worker_course) if result.worker_course else None
     if result.outcome.is_grader_fault and previous is not None and previous.outcome.notebook_ran:
         store.log_attempt(job.student, job.phase, job.fingerprint, result.outcome)
-        if worker is not None:
-            _retire_worker(config, job, worker)
         return f"{result.outcome} (previous grade kept)"
     if result.graded and worker is not None:
         try:
             copy_formgrader_saves(config.course, store, rubric)
             review = answers_to_review(store.ta_scores(job.student), result)
-            result.formgrader_id = merge_into_gradebook(config.course, job.student, job.phase, worker, review)
+            result.formgrader_id = merge_into_gradebook(config.course, job.student, job.phase, worker, review,
+                                                        graded_as=graded_as)
         except Exception as exc:  # noqa: BLE001 - the rubric store still gets the result
             result.flags.append(Flag("gradebook-merge", job.phase, f"nbgrader's gradebook was not updated: {exc}"))
     store.save_result(job.student, job.phase, job.fingerprint, result)
-    if worker is not None:
-        _retire_worker(config, job, worker)
     return result.outcome.value
+
+
+def identical_groups(jobs: Iterable[Job], share: bool = True) -> list[tuple[Job, list[Job]]]:
+    """Each job to grade, with the jobs that take its result: those of other students whose files and grading
+    configuration are the same (equal fingerprints, so the same phase). The first student in name order is graded.
+    With ``share`` False every job is graded on its own."""
+    groups: dict[tuple[Phase, str], list[Job]] = {}
+    for job in sorted(jobs, key=lambda j: (j.phase, j.student)):
+        groups.setdefault((job.phase, job.fingerprint) if share else (job.phase, job.student), []).append(job)
+    return [(first, rest) for first, *rest in groups.values()]
+
+
+def _as_shared(result: PhaseResult, job: Job) -> PhaseResult:
+    """``result`` (of another student's identical files) as ``job``'s own: its snapshot, no gradebook id yet."""
+    return replace(result, cells=dict(result.cells), flags=list(result.flags), trusted=list(result.trusted),
+                   snapshot=dict(job.manifest), snapshot_dir=str(job.snapshot), formgrader_id=None)
 
 
 def plan(config: GradingConfig, root: Path, store: RubricStore, run: GradeRun) -> list[Job]:
@@ -227,25 +249,39 @@ def grade_class(config: GradingConfig, submissions: Path, progress: Callable[[st
     template = gradebook_template(config.course, config.phases, config.gradebook / "work" / "template.db", progress)
     if {Phase.B, Phase.C} & {j.phase for j in jobs}:
         fused_reference(release)  # built once here, never by two kernels at once
+    groups = identical_groups(jobs, config.share_identical)
+    sharing_with = {(graded.student, graded.phase): rest for graded, rest in groups}
     progress(f"grading {len(jobs)} phase submission(s) against the release's data: {release.origin}")
+    if len(groups) < len(jobs):
+        progress(f"{len(jobs) - len(groups)} of them have the same files as another student's: each set of identical "
+                 "files is graded once and its result recorded for every student who submitted it")
     recorded: set[tuple[str, Phase]] = set()
     bar = tqdm(total=len(jobs), unit="phase", desc="grading", disable=not show_bar, file=sys.stderr)
     try:
         with engine.grading_client(config, progress) as client:
-            futures = engine.submit_jobs(client, jobs, config, template)
+            futures = engine.submit_jobs(client, [graded for graded, _ in groups], config, template)
             try:
                 for future in as_completed(futures):
-                    job = futures[future]
-                    result = engine.task_result(future, job, config)
-                    outcome = _record(config, store, rubric, job, result)
-                    recorded.add((job.student, job.phase))
-                    run.graded.append((job.student, job.phase, outcome))
-                    bar.update(1)
-                    bar.set_postfix_str(f"{job.student}/{job.phase}: {outcome}")
-                    if not show_bar:
-                        progress(f"{job.student}/{job.phase}: {outcome} ({result.seconds or 0:.0f} s)")
-                    if outcome != result.outcome:
-                        progress(f"{job.student}/{job.phase}: {result.message[-LOG_TAIL:]}")
+                    graded = futures[future]
+                    result = engine.task_result(future, graded, config)
+                    same_files = sharing_with[(graded.student, graded.phase)]
+                    sharing = [(job, _as_shared(result, job), graded.student) for job in same_files]
+                    for job, its_result, graded_as in [(graded, result, None), *sharing]:
+                        outcome = _record(config, store, rubric, job, its_result, graded_as)
+                        recorded.add((job.student, job.phase))
+                        run.graded.append((job.student, job.phase, outcome))
+                        same = ""
+                        if graded_as is not None:
+                            run.shared.append((job.student, job.phase, graded_as))
+                            same = f"the same files as {graded_as}'s, graded once: "
+                        bar.update(1)
+                        bar.set_postfix_str(f"{job.student}/{job.phase}: {outcome}")
+                        if not show_bar:
+                            progress(f"{job.student}/{job.phase}: {outcome} ({same}{result.seconds or 0:.0f} s)")
+                        if outcome != its_result.outcome:
+                            progress(f"{job.student}/{job.phase}: {its_result.message[-LOG_TAIL:]}")
+                    if result.worker_course:
+                        _retire_worker(config, [graded, *same_files], Path(result.worker_course))
             except BaseException:
                 # interrupted (Ctrl-C, SIGTERM) or the cluster failed: stop the running nbgrader processes instead
                 # of waiting for them; every result recorded so far is complete, the others are graded next run

@@ -183,9 +183,10 @@ def gradebook_template(course_root: Path, phases: tuple[Phase, ...], dest: Path,
 
 
 def merge_into_gradebook(course_root: Path, student: str, phase: Phase, worker_root: Path,
-                         review_again: frozenset[str] = frozenset()) -> str:
+                         review_again: frozenset[str] = frozenset(), graded_as: str | None = None) -> str:
     """Copy one autograded submission's scores into the course's nbgrader gradebook (coordinator only); returns
-    nbgrader's id of the submitted notebook (formgrader's address of it).
+    nbgrader's id of the submitted notebook (formgrader's address of it). ``graded_as``: the student under whose
+    name the worker graded the files (another student's identical submission); None: ``student``.
 
     Manual scores already entered in the course gradebook (formgrader) are kept; those of the cells in
     ``review_again`` (answers changed since a TA scored them) are marked as needing a manual grade again, so
@@ -195,11 +196,12 @@ def merge_into_gradebook(course_root: Path, student: str, phase: Phase, worker_r
     from nbgrader.api import Gradebook, MissingEntry
 
     course, worker = Course(course_root), Course(worker_root)
+    graded_as = graded_as or student
     with warnings.catch_warnings(), Gradebook(f"sqlite:///{worker.db}") as wgb, \
             Gradebook(f"sqlite:///{course.db}") as gb:
         # nbgrader's add_submission triggers SQLAlchemy "not in session" warnings; the rows are written regardless
         warnings.simplefilter("ignore")
-        wsub = wgb.find_submission(phase, student)
+        wsub = wgb.find_submission(phase, graded_as)
         gb.update_or_create_student(student)
         try:
             gb.find_submission(phase, student)
@@ -225,6 +227,6 @@ def merge_into_gradebook(course_root: Path, student: str, phase: Phase, worker_r
     if dest.exists():
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
-    for notebook in (worker_root / "gradebook" / "autograded" / student / phase).glob("*.ipynb"):
+    for notebook in (worker_root / "gradebook" / "autograded" / graded_as / phase).glob("*.ipynb"):
         shutil.copyfile(notebook, dest / notebook.name)
     return notebook_id

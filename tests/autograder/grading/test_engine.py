@@ -127,6 +127,8 @@ def test_a_job_that_kills_every_worker_ends_as_worker_killed_and_the_batch_finis
     only = tmp_path / "submissions"
     for student in (INVALID, "kim_kills_its_worker"):
         shutil.copytree(submissions / INVALID, only / student)
+    # files of its own: a byte-identical copy of ivy's would take ivy's result without a job of its own
+    (only / "kim_kills_its_worker" / "phase4c" / NOTEBOOK).write_text('{"cells": [{')
     preload = tmp_path / "kill_kim.py"
     preload.write_text(KILLER.format(student="kim_kills_its_worker"))
     cluster = start_local_cluster(2, preload=[str(preload)])
@@ -142,6 +144,57 @@ def test_a_job_that_kills_every_worker_ends_as_worker_killed_and_the_batch_finis
     assert kim.outcome is Outcome.KILLED and kim.outcome.is_grader_fault
     assert f"killed {ALLOWED_FAILURES + 1} times" in kim.result.message
     assert [h["outcome"] for h in store.history("kim_kills_its_worker")] == ["worker-killed"]
+
+
+def test_identical_submissions_are_graded_once_and_recorded_for_each_student(blank_class, tmp_path):
+    from nbgrader.api import Gradebook
+
+    submissions, template_course = blank_class
+    subs = tmp_path / "submissions"
+    for student, like in ((BLANK, BLANK), ("bo_blank", BLANK), (INVALID, INVALID), ("iris_invalid", INVALID)):
+        shutil.copytree(submissions / like, subs / student)
+    config = _config(copy_course(template_course, tmp_path / "course"))
+    started: list[int] = []  # an nbgrader run for bo's copy (there must be none)
+    watcher = _when_nbgrader_runs(config.gradebook / "work" / "bo_blank" / "phase4c" / "autograde.pid",
+                                  lambda nbgrader: started.append(nbgrader.pid), timeout=120)
+    run = grade_class(config, subs)
+    assert sorted(run.graded) == [(BLANK, "phase4c", "graded"), ("bo_blank", "phase4c", "graded"),
+                                  ("iris_invalid", "phase4c", "invalid-notebook"),
+                                  (INVALID, "phase4c", "invalid-notebook")]
+    assert sorted(run.shared) == [("bo_blank", "phase4c", BLANK), (INVALID, "phase4c", "iris_invalid")]  # 1st by name
+    assert started == [] and watcher.is_alive()  # bo's files were never run: bea's run is bo's grade
+    store = RubricStore(config.store_path)
+    bea, bo = store.result(BLANK, Phase.C), store.result("bo_blank", Phase.C)
+    assert bea.result.cells and bo.result.cells == bea.result.cells and bo.fingerprint == bea.fingerprint
+    assert bo.result.snapshot_dir == str(config.gradebook / "snapshots" / "bo_blank" / "phase4c")  # its own files
+    assert [h["outcome"] for h in store.history("bo_blank")] == ["graded"]
+    assert store.result("iris_invalid", Phase.C).outcome is Outcome.INVALID_NOTEBOOK
+    # nbgrader's gradebook holds each student's own submission, scored as the one run scored it
+    with Gradebook(f"sqlite:///{config.gradebook / 'gradebook.db'}") as gb:
+        scores = {s: {g.name: g.auto_score for g in gb.find_submission("phase4c", s).notebooks[0].grades}
+                  for s in (BLANK, "bo_blank")}
+        ids = {s: gb.find_submission_notebook(NOTEBOOK.removesuffix(".ipynb"), "phase4c", s).id
+               for s in (BLANK, "bo_blank")}
+    assert scores[BLANK] and scores["bo_blank"] == scores[BLANK]
+    assert bo.result.formgrader_id == ids["bo_blank"] != ids[BLANK]
+    for student in (BLANK, "bo_blank"):
+        assert (config.gradebook / "autograded" / student / "phase4c" / NOTEBOOK).is_file()
+        assert (config.gradebook / "logs" / student / "phase4c.log").is_file()
+    assert list((config.gradebook / "work").glob("*/*")) == []
+
+
+def test_identical_groups_share_only_equal_files_of_the_same_phase(tmp_path):
+    from autograder.grading.coordinator import Job, identical_groups
+
+    def job(student: str, phase: Phase, fp: str) -> Job:
+        return Job(student, phase, tmp_path / student / phase, {}, fp)
+
+    jobs = [job("cy", Phase.C, "x"), job("ann", Phase.C, "x"), job("bo", Phase.C, "y"), job("ann", Phase.A, "x"),
+            job("bo", Phase.A, "x")]
+    assert [((j.student, j.phase), [(o.student, o.phase) for o in rest]) for j, rest in identical_groups(jobs)] == [
+        (("ann", Phase.A), [("bo", Phase.A)]), (("ann", Phase.C), [("cy", Phase.C)]), (("bo", Phase.C), [])]
+    alone = identical_groups(jobs, share=False)
+    assert len(alone) == len(jobs) and all(rest == [] for _, rest in alone)
 
 
 def test_an_interrupted_run_leaves_no_nbgrader_or_worker_process(blank_class, tmp_path):
