@@ -247,8 +247,9 @@ class Runner:
         return os.path.join(self.folder, _plain_name(name))
 
     def write(self, result: dict) -> None:
+        text = json.dumps(result)  # one string (json.dump would encode in pure Python: seconds for a 4A probe)
         with open(self.path("result.json.tmp"), "w") as f:
-            json.dump(result, f)
+            f.write(text)
         os.replace(self.path("result.json.tmp"), self.path("result.json"))
 
     def argument(self, spec: dict) -> object:

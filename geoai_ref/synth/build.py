@@ -85,9 +85,14 @@ class SceneRasters:
     truth: Raster
 
 
+#: Each raster of a scene (its path in a data set) and the sensor that renders it.
+RENDERERS = {layout.S2_COMPOSITE: sensors.sentinel2, layout.MODIS_NDVI: sensors.modis_ndvi,
+             layout.SRTM_DEM: sensors.srtm, layout.LANDCOVER_TRUTH: sensors.truth}
+
+
 def render(scene: Scene) -> SceneRasters:
-    return SceneRasters(sensors.sentinel2(scene), sensors.modis_ndvi(scene), sensors.srtm(scene),
-                        sensors.truth(scene))
+    return SceneRasters(*(RENDERERS[rel](scene) for rel in (layout.S2_COMPOSITE, layout.MODIS_NDVI, layout.SRTM_DEM,
+                                                            layout.LANDCOVER_TRUTH)))
 
 
 def write_rasters(root: Path, rasters: SceneRasters) -> list[Path]:

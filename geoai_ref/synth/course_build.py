@@ -35,8 +35,16 @@ from geoai_ref.course import COURSE, CourseConfig, to_reflectance
 from geoai_ref.errors import MissingInput, ProblemsFound, UsageError
 from geoai_ref.polygons import PolygonSet, load_polygons
 from geoai_ref.qc import check_bands
-from geoai_ref.rasterio_io import Raster
-from geoai_ref.synth.build import content_hash, render, save_week3_model, write_aoi, write_manifest, write_rasters
+from geoai_ref.rasterio_io import Raster, write_raster
+from geoai_ref.synth.build import (
+    RENDERERS,
+    content_hash,
+    render,
+    save_week3_model,
+    write_aoi,
+    write_manifest,
+    write_rasters,
+)
 from geoai_ref.synth.course_scene import DEFAULT_SEED, aoi_s2_grid, build_course_scene
 from geoai_ref.synth.scene import Scene
 from geoai_ref.week3_dataset import (
@@ -213,7 +221,8 @@ def ensure_rasters(root: Path, progress: Progress = _quiet) -> list[Path]:
     scene = course_data_scene(_as_copied(load_polygons(root / layout.POLYGONS, course)), course, spec["seed"],
                               spec["cloud_hole"])
     with tempfile.TemporaryDirectory(dir=root, prefix=".generating-") as tmp:
-        write_rasters(Path(tmp), render(scene))
+        for rel in missing:  # only those (the MODIS pixels alone take seconds to render)
+            write_raster(Path(tmp) / rel, RENDERERS[rel](scene))
         differ = [rel for rel in missing if content_hash(Path(tmp) / rel) != manifest["files"][rel.as_posix()]]
         if differ:
             raise ProblemsFound(f"{root}: the regenerated {', '.join(map(str, differ))} differ from its manifest "
