@@ -12,12 +12,18 @@ thread each), or a running cluster named by ``GradingConfig.scheduler`` (see :mo
 for Slurm and Kubernetes). A worker process that dies while it grades (SIGKILL, the machine's out-of-memory
 killer, a lost node) has its task run again on another worker, up to ``allowed-failures`` times; after that the
 job is recorded as :attr:`~autograder.grading.results.Outcome.KILLED` and the batch goes on.
+
+A job whose notebook **waits** (a cell that sleeps in a loop, blocks on ``input()`` or a lock: its processes use
+almost no CPU, :class:`~autograder.grading.limits.IdleWatch`) leaves its worker's slot (Dask's ``secede``) until
+it ends, so that the worker grades its next job meanwhile instead of idling until the cell timeout; one such job
+per worker process at a time (:data:`WAITING_PER_WORKER`), so stuck notebooks cannot pile up in memory.
 """
 
 from __future__ import annotations
 
 import contextlib
 import socket
+import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -40,6 +46,9 @@ ALLOWED_FAILURES = 2
 #: The phases in the order of their usual grading cost, longest first (BENCHMARKS.md, the sample class on 2 cores:
 #: 4B's four ResNet-50s about 50 s a submission, 4A's one about 42 s, 4C's SimpleCNNs about 24 s).
 PHASES_LONGEST_FIRST = (Phase.B, Phase.A, Phase.C)
+#: Jobs of one worker process that may wait outside its slot at once (each holds its kernel's memory meanwhile).
+WAITING_PER_WORKER = 1
+_WAITING = threading.BoundedSemaphore(WAITING_PER_WORKER)
 #: Seconds to wait for a running cluster's scheduler, and for the workers to stop their commands on interrupt.
 CONNECT_TIMEOUT_S = 30
 STOP_TIMEOUT_S = 20
@@ -70,7 +79,29 @@ def grade_job(job: Job, config: GradingConfig, template_db: Path) -> PhaseResult
                            f"{config.course / COURSE_CONFIG}")
     use_venv_tools()  # nbgrader's Gradebook runs `alembic` from PATH
     accept_new()  # an interrupted earlier run on this worker stopped its commands (stop_commands)
-    return grade_phase(job, config, template_db)
+    with slot_left_while_waiting() as leave:
+        return grade_phase(job, config, template_db, on_idle=leave)
+
+
+@contextlib.contextmanager
+def slot_left_while_waiting() -> Iterator[Callable[[], None]]:
+    """A callback for a Dask task's thread whose commands wait: called, it lets the worker start its next task
+    (``distributed.secede``) unless :data:`WAITING_PER_WORKER` tasks of this worker process wait already; the
+    task then ends outside the worker's slots."""
+    from distributed import secede
+
+    left: list[bool] = []
+
+    def leave() -> None:
+        if not left and _WAITING.acquire(blocking=False):
+            left.append(True)
+            secede()
+
+    try:
+        yield leave
+    finally:
+        if left:
+            _WAITING.release()
 
 
 def stop_commands() -> int:

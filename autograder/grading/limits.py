@@ -8,6 +8,10 @@ The number of tasks (processes and threads) is capped by a cgroup of the ``pids`
 (:class:`TaskCap`), so a fork bomb stops at :data:`MAX_TASKS` instead of taking every process id of the machine.
 ``RLIMIT_NPROC`` cannot do it: the jail's user maps to the grader's, and root is exempt. Where no writable
 ``pids`` controller exists (some containers), the command runs without the cap and :class:`LimitedRun` says so.
+
+The same watchdog tells when a command **waits** (its whole tree has used almost no CPU for
+:data:`IDLE_SECONDS`: a cell that sleeps in a loop, waits for ``input()`` or a lock) and says so once
+(``on_idle``), so that the grader can use the core meanwhile.
 """
 
 from __future__ import annotations
@@ -21,13 +25,16 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
 
 POLL_SECONDS = 0.1
+#: A command whose processes together used less than :data:`IDLE_SHARE` of one CPU for this many seconds waits.
+IDLE_SECONDS = 10.0
+IDLE_SHARE = 0.05
 #: Tasks (processes and threads) one limited command may have at once. A grading run uses a few hundred
 #: (nbgrader, the kernel, TensorFlow's thread pools); a fork bomb stops here.
 MAX_TASKS = 2048
@@ -236,14 +243,33 @@ def kill_stale(pidfile: Path) -> bool:
     return True
 
 
+class IdleWatch:
+    """Calls ``on_idle`` once, the first time a process tree's CPU time grows by less than :data:`IDLE_SHARE` of
+    the wall time for :data:`IDLE_SECONDS` in a row (fed by :meth:`sample`)."""
+
+    def __init__(self, on_idle: Callable[[], object] | None) -> None:
+        self.on_idle = on_idle
+        self._since: tuple[float, float] | None = None  # (time, CPU seconds) when it last looked busy
+
+    def sample(self, now: float, cpu_seconds: float) -> None:
+        if self.on_idle is None:
+            return
+        if self._since is None or cpu_seconds - self._since[1] > IDLE_SHARE * (now - self._since[0]):
+            self._since = (now, cpu_seconds)  # busy (or the first sample): wait from here
+        elif now - self._since[0] >= IDLE_SECONDS:
+            on_idle, self.on_idle = self.on_idle, None
+            on_idle()
+
+
 def run_limited(cmd: Sequence[str], limits: Limits, cwd: Path | None = None,
                 env: Mapping[str, str] | None = None, log: Path | None = None,
-                pidfile: Path | None = None) -> LimitedRun:
+                pidfile: Path | None = None, on_idle: Callable[[], object] | None = None) -> LimitedRun:
     """Run ``cmd``; kill it (and its children) past ``limits``. stdout and stderr go to ``log`` (kept) or a
     temporary file; either way the text comes back in ``output``.
 
     The command runs in its own session, so a kill reaches the kernels it started, and under the task cap
     (:class:`TaskCap`) where the machine has one, without core files; ``pidfile`` records it for :func:`kill_stale`.
+    ``on_idle`` is called (in this thread, once) when the command starts to wait (:class:`IdleWatch`).
     Raises:
         FileNotFoundError: if the program does not exist.
         CommandsStopped: if this process's commands were stopped with ``stop_all(refuse_new=True)``.
@@ -266,8 +292,10 @@ def run_limited(cmd: Sequence[str], limits: Limits, cwd: Path | None = None,
             if pidfile is not None:
                 pidfile.write_text(f"{proc.pid} {watched.create_time()}")
             peak, killed = 0.0, None
+            idle = IdleWatch(on_idle)
             while proc.poll() is None:
                 peak = max(peak, meter.sample())
+                idle.sample(time.monotonic(), meter.cpu_seconds)
                 if time.monotonic() - start > limits.seconds:
                     killed = "timeout"
                 elif peak > limits.memory_mb:

@@ -96,13 +96,15 @@ JAILED_KERNEL = "autograder.grading.jailed_kernel.JailedKernelManager"
 
 
 def autograde(course: Course, student: str, phase: Phase, limits: Limits, cell_timeout: int, epochs: int,
-              threads: int, jailed: bool = True, train_batches: int = 0) -> PhaseResult:
+              threads: int, jailed: bool = True, train_batches: int = 0,
+              on_idle: Callable[[], object] | None = None) -> PhaseResult:
     """``nbgrader autograde`` of one submission in ``course`` (a worker course) under ``limits``.
 
     The kernel gets ``threads`` CPU threads and the training budget: ``epochs`` epochs of ``train_batches``
     batches each (0: every batch; the locked setup cell applies it to every ``model.fit``). It runs in the jail
-    unless ``jailed`` is False (a machine without it, graded with --allow-unjailed). Returns the outcome with the
-    scores of every grade cell; the trusted checks are not run here.
+    unless ``jailed`` is False (a machine without it, graded with --allow-unjailed). ``on_idle`` is called once if
+    the run starts to wait (a cell that sleeps or blocks). Returns the outcome with the scores of every grade cell;
+    the trusted checks are not run here.
     """
     cmd = [sys.executable, "-m", "nbgrader", "autograde", phase, "--student", student, "--force",
            f"--CourseDirectory.root={course.root}", f"--CourseDirectory.db_url=sqlite:///{course.db}",
@@ -113,7 +115,7 @@ def autograde(course: Course, student: str, phase: Phase, limits: Limits, cell_t
                       GEOAI_TRAIN_BATCHES=str(train_batches), PYTHONWARNINGS="ignore",
                       TF_NUM_INTRAOP_THREADS=str(threads), TF_NUM_INTEROP_THREADS="1", OMP_NUM_THREADS=str(threads))
     run = run_limited(cmd, limits, cwd=REPO, env=env, log=course.root / "autograde.log",
-                      pidfile=course.root / "autograde.pid")
+                      pidfile=course.root / "autograde.pid", on_idle=on_idle)
     timings = {"nbgrader_seconds": round(run.seconds, 1), "peak_mb": round(run.peak_mb)}
     if run.killed == "timeout":
         return PhaseResult(Outcome.TIMEOUT, f"grading ran past {limits.seconds:g} s and was stopped: look for a cell "

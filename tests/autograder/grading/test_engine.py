@@ -309,3 +309,41 @@ def test_jobs_start_longest_phase_first_and_students_keep_their_order(tmp_path):
     priorities = [priority for _, _, priority in client.submitted]
     assert [(s, p) for s, p, _ in client.submitted] == [(j.student, str(j.phase)) for j in longest_first(jobs)]
     assert priorities == sorted(priorities, reverse=True) and len(set(priorities)) == len(jobs)  # Dask: highest first
+
+
+def _waits(seconds: float) -> tuple[float, float]:
+    """A task whose command only sleeps, leaving its slot when the watchdog sees it wait: (start, end)."""
+    from autograder.grading.engine import slot_left_while_waiting
+    from autograder.grading.limits import Limits, run_limited
+
+    start = time.monotonic()
+    with slot_left_while_waiting() as leave:
+        run_limited(["sleep", str(seconds)], Limits(seconds=60, memory_mb=512), on_idle=leave)
+    return start, time.monotonic()
+
+
+def _quick() -> tuple[float, float]:
+    now = time.monotonic()
+    return now, now
+
+
+def test_a_job_that_waits_lets_its_worker_grade_the_next_one_and_only_one_waits_at_a_time(monkeypatch):
+    from distributed import Client
+
+    from autograder.grading import limits
+    from autograder.grading.engine import start_local_cluster
+
+    monkeypatch.setattr(limits, "IDLE_SECONDS", 1.0)  # the worker runs in this process (threads), so it sees this
+    cluster = start_local_cluster(1, processes=False)
+    try:
+        with Client(cluster) as client:
+            first = client.submit(_waits, 6, key="first", priority=3)
+            second = client.submit(_waits, 6, key="second", priority=2)
+            third = client.submit(_quick, key="third", priority=1)
+            (_, first_end), (second_start, second_end), (third_start, _) = client.gather([first, second, third])
+    finally:
+        cluster.close()
+    # one worker, one slot: the second started while the first still slept (the first left its slot) ...
+    assert second_start < first_end - 2
+    # ... but the second kept its slot (one waiting job per worker), so the third waited for it
+    assert third_start >= second_end - 0.5

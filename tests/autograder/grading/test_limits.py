@@ -128,3 +128,34 @@ def test_the_command_runs_in_the_task_caps_cgroup():
                       Limits(seconds=60, memory_mb=2000))
     assert run.tasks_capped and run.returncode == 0
     assert any(line.split(":")[1] == "pids" and "/geoai-" in line for line in run.output.splitlines()), run.output
+
+
+def test_the_idle_watch_speaks_once_after_a_quiet_stretch_and_never_for_busy_work():
+    from autograder.grading.limits import IDLE_SECONDS, IDLE_SHARE, IdleWatch
+
+    calls: list[float] = []
+    busy = IdleWatch(lambda: calls.append(-1))
+    for step in range(int(3 * IDLE_SECONDS)):  # a CPU's worth of work every second
+        busy.sample(float(step), float(step))
+    assert calls == []
+    quiet = IdleWatch(lambda: calls.append(now))
+    cpu = 5.0
+    for step in range(int(3 * IDLE_SECONDS)):  # busy for 2 s, then a trickle under IDLE_SHARE of a CPU
+        now = float(step)
+        cpu += 1.0 if step < 2 else IDLE_SHARE / 2
+        quiet.sample(now, cpu)
+    assert calls == [1.0 + IDLE_SECONDS]  # once, IDLE_SECONDS after it last looked busy
+
+
+def test_a_command_that_waits_is_reported_once_and_a_busy_one_never(monkeypatch):
+    from autograder.grading import limits
+
+    monkeypatch.setattr(limits, "IDLE_SECONDS", 1.0)
+    waited: list[float] = []
+    started = time.monotonic()
+    sleeper = run_limited(["sleep", "3"], Limits(seconds=30, memory_mb=512),
+                          on_idle=lambda: waited.append(time.monotonic() - started))
+    assert sleeper.returncode == 0 and len(waited) == 1 and 1.0 <= waited[0] < 3.0
+    busy = run_limited([sys.executable, "-c", "import time\nt = time.time()\nwhile time.time() - t < 3: pass"],
+                       Limits(seconds=30, memory_mb=512), on_idle=lambda: waited.append(-1.0))
+    assert busy.returncode == 0 and busy.cpu_seconds > 2 and len(waited) == 1
