@@ -293,18 +293,26 @@ def run_limited(cmd: Sequence[str], limits: Limits, cwd: Path | None = None,
                 pidfile.write_text(f"{proc.pid} {watched.create_time()}")
             peak, killed = 0.0, None
             idle = IdleWatch(on_idle)
-            while proc.poll() is None:
-                peak = max(peak, meter.sample())
-                idle.sample(time.monotonic(), meter.cpu_seconds)
-                if time.monotonic() - start > limits.seconds:
-                    killed = "timeout"
-                elif peak > limits.memory_mb:
-                    killed = "memory"
-                if killed:
-                    kill_tree(watched)
-                    proc.wait()
-                    break
-                time.sleep(POLL_SECONDS)
+            try:
+                while proc.poll() is None:
+                    peak = max(peak, meter.sample())
+                    idle.sample(time.monotonic(), meter.cpu_seconds)
+                    if time.monotonic() - start > limits.seconds:
+                        killed = "timeout"
+                    elif peak > limits.memory_mb:
+                        killed = "memory"
+                    if killed:
+                        kill_tree(watched)
+                        proc.wait()
+                        break
+                    time.sleep(POLL_SECONDS)
+            except BaseException:  # an interrupt, or on_idle failed: nothing may run on unwatched
+                kill_tree(watched)
+                proc.wait()
+                _kill_group(proc.pid)
+                _LIVE.discard(proc.pid)
+                cap.close()
+                raise
             _kill_group(proc.pid)  # also after a normal exit: nothing the command started may outlive it
             _LIVE.discard(proc.pid)
         cap.close()

@@ -4,6 +4,7 @@ import sys
 import time
 
 import psutil
+import pytest
 
 from autograder.grading.limits import Limits, kill_stale, run_limited
 
@@ -159,3 +160,22 @@ def test_a_command_that_waits_is_reported_once_and_a_busy_one_never(monkeypatch)
     busy = run_limited([sys.executable, "-c", "import time\nt = time.time()\nwhile time.time() - t < 3: pass"],
                        Limits(seconds=30, memory_mb=512), on_idle=lambda: waited.append(-1.0))
     assert busy.returncode == 0 and busy.cpu_seconds > 2 and len(waited) == 1
+
+
+def test_a_failing_idle_callback_stops_the_command_and_is_raised(monkeypatch, tmp_path):
+    from autograder.grading import limits
+
+    monkeypatch.setattr(limits, "IDLE_SECONDS", 0.5)
+
+    def broken() -> None:
+        raise RuntimeError("no slot to leave")
+
+    with pytest.raises(RuntimeError, match="no slot to leave"):
+        run_limited(["sleep", "30"], Limits(seconds=60, memory_mb=512), on_idle=broken, pidfile=tmp_path / "pid")
+    pid, started = (tmp_path / "pid").read_text().split()
+    try:
+        left = psutil.Process(int(pid))
+        gone = abs(left.create_time() - float(started)) > 1e-3 or left.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        gone = True
+    assert gone  # not left running unwatched
