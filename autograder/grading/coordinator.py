@@ -25,7 +25,6 @@ import sys
 import time
 import traceback
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -74,10 +73,6 @@ def grade_phase(job: Job, config: GradingConfig, template_db: Path,
                 on_idle: Callable[[], object] | None = None) -> PhaseResult:
     """Grade one phase of one student; never raises (an internal failure becomes outcome ``error``). ``on_idle``:
     called once if the notebook starts to wait (:func:`~autograder.grading.limits.run_limited`).
-
-    The trusted checks read only the snapshot, so they run beside nbgrader (in a thread of their own, their probe
-    and sandbox processes beside nbgrader's kernel): a core that the notebook leaves idle (a cell that waits, a
-    machine with a core to spare) serves the job's other half instead of waiting for it.
     """
     from autograder.trusted.checks import trusted_checks
 
@@ -86,28 +81,26 @@ def grade_phase(job: Job, config: GradingConfig, template_db: Path,
     result: PhaseResult | None = None
     missing = jail_available()  # None where the jail runs; else only reached with config.allow_unjailed
     try:
+        intake = check_phase(job.snapshot, job.phase)
+        intake_flags = list(intake.flags)
+        if intake.outcome is not None:
+            result = PhaseResult(intake.outcome, intake.message)
+        else:
+            python3 = any(flag.id == "wrong-kernel" for flag in intake.flags)
+            course = worker_course(config.gradebook / "work" / job.student / job.phase, config.course, template_db,
+                                   job.student, job.phase, job.snapshot, python3_kernel=python3)
+            result = autograde(course, job.student, job.phase, config.limits, config.cell_timeout, config.epochs,
+                               config.threads_per_worker, jailed=missing is None,
+                               train_batches=config.train_batches, on_idle=on_idle)
+            result.worker_course = str(course.root)
+        result.flags = intake_flags + result.flags
         kwargs = {"limits": config.trusted_limits} if config.trusted_limits is not None else {}
-        with ThreadPoolExecutor(1, thread_name_prefix=f"trusted-{job.student}-{job.phase}") as beside:
-            trusted = beside.submit(trusted_checks, job.phase, job.snapshot, jailed=missing is None,
-                                    release=release_data(config.course), **kwargs)
-            intake = check_phase(job.snapshot, job.phase)
-            intake_flags = list(intake.flags)
-            if intake.outcome is not None:
-                result = PhaseResult(intake.outcome, intake.message)
-            else:
-                python3 = any(flag.id == "wrong-kernel" for flag in intake.flags)
-                course = worker_course(config.gradebook / "work" / job.student / job.phase, config.course,
-                                       template_db, job.student, job.phase, job.snapshot, python3_kernel=python3)
-                result = autograde(course, job.student, job.phase, config.limits, config.cell_timeout, config.epochs,
-                                   config.threads_per_worker, jailed=missing is None,
-                                   train_batches=config.train_batches, on_idle=on_idle)
-                result.worker_course = str(course.root)
-            result.flags = intake_flags + result.flags
-            if missing is not None:
-                result.flags.append(Flag("unjailed", job.phase, f"graded WITHOUT the jail ({missing}): the notebook's "
-                                         "kernel, the hidden checks' probes and the model sandbox could read the "
-                                         "grader's files"))
-            result.trusted = trusted.result()
+        if missing is not None:
+            result.flags.append(Flag("unjailed", job.phase, f"graded WITHOUT the jail ({missing}): the notebook's "
+                                     "kernel, the hidden checks' probes and the model sandbox could read the grader's "
+                                     "files"))
+        result.trusted = trusted_checks(job.phase, job.snapshot, jailed=missing is None,
+                                        release=release_data(config.course), **kwargs)
     except Exception as exc:  # noqa: BLE001 - one broken submission must never stop the class
         # what was found so far stays (flags, the worker folder to retire); the outcome is the grader's fault
         result = PhaseResult(Outcome.ERROR, f"internal grading error ({type(exc).__name__}: {exc}); report it with "

@@ -183,8 +183,7 @@ def test_a_phase_graded_without_the_jail_says_so_and_runs_its_probes_unjailed(tm
     assert probes and all(not t.passed and "could not be judged" in t.message for t in probes)
 
 
-def test_the_trusted_checks_run_beside_nbgrader_and_a_failure_of_either_is_the_graders(tmp_path, monkeypatch):
-    import threading
+def test_a_phase_hands_its_idle_callback_to_the_nbgrader_run(tmp_path, monkeypatch):
     from types import SimpleNamespace
 
     from autograder.grading import coordinator
@@ -193,36 +192,17 @@ def test_the_trusted_checks_run_beside_nbgrader_and_a_failure_of_either_is_the_g
     from autograder.grading.intake import PhaseCheck
     from autograder.grading.results import Outcome, PhaseResult
     from autograder.trusted import checks
-    from autograder.trusted.result import TrustedResult
     from geoai_ref.phase import Phase
 
-    both = threading.Barrier(2, timeout=20)  # broken (and the test failed) unless the two run at the same time
-    check = TrustedResult("4c_subsets_probe", Phase.C, True, "passed", {})
-
-    def nbgrader(*args, **kwargs) -> PhaseResult:
-        both.wait()
-        return PhaseResult(Outcome.GRADED)
-
-    def trusted(*args, **kwargs) -> list[TrustedResult]:
-        both.wait()
-        return [check]
-
+    handed: list[object] = []
     monkeypatch.setattr(coordinator, "jail_available", lambda: None)
     monkeypatch.setattr(coordinator, "check_phase", lambda snapshot, phase: PhaseCheck(None, "", ()))
     monkeypatch.setattr(coordinator, "worker_course", lambda *a, **k: SimpleNamespace(root=tmp_path / "worker"))
     monkeypatch.setattr(coordinator, "release_data", lambda course: None)
-    monkeypatch.setattr(coordinator, "autograde", nbgrader)
-    monkeypatch.setattr(checks, "trusted_checks", trusted)
-    job = Job("cy", Phase.C, tmp_path / "snap", {}, "fp")
+    monkeypatch.setattr(coordinator, "autograde", lambda *a, on_idle=None, **k: (handed.append(on_idle),
+                                                                                 PhaseResult(Outcome.GRADED))[1])
+    monkeypatch.setattr(checks, "trusted_checks", lambda *a, **k: [])
+    leave = object()
     config = GradingConfig(course=tmp_path / "course", phases=("phase4c",))
-    result = grade_phase(job, config, tmp_path / "template.db")
-    assert (result.outcome, result.trusted, result.worker_course) == (Outcome.GRADED, [check], str(tmp_path / "worker"))
-
-    def broken(*args, **kwargs) -> list[TrustedResult]:
-        raise OSError("hidden data unreadable")
-
-    monkeypatch.setattr(checks, "trusted_checks", broken)
-    monkeypatch.setattr(coordinator, "autograde", lambda *a, **k: PhaseResult(Outcome.GRADED))
-    failed = grade_phase(job, config, tmp_path / "template.db")
-    assert failed.outcome is Outcome.ERROR and "OSError: hidden data unreadable" in failed.message
-    assert failed.worker_course == str(tmp_path / "worker")  # still retired by the coordinator
+    result = grade_phase(Job("cy", Phase.C, tmp_path / "snap", {}, "fp"), config, tmp_path / "t.db", on_idle=leave)
+    assert result.outcome is Outcome.GRADED and handed == [leave]
