@@ -25,20 +25,12 @@ JAIL_TRY = command -v bwrap >/dev/null || apt-get install -y --no-install-recomm
 	--allow-unjailed (make demo DEMO_GRADE_ARGS=--allow-unjailed)"
 DEMO_GRADE_ARGS ?=
 
-# The reference run goes on beside the sample class at a lower priority (nice), so that it uses the cores the sample
-# class leaves idle (start-ups, a notebook that waits, the end of the grading); its output is shown when both are done.
 demo: $(STAMP)
 	@$(JAIL_TRY)
 	$(BIN)/geoai-grade release
 	$(BIN)/geoai-ref pipeline --data fixtures --out $(DEMO_OUT)
-	@echo "the reference run (geoai-ref run --phase all --profile fast) goes on beside the sample class: $(DEMO_OUT)/reference_run.log"
-	@nice -n 10 $(BIN)/geoai-ref run --phase all --profile fast --data fixtures --out $(DEMO_OUT) $(DEMO_RUN_ARGS) \
-		> $(DEMO_OUT)/reference_run.log 2>&1 & reference=$$!; \
-	$(BIN)/geoai-grade demo --out $(GRADING_OUT) $(DEMO_GRADE_ARGS); demo=$$?; \
-	wait $$reference; status=$$?; \
-	echo; echo "the reference run ($(DEMO_OUT)/reference_run.log):"; tail -n 25 $(DEMO_OUT)/reference_run.log; \
-	if [ $$status -ne 0 ]; then echo "make demo: the reference run failed (exit $$status), see $(DEMO_OUT)/reference_run.log" >&2; fi; \
-	[ $$demo -eq 0 ] && [ $$status -eq 0 ]
+	$(BIN)/geoai-ref run --phase all --profile fast --data fixtures --out $(DEMO_OUT) $(DEMO_RUN_ARGS)
+	$(BIN)/geoai-grade demo --out $(GRADING_OUT) $(DEMO_GRADE_ARGS)
 	@echo
 	@echo "Student release (nbgrader generate_assignment + data, audited): release/phase4a, phase4b, phase4c"
 	@echo "Reference outputs are under $(DEMO_OUT)/:"
