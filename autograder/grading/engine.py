@@ -16,18 +16,24 @@ job is recorded as :attr:`~autograder.grading.results.Outcome.KILLED` and the ba
 A job whose notebook **waits** (a cell that sleeps in a loop, blocks on ``input()`` or a lock: its processes use
 almost no CPU, :class:`~autograder.grading.limits.IdleWatch`) leaves its worker's slot (Dask's ``secede``) until
 it ends, so that the worker grades its next job meanwhile instead of idling until the cell timeout; one such job
-per worker process at a time (:data:`WAITING_PER_WORKER`), so stuck notebooks cannot pile up in memory.
+per worker process at a time (:data:`WAITING_PER_WORKER`), so stuck notebooks cannot pile up in memory. Jobs whose
+code may not finish by itself (:func:`may_not_finish`) start first, so that their wait runs beside the other jobs
+rather than alone at the end of the run.
 """
 
 from __future__ import annotations
 
+import ast
 import contextlib
+import re
 import socket
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import nbformat
 
 from autograder.grading.limits import accept_new, kill_stale, stop_all
 from autograder.grading.results import Outcome, PhaseResult
@@ -49,6 +55,8 @@ PHASES_LONGEST_FIRST = (Phase.B, Phase.A, Phase.C)
 #: Jobs of one worker process that may wait outside its slot at once (each holds its kernel's memory meanwhile).
 WAITING_PER_WORKER = 1
 _WAITING = threading.BoundedSemaphore(WAITING_PER_WORKER)
+#: IPython magics and shell escapes are not Python: blanked before a cell is parsed.
+_MAGIC = re.compile(r"^\s*[%!]")
 #: Seconds to wait for a running cluster's scheduler, and for the workers to stop their commands on interrupt.
 CONNECT_TIMEOUT_S = 30
 STOP_TIMEOUT_S = 20
@@ -178,11 +186,37 @@ def job_key(job: Job) -> str:
     return f"grade-{job.student}-{job.phase}-{uuid.uuid4().hex}"
 
 
+def may_not_finish(notebook: Path) -> bool:
+    """Whether the notebook's code may run until the cell timeout, the longest a job can take: a ``while`` loop on
+    a constant true condition with no ``break``, ``return`` or ``raise`` in it, or a call of ``input()``. Read
+    statically, for the order of the jobs only; False for a notebook that cannot be read."""
+    try:
+        cells = [c.source for c in nbformat.read(notebook, as_version=4).cells if c.cell_type == "code"]
+    except Exception:  # noqa: BLE001 - an unreadable notebook is graded as such; here it only sorts
+        return False
+    for source in cells:
+        try:
+            tree = ast.parse("\n".join("" if _MAGIC.match(line) else line for line in str(source).splitlines()))
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.While) and isinstance(node.test, ast.Constant) and node.test.value and \
+                    not any(isinstance(n, (ast.Break, ast.Return, ast.Raise)) for n in ast.walk(node)):
+                return True
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "input":
+                return True
+    return False
+
+
 def longest_first(jobs: Iterable[Job]) -> list[Job]:
-    """The jobs in the order they should start: the phases that usually take longest first
+    """The jobs in the order they should start: those whose notebook may not finish by itself
+    (:func:`may_not_finish`: it may take the whole cell timeout) first, then the phases that usually take longest
     (:data:`PHASES_LONGEST_FIRST`), students in their order within a phase, so that the end of a run holds short
     jobs and the workers finish together instead of one worker grading a long job alone."""
-    return sorted(jobs, key=lambda job: PHASES_LONGEST_FIRST.index(job.phase))
+    from autograder.authoring.notebooks import PHASES
+
+    return sorted(jobs, key=lambda job: (not may_not_finish(job.snapshot / PHASES[job.phase].ipynb.name),
+                                         PHASES_LONGEST_FIRST.index(job.phase)))
 
 
 def submit_jobs(client: Client, jobs: Iterable[Job], config: GradingConfig, template_db: Path) -> dict[Future, Job]:

@@ -347,3 +347,41 @@ def test_a_job_that_waits_lets_its_worker_grade_the_next_one_and_only_one_waits_
     assert second_start < first_end - 2
     # ... but the second kept its slot (one waiting job per worker), so the third waited for it
     assert third_start >= second_end - 0.5
+
+
+def _notebook_with(folder: Path, *sources: str) -> Path:
+    import nbformat
+
+    folder.mkdir(parents=True, exist_ok=True)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
+    nbformat.write(nb, folder / NOTEBOOK)
+    return folder / NOTEBOOK
+
+
+def test_a_notebook_that_may_not_finish_is_told_from_the_code(tmp_path):
+    from autograder.grading.engine import may_not_finish
+
+    def check(*sources: str) -> bool:
+        return may_not_finish(_notebook_with(tmp_path / str(len(list(tmp_path.iterdir()))), *sources))
+
+    assert check("import time\nwhile True:  # wait for the model\n    time.sleep(1)\n")
+    assert check("%matplotlib inline\nwhile 1:\n    pass\n")  # a magic does not hide the rest
+    assert check("name = input('your name: ')\n")
+    assert not check("while True:\n    if done():\n        break\n")
+    assert not check("def f():\n    while True:\n        return 1\n")
+    assert not check("epoch = 0\nwhile epoch < 3:\n    epoch += 1\n", "x = [")  # a syntax error is skipped
+    assert not may_not_finish(tmp_path / "missing.ipynb")
+    (tmp_path / "cut.ipynb").write_text('{"cells": [')
+    assert not may_not_finish(tmp_path / "cut.ipynb")
+
+
+def test_jobs_that_may_not_finish_start_before_every_other_phase(tmp_path):
+    from autograder.grading.coordinator import Job
+    from autograder.grading.engine import longest_first
+
+    _notebook_with(tmp_path / "hal", "while True:\n    pass\n")
+    _notebook_with(tmp_path / "ada", "x = 1\n")
+    jobs = [Job("ada", Phase.B, tmp_path / "none", {}, "fp"), Job("ada", Phase.C, tmp_path / "ada", {}, "fp"),
+            Job("hal", Phase.C, tmp_path / "hal", {}, "fp")]
+    assert [(j.student, j.phase) for j in longest_first(jobs)] == [("hal", Phase.C), ("ada", Phase.B),
+                                                                   ("ada", Phase.C)]
