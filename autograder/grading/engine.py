@@ -55,6 +55,8 @@ PHASES_LONGEST_FIRST = (Phase.B, Phase.A, Phase.C)
 #: Jobs of one worker process that may wait outside its slot at once (each holds its kernel's memory meanwhile).
 WAITING_PER_WORKER = 1
 _WAITING = threading.BoundedSemaphore(WAITING_PER_WORKER)
+#: Notebooks larger than this are not read for :func:`may_not_finish` (it runs in the coordinator, for every job).
+SCANNED_NOTEBOOK_BYTES = 20 * 2**20
 #: IPython magics and shell escapes are not Python: blanked before a cell is parsed.
 _MAGIC = re.compile(r"^\s*[%!]")
 #: Seconds to wait for a running cluster's scheduler, and for the workers to stop their commands on interrupt.
@@ -191,13 +193,15 @@ def may_not_finish(notebook: Path) -> bool:
     a constant true condition with no ``break``, ``return`` or ``raise`` in it, or a call of ``input()``. Read
     statically, for the order of the jobs only; False for a notebook that cannot be read."""
     try:
+        if notebook.stat().st_size > SCANNED_NOTEBOOK_BYTES:
+            return False
         cells = [c.source for c in nbformat.read(notebook, as_version=4).cells if c.cell_type == "code"]
     except Exception:  # noqa: BLE001 - an unreadable notebook is graded as such; here it only sorts
         return False
     for source in cells:
         try:
             tree = ast.parse("\n".join("" if _MAGIC.match(line) else line for line in str(source).splitlines()))
-        except SyntaxError:
+        except Exception:  # noqa: BLE001 - a syntax error, or code nested too deep to parse (MemoryError)
             continue
         for node in ast.walk(tree):
             if isinstance(node, ast.While) and isinstance(node.test, ast.Constant) and node.test.value and \

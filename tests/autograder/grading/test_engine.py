@@ -370,6 +370,7 @@ def test_a_notebook_that_may_not_finish_is_told_from_the_code(tmp_path):
     assert not check("while True:\n    if done():\n        break\n")
     assert not check("def f():\n    while True:\n        return 1\n")
     assert not check("epoch = 0\nwhile epoch < 3:\n    epoch += 1\n", "x = [")  # a syntax error is skipped
+    assert check("x = " + "-" * 100_000 + "1", "while True:\n    pass\n")  # too deep to parse (MemoryError): skipped
     assert not may_not_finish(tmp_path / "missing.ipynb")
     (tmp_path / "cut.ipynb").write_text('{"cells": [')
     assert not may_not_finish(tmp_path / "cut.ipynb")
