@@ -125,7 +125,7 @@ def _parse(source: str) -> ast.AST | None:
     python = "\n".join("" if _IPYTHON_LINE.match(line) else line for line in source.splitlines())
     try:
         return ast.parse(python)
-    except SyntaxError:
+    except (SyntaxError, ValueError, MemoryError, RecursionError):  # not Python, a NUL byte, nested too deep
         return None
 
 

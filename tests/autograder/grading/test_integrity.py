@@ -60,6 +60,12 @@ def test_each_attempt_is_found_in_the_cell_and_line_it_is_in(code):
     assert any(HOSTILE[code] in f.what for f in findings), findings
 
 
+@pytest.mark.parametrize("code", ["x = " + "-" * 100_000 + "1", "x = '\x00'\x00", "def f(:\n    pass"])
+def test_code_that_cannot_be_parsed_is_no_finding_and_no_grader_error(code):
+    # nested too deep for the parser (MemoryError), a NUL byte (ValueError), a syntax error: the kernel reports them
+    assert scan(_with(Phase.A, "4a_normalise_code", code), Phase.A) == []
+
+
 def test_honest_look_alikes_are_not_findings():
     honest = "\n".join([
         "pd_like = {'display': 1}",
