@@ -24,7 +24,7 @@ import shutil
 import sys
 import time
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -165,6 +165,18 @@ def _record(config: GradingConfig, store: RubricStore, rubric: Rubric, job: Job,
     return result.outcome.value
 
 
+def record_result(config: GradingConfig, store: RubricStore, rubric: Rubric, graded: Job, result: PhaseResult,
+                  same_files: Sequence[Job] = ()) -> list[tuple[Job, PhaseResult, str]]:
+    """Record a finished job's result for it and for ``same_files`` (other students' identical submissions,
+    :func:`identical_groups`), then retire the worker folder. Returns (job, its result, outcome as recorded) each."""
+    sharing = [(job, _as_shared(result, job)) for job in same_files]  # copied before recording changes ``result``
+    done = [(job, its, _record(config, store, rubric, job, its, None if job is graded else graded.student))
+            for job, its in [(graded, result), *sharing]]
+    if result.worker_course:
+        _retire_worker(config, [graded, *same_files], Path(result.worker_course))
+    return done
+
+
 def identical_groups(jobs: Iterable[Job], share: bool = True) -> list[tuple[Job, list[Job]]]:
     """Each job to grade, with the jobs that take its result: those of other students whose files and grading
     configuration are the same (equal fingerprints, so the same phase). The first student in name order is graded.
@@ -267,24 +279,20 @@ def grade_class(config: GradingConfig, submissions: Path, progress: Callable[[st
                 for future in as_completed(futures):
                     graded = futures[future]
                     result = engine.task_result(future, graded, config)
-                    same_files = sharing_with[(graded.student, graded.phase)]
-                    sharing = [(job, _as_shared(result, job), graded.student) for job in same_files]
-                    for job, its_result, graded_as in [(graded, result, None), *sharing]:
-                        outcome = _record(config, store, rubric, job, its_result, graded_as)
+                    for job, its_result, outcome in record_result(config, store, rubric, graded, result,
+                                                                  sharing_with[(graded.student, graded.phase)]):
                         recorded.add((job.student, job.phase))
                         run.graded.append((job.student, job.phase, outcome))
                         same = ""
-                        if graded_as is not None:
-                            run.shared.append((job.student, job.phase, graded_as))
-                            same = f"the same files as {graded_as}'s, graded once: "
+                        if job is not graded:
+                            run.shared.append((job.student, job.phase, graded.student))
+                            same = f"the same files as {graded.student}'s, graded once: "
                         bar.update(1)
                         bar.set_postfix_str(f"{job.student}/{job.phase}: {outcome}")
                         if not show_bar:
                             progress(f"{job.student}/{job.phase}: {outcome} ({same}{result.seconds or 0:.0f} s)")
                         if outcome != its_result.outcome:
                             progress(f"{job.student}/{job.phase}: {its_result.message[-LOG_TAIL:]}")
-                    if result.worker_course:
-                        _retire_worker(config, [graded, *same_files], Path(result.worker_course))
             except BaseException:
                 # interrupted (Ctrl-C, SIGTERM) or the cluster failed: stop the running nbgrader processes instead
                 # of waiting for them; every result recorded so far is complete, the others are graded next run

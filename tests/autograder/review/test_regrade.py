@@ -1,5 +1,5 @@
 """A regrade keeps the TA's formgrader scores unless the answer changed; then formgrader and the rubric ask for a
-re-review. Runs the coordinator's own recording step (``_record``) on a real nbgrader gradebook."""
+re-review. Runs the coordinator's own recording step (``record_result``) on a real nbgrader gradebook."""
 
 import nbformat
 import pytest
@@ -7,7 +7,7 @@ from gradebooks import ANSWER, NOTEBOOK, PHASE, POINTS, TEST, formgrader_score, 
 from nbgrader.api import Gradebook
 
 from autograder.grading.config import GradingConfig
-from autograder.grading.coordinator import Job, _record
+from autograder.grading.coordinator import Job, record_result
 from autograder.grading.results import CellScore, Outcome, PhaseResult
 from autograder.review.sync import copy_formgrader_saves, gradebook_db
 from autograder.review.ta_log import name_ta
@@ -29,7 +29,8 @@ def _regrade(config: GradingConfig, store: RubricStore, answer: str, n: int) -> 
     result = PhaseResult(Outcome.GRADED, cells={ANSWER: CellScore(None, POINTS[ANSWER], None, "", answer),
                                                 TEST: CellScore(POINTS[TEST], POINTS[TEST], True, "passed")},
                          worker_course=str(worker))
-    assert _record(config, store, RUBRIC, Job("ada", Phase.A, worker, {}, f"fp{n}"), result) == "graded"
+    (_, _, outcome), = record_result(config, store, RUBRIC, Job("ada", Phase.A, worker, {}, f"fp{n}"), result)
+    assert outcome == "graded"
     assert not worker.exists()  # retired
     return store.result("ada", Phase.A).result
 
