@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import ast
 import contextlib
-import re
 import socket
 import threading
 import uuid
@@ -35,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import nbformat
 
+from autograder.grading.integrity import parse_code
 from autograder.grading.limits import accept_new, kill_stale, stop_all
 from autograder.grading.results import Outcome, PhaseResult
 from geoai_ref.errors import KitError, MissingInput, Unavailable
@@ -57,8 +57,6 @@ WAITING_PER_WORKER = 1
 _WAITING = threading.BoundedSemaphore(WAITING_PER_WORKER)
 #: Notebooks larger than this are not read for :func:`may_not_finish` (it runs in the coordinator, for every job).
 SCANNED_NOTEBOOK_BYTES = 20 * 2**20
-#: IPython magics and shell escapes are not Python: blanked before a cell is parsed.
-_MAGIC = re.compile(r"^\s*[%!]")
 #: Seconds to wait for a running cluster's scheduler, and for the workers to stop their commands on interrupt.
 CONNECT_TIMEOUT_S = 30
 STOP_TIMEOUT_S = 20
@@ -195,14 +193,10 @@ def may_not_finish(notebook: Path) -> bool:
     try:
         if notebook.stat().st_size > SCANNED_NOTEBOOK_BYTES:
             return False
-        cells = [c.source for c in nbformat.read(notebook, as_version=4).cells if c.cell_type == "code"]
+        cells = [str(c.source) for c in nbformat.read(notebook, as_version=4).cells if c.cell_type == "code"]
     except Exception:  # noqa: BLE001 - an unreadable notebook is graded as such; here it only sorts
         return False
-    for source in cells:
-        try:
-            tree = ast.parse("\n".join("" if _MAGIC.match(line) else line for line in str(source).splitlines()))
-        except Exception:  # noqa: BLE001 - a syntax error, or code nested too deep to parse (MemoryError)
-            continue
+    for tree in filter(None, map(parse_code, cells)):
         for node in ast.walk(tree):
             if isinstance(node, ast.While) and isinstance(node.test, ast.Constant) and node.test.value and \
                     not any(isinstance(n, (ast.Break, ast.Return, ast.Raise)) for n in ast.walk(node)):

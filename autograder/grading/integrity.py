@@ -121,7 +121,8 @@ def _findings_in(tree: ast.AST, imported: set[str], functions: set[str]) -> list
     return found
 
 
-def _parse(source: str) -> ast.AST | None:
+def parse_code(source: str) -> ast.AST | None:
+    """A code cell's syntax tree (magics and shell escapes blanked), None if it is not Python that parses."""
     python = "\n".join("" if _IPYTHON_LINE.match(line) else line for line in source.splitlines())
     try:
         return ast.parse(python)
@@ -144,7 +145,7 @@ def _given_lines(phase: Phase) -> dict[str, frozenset[str]]:
 def scan(nb: nbformat.NotebookNode, phase: Phase) -> list[Finding]:
     """Every finding in the student's own lines of ``nb``, a submitted notebook of ``phase``, in notebook order."""
     given = _given_lines(phase)
-    cells = [(i, cell, _parse(cell.source)) for i, cell in enumerate(nb.cells) if cell.cell_type == "code"]
+    cells = [(i, cell, parse_code(cell.source)) for i, cell in enumerate(nb.cells) if cell.cell_type == "code"]
     functions = {n.name for _, _, tree in cells if tree is not None for n in ast.walk(tree)
                  if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
     imported: set[str] = set()

@@ -309,13 +309,11 @@ def run_limited(cmd: Sequence[str], limits: Limits, cwd: Path | None = None,
             except BaseException:  # an interrupt, or on_idle failed: nothing may run on unwatched
                 kill_tree(watched)
                 proc.wait()
-                _kill_group(proc.pid)
+                raise
+            finally:
+                _kill_group(proc.pid)  # also after a normal exit: nothing the command started may outlive it
                 _LIVE.discard(proc.pid)
                 cap.close()
-                raise
-            _kill_group(proc.pid)  # also after a normal exit: nothing the command started may outlive it
-            _LIVE.discard(proc.pid)
-        cap.close()
         output = log_path.read_text(errors="replace")
     return LimitedRun(returncode=proc.returncode if killed is None else None, output=output,
                       seconds=time.monotonic() - start, peak_mb=peak, killed=killed, tasks_capped=capped,
