@@ -93,8 +93,6 @@ except OSError as e:
 def test_a_fork_bomb_stops_at_the_task_cap_and_leaves_nothing(monkeypatch):
     import os
 
-    import pytest
-
     from autograder.grading import limits
 
     probe = limits.TaskCap()
@@ -109,8 +107,6 @@ def test_a_fork_bomb_stops_at_the_task_cap_and_leaves_nothing(monkeypatch):
 
 
 def test_a_missing_program_is_a_file_not_found_error_under_the_task_cap_too():
-    import pytest
-
     with pytest.raises(FileNotFoundError, match="no-such-program-here"):
         run_limited(["no-such-program-here", "--version"], Limits(seconds=10, memory_mb=100))
 
@@ -122,8 +118,6 @@ def test_the_command_runs_in_the_task_caps_cgroup():
     probe = limits.TaskCap()
     probe.close()
     if probe.path is None:
-        import pytest
-
         pytest.skip("no writable cgroup pids controller on this machine: commands run without the task cap")
     run = run_limited([sys.executable, "-c", "print(open('/proc/self/cgroup').read())"],
                       Limits(seconds=60, memory_mb=2000))
